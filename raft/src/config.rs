@@ -1,0 +1,113 @@
+use crate::NodeId;
+
+/// The settings a node is started with. Every limit is named for what it bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// This node's id.
+    pub id: NodeId,
+    /// Every voter in the cluster, including `id`.
+    pub voters: Vec<NodeId>,
+    /// Election timeouts are drawn uniformly from `[election_timeout_min_ns, election_timeout_max_ns)`
+    /// of the node's local time (section 5.2).
+    pub election_timeout_min_ns: u64,
+    /// See `election_timeout_min_ns`.
+    pub election_timeout_max_ns: u64,
+    /// A leader sends AppendEntries to every follower at least this often.
+    pub heartbeat_interval_ns: u64,
+    /// At most this many entries in one AppendEntries, sent or accepted.
+    pub msg_entries_max: u64,
+    /// At most this many AppendEntries with entries in flight to one follower.
+    pub inflight_msgs_max: u64,
+    /// A leader refuses proposals while this many entries are not yet committed.
+    pub uncommitted_entries_max: u64,
+    /// A deliberately wrong rule, for measuring a testbed's power to find bugs. `None` in any
+    /// real use.
+    pub mutation: Option<Mutation>,
+}
+
+/// A deliberately broken protocol rule. Each variant names the rule it breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Section 5.4.2 broken: a leader commits an entry of a previous term by counting
+    /// replicas, the schedule of Figure 8.
+    CommitPriorTermByCounting,
+    /// Section 5.4.1 broken: a voter grants its vote without the up-to-date-log check.
+    VoteWithoutLogCheck,
+}
+
+impl Mutation {
+    /// Every mutation, for listings.
+    pub const ALL: [Mutation; 2] = [
+        Mutation::CommitPriorTermByCounting,
+        Mutation::VoteWithoutLogCheck,
+    ];
+
+    /// The name used in scenario files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutation::CommitPriorTermByCounting => "commit-prior-term-by-counting",
+            Mutation::VoteWithoutLogCheck => "vote-without-log-check",
+        }
+    }
+
+    /// The mutation with this name.
+    pub fn from_name(name: &str) -> Option<Mutation> {
+        Mutation::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl Config {
+    /// A configuration with the defaults raftsim's scenarios start from.
+    pub fn new(id: NodeId, voters: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            voters,
+            election_timeout_min_ns: 150_000_000,
+            election_timeout_max_ns: 300_000_000,
+            heartbeat_interval_ns: 50_000_000,
+            msg_entries_max: 64,
+            inflight_msgs_max: 16,
+            uncommitted_entries_max: 4096,
+            mutation: None,
+        }
+    }
+
+    /// Checks the settings; a node is never started from an invalid configuration.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.id == 0 {
+            return Err("node id 0 is reserved".into());
+        }
+        if !self.voters.contains(&self.id) {
+            return Err(format!("node {} is not among the voters", self.id));
+        }
+        let mut sorted = self.voters.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.voters.len() || sorted.first() == Some(&0) {
+            return Err("voters must be distinct non-zero ids".into());
+        }
+        if self.election_timeout_min_ns == 0
+            || self.election_timeout_min_ns >= self.election_timeout_max_ns
+        {
+            return Err("election timeout range must be non-empty and positive".into());
+        }
+        if self.heartbeat_interval_ns == 0
+            || self.heartbeat_interval_ns >= self.election_timeout_min_ns
+        {
+            return Err(
+                "heartbeat interval must be positive and below the election timeout".into(),
+            );
+        }
+        if self.msg_entries_max == 0 || self.inflight_msgs_max == 0 {
+            return Err("msg_entries_max and inflight_msgs_max must be positive".into());
+        }
+        if self.uncommitted_entries_max == 0 {
+            return Err("uncommitted_entries_max must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn quorum(&self) -> usize {
+        self.voters.len() / 2 + 1
+    }
+}

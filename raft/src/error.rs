@@ -1,0 +1,99 @@
+use crate::{Index, NodeId, Term};
+use std::fmt;
+
+/// Why a message was rejected by [`crate::Node::step`]. A rejected message changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The message is addressed to another node.
+    WrongRecipient {
+        /// The `to` field of the message.
+        to: NodeId,
+    },
+    /// The sender is not a member of the cluster.
+    UnknownSender {
+        /// The `from` field of the message.
+        from: NodeId,
+    },
+    /// The message contradicts itself (entries out of order, a term above the message's, too
+    /// many entries).
+    Malformed {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A leader of this term asked to overwrite an entry this node knows is committed: proof
+    /// of a safety violation elsewhere in the cluster. The node keeps its log.
+    ConflictWithCommitted {
+        /// The committed index the message contradicts.
+        index: Index,
+    },
+}
+
+/// Why a proposal was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposeError {
+    /// Only a leader accepts proposals; `leader_hint` is the leader this node last heard from
+    /// in its current term.
+    NotLeader {
+        /// The leader to try instead, if known.
+        leader_hint: Option<NodeId>,
+        /// This node's current term.
+        term: Term,
+    },
+    /// The leader has `uncommitted_entries_max` entries not yet committed.
+    Backpressure,
+}
+
+/// Why a node could not be rebuilt from durable state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreError {
+    /// The configuration is invalid.
+    Config(String),
+    /// The durable state contradicts itself.
+    Corrupt(String),
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::WrongRecipient { to } => write!(f, "message addressed to node {to}"),
+            StepError::UnknownSender { from } => write!(f, "message from unknown node {from}"),
+            StepError::Malformed { reason } => write!(f, "malformed message: {reason}"),
+            StepError::ConflictWithCommitted { index } => {
+                write!(f, "append conflicts with committed entry {index}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProposeError::NotLeader {
+                leader_hint: Some(l),
+                term,
+            } => {
+                write!(f, "not the leader of term {term}; try node {l}")
+            }
+            ProposeError::NotLeader {
+                leader_hint: None,
+                term,
+            } => {
+                write!(f, "not the leader of term {term}; leader unknown")
+            }
+            ProposeError::Backpressure => write!(f, "too many uncommitted entries"),
+        }
+    }
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestoreError::Config(m) => write!(f, "invalid configuration: {m}"),
+            RestoreError::Corrupt(m) => write!(f, "corrupt durable state: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+impl std::error::Error for ProposeError {}
+impl std::error::Error for RestoreError {}

@@ -1,0 +1,780 @@
+use crate::progress::Progress;
+use crate::{
+    Body, Config, Entry, HardState, Index, Log, LogWrite, Message, Mutation, NodeId, Payload,
+    ProposeError, Ready, RestoreError, StepError, Term,
+};
+use rand::RngCore;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A node's role (section 5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Passive: answers leaders and candidates.
+    Follower,
+    /// Campaigning for leadership of its term.
+    Candidate,
+    /// Handles all client requests of its term.
+    Leader,
+}
+
+enum RoleState {
+    Follower {
+        leader: Option<NodeId>,
+    },
+    Candidate {
+        votes_granted: Vec<NodeId>,
+    },
+    Leader {
+        progress: BTreeMap<NodeId, Progress>,
+    },
+}
+
+/// One Raft server as a pure state machine. Time is the node's local clock, in nanoseconds,
+/// handed in with every input; randomness comes from the generator the host passes at start.
+pub struct Node {
+    config: Config,
+    rng: Box<dyn RngCore + Send>,
+    term: Term,
+    vote: Option<NodeId>,
+    log: Log,
+    commit_index: Index,
+    /// Entries through this index were handed to the host in `Ready::committed`.
+    applied_index: Index,
+    /// The host reported the log durable through here; a leader counts itself only up to it.
+    synced_index: Index,
+    role: RoleState,
+    /// Local time at which a follower or candidate starts an election.
+    election_deadline_ns: u64,
+    /// Local time at which a leader sends its next heartbeat.
+    heartbeat_deadline_ns: u64,
+    // What the next `Ready` carries.
+    hard_state_persisted: HardState,
+    log_unpersisted_from: Option<Index>,
+    outbox: Vec<Message>,
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.config.id)
+            .field("role", &self.role())
+            .field("term", &self.term)
+            .field("vote", &self.vote)
+            .field("last_index", &self.log.last_index())
+            .field("commit_index", &self.commit_index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// Starts a node, fresh (empty `hard_state` and `entries`) or from the durable state of an
+    /// earlier incarnation. The election timer starts at `now_ns`.
+    pub fn restore(
+        config: Config,
+        hard_state: HardState,
+        entries: Vec<Entry>,
+        rng: Box<dyn RngCore + Send>,
+        now_ns: u64,
+    ) -> Result<Node, RestoreError> {
+        config.validate().map_err(RestoreError::Config)?;
+        let log = Log::from_entries(entries).map_err(RestoreError::Corrupt)?;
+        check_restored(&config, &hard_state, &log).map_err(RestoreError::Corrupt)?;
+        let mut node = Node {
+            config,
+            rng,
+            term: hard_state.term,
+            vote: hard_state.vote,
+            log,
+            commit_index: hard_state.commit,
+            applied_index: 0,
+            synced_index: 0,
+            role: RoleState::Follower { leader: None },
+            election_deadline_ns: 0,
+            heartbeat_deadline_ns: 0,
+            hard_state_persisted: hard_state,
+            log_unpersisted_from: None,
+            outbox: Vec::new(),
+        };
+        node.synced_index = node.log.last_index();
+        node.reset_election_deadline(now_ns);
+        Ok(node)
+    }
+
+    // ---- Observers ----------------------------------------------------------------------
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// Its current role.
+    pub fn role(&self) -> Role {
+        match self.role {
+            RoleState::Follower { .. } => Role::Follower,
+            RoleState::Candidate { .. } => Role::Candidate,
+            RoleState::Leader { .. } => Role::Leader,
+        }
+    }
+    /// Its current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+    /// Whom it voted for in the current term.
+    pub fn vote(&self) -> Option<NodeId> {
+        self.vote
+    }
+    /// The leader of the current term, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        match self.role {
+            RoleState::Follower { leader } => leader,
+            RoleState::Candidate { .. } => None,
+            RoleState::Leader { .. } => Some(self.config.id),
+        }
+    }
+    /// Its log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+    /// The highest index it knows to be committed.
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    /// The local time at which it next wants `tick`.
+    pub fn next_deadline_ns(&self) -> u64 {
+        match self.role {
+            RoleState::Leader { .. } => self.heartbeat_deadline_ns,
+            _ => self.election_deadline_ns,
+        }
+    }
+    /// A leader's match index for `peer` (Figure 2), for tests and views.
+    pub fn match_index(&self, peer: NodeId) -> Option<Index> {
+        match &self.role {
+            RoleState::Leader { progress } => progress.get(&peer).map(|p| p.match_index),
+            _ => None,
+        }
+    }
+
+    // ---- Inputs -------------------------------------------------------------------------
+
+    /// Fires the timers whose deadline is at or before `now_ns`: a heartbeat round for a
+    /// leader, an election for anyone else (section 5.2).
+    pub fn tick(&mut self, now_ns: u64) {
+        if matches!(self.role, RoleState::Leader { .. }) {
+            if now_ns >= self.heartbeat_deadline_ns {
+                self.heartbeat_deadline_ns = now_ns + self.config.heartbeat_interval_ns;
+                if let RoleState::Leader { progress } = &mut self.role {
+                    progress.values_mut().for_each(Progress::heartbeat);
+                }
+                self.broadcast_append(true);
+            }
+        } else if now_ns >= self.election_deadline_ns {
+            self.campaign(now_ns);
+        }
+    }
+
+    /// Proposes an application command. Only a leader accepts; the entry's index is returned.
+    pub fn propose(&mut self, command: Vec<u8>) -> Result<Index, ProposeError> {
+        if !matches!(self.role, RoleState::Leader { .. }) {
+            return Err(ProposeError::NotLeader {
+                leader_hint: self.leader(),
+                term: self.term,
+            });
+        }
+        let uncommitted = self.log.last_index() - self.commit_index;
+        if uncommitted >= self.config.uncommitted_entries_max {
+            return Err(ProposeError::Backpressure);
+        }
+        let index = self.append_entry(Payload::Command(command));
+        self.broadcast_append(false);
+        Ok(index)
+    }
+
+    /// Tells the node that its log is durable through (`index`, `term`). A leader counts its
+    /// own copy of an entry toward a quorum only once it is durable.
+    pub fn log_synced(&mut self, index: Index, term: Term) {
+        if index > self.log.last_index() || self.log.term(index) != Some(term) {
+            // The log was truncated and rewritten after that write: nothing new is durable.
+            return;
+        }
+        self.synced_index = self.synced_index.max(index);
+        if matches!(self.role, RoleState::Leader { .. }) {
+            self.maybe_commit();
+        }
+    }
+
+    /// Handles a message from another node. A message that is malformed or not for this node is
+    /// rejected with an error and changes nothing.
+    pub fn step(&mut self, now_ns: u64, msg: Message) -> Result<(), StepError> {
+        self.check_message(&msg)?;
+        if msg.term > self.term {
+            // Section 5.1: a higher term makes any node a follower of that term. The leader of
+            // that term is known only from an AppendEntries.
+            let leader = matches!(msg.body, Body::AppendEntries { .. }).then_some(msg.from);
+            self.become_follower(msg.term, leader);
+        }
+        match msg.body {
+            Body::RequestVote {
+                last_log_index,
+                last_log_term,
+            } => {
+                self.handle_request_vote(now_ns, msg.from, msg.term, last_log_index, last_log_term);
+                Ok(())
+            }
+            Body::RequestVoteResponse { granted } => {
+                self.handle_vote_response(now_ns, msg.from, msg.term, granted);
+                Ok(())
+            }
+            Body::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.handle_append(
+                now_ns,
+                msg.from,
+                msg.term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            ),
+            Body::AppendEntriesResponse {
+                success,
+                match_index,
+                conflict_index,
+                conflict_term,
+            } => {
+                self.handle_append_response(
+                    msg.from,
+                    msg.term,
+                    success,
+                    match_index,
+                    conflict_index,
+                    conflict_term,
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes what the host must now persist, send and apply.
+    pub fn take_ready(&mut self) -> Ready {
+        let hard_state = HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.commit_index,
+        };
+        let hard_state_changed = hard_state != self.hard_state_persisted;
+        let term_or_vote_changed = hard_state.term != self.hard_state_persisted.term
+            || hard_state.vote != self.hard_state_persisted.vote;
+        self.hard_state_persisted = hard_state;
+        let log_write = self.log_unpersisted_from.take().map(|from_index| LogWrite {
+            from_index,
+            entries: self.log.slice(from_index, self.log.last_index()).to_vec(),
+        });
+        let committed = self
+            .log
+            .slice(self.applied_index + 1, self.commit_index)
+            .to_vec();
+        self.applied_index = self.commit_index;
+        Ready {
+            hard_state: hard_state_changed.then_some(hard_state),
+            must_sync: term_or_vote_changed || log_write.is_some(),
+            log_write,
+            messages: std::mem::take(&mut self.outbox),
+            committed,
+        }
+    }
+
+    // ---- Message validation --------------------------------------------------------------
+
+    fn check_message(&self, msg: &Message) -> Result<(), StepError> {
+        if msg.to != self.config.id {
+            return Err(StepError::WrongRecipient { to: msg.to });
+        }
+        if msg.from == self.config.id || !self.config.voters.contains(&msg.from) {
+            return Err(StepError::UnknownSender { from: msg.from });
+        }
+        if msg.term == 0 {
+            return Err(StepError::Malformed { reason: "term 0" });
+        }
+        match &msg.body {
+            Body::RequestVote {
+                last_log_index,
+                last_log_term,
+            } => {
+                if last_log_term > &msg.term || (*last_log_index == 0) != (*last_log_term == 0) {
+                    return Err(StepError::Malformed {
+                        reason: "candidate's last log entry is impossible",
+                    });
+                }
+            }
+            Body::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                ..
+            } => {
+                check_entries(
+                    &self.config,
+                    msg.term,
+                    *prev_log_index,
+                    *prev_log_term,
+                    entries,
+                )?;
+            }
+            Body::AppendEntriesResponse {
+                success: false,
+                match_index,
+                conflict_index,
+                ..
+            } => {
+                if *conflict_index == 0 || conflict_index > &match_index.saturating_add(1) {
+                    return Err(StepError::Malformed {
+                        reason: "conflict hint beyond the rejected index",
+                    });
+                }
+            }
+            Body::RequestVoteResponse { .. } | Body::AppendEntriesResponse { .. } => {}
+        }
+        Ok(())
+    }
+
+    // ---- Elections (section 5.2) ---------------------------------------------------------
+
+    fn campaign(&mut self, now_ns: u64) {
+        self.term += 1;
+        self.vote = Some(self.config.id);
+        self.role = RoleState::Candidate {
+            votes_granted: vec![self.config.id],
+        };
+        self.reset_election_deadline(now_ns);
+        let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
+        let peers: Vec<NodeId> = self.peers().collect();
+        for peer in peers {
+            self.send(
+                peer,
+                Body::RequestVote {
+                    last_log_index,
+                    last_log_term,
+                },
+            );
+        }
+        // A single-node cluster is its own quorum.
+        self.maybe_win_election(now_ns);
+    }
+
+    fn handle_request_vote(
+        &mut self,
+        now_ns: u64,
+        candidate: NodeId,
+        term: Term,
+        last_log_index: Index,
+        last_log_term: Term,
+    ) {
+        if term < self.term {
+            self.send(candidate, Body::RequestVoteResponse { granted: false });
+            return;
+        }
+        debug_assert_eq!(term, self.term);
+        let vote_free = self.vote.is_none() || self.vote == Some(candidate);
+        // Section 5.4.1: vote only for a candidate whose log is at least as up-to-date.
+        let up_to_date = last_log_term > self.log.last_term()
+            || (last_log_term == self.log.last_term() && last_log_index >= self.log.last_index());
+        let log_ok = up_to_date || self.config.mutation == Some(Mutation::VoteWithoutLogCheck);
+        let granted = vote_free && log_ok;
+        if granted {
+            self.vote = Some(candidate);
+            self.reset_election_deadline(now_ns);
+        }
+        self.send(candidate, Body::RequestVoteResponse { granted });
+    }
+
+    fn handle_vote_response(&mut self, now_ns: u64, voter: NodeId, term: Term, granted: bool) {
+        if term != self.term || !granted {
+            return;
+        }
+        let RoleState::Candidate { votes_granted } = &mut self.role else {
+            return;
+        };
+        if !votes_granted.contains(&voter) {
+            votes_granted.push(voter);
+        }
+        self.maybe_win_election(now_ns);
+    }
+
+    fn maybe_win_election(&mut self, now_ns: u64) {
+        let RoleState::Candidate { votes_granted } = &self.role else {
+            return;
+        };
+        if votes_granted.len() >= self.config.quorum() {
+            self.become_leader(now_ns);
+        }
+    }
+
+    fn become_leader(&mut self, now_ns: u64) {
+        let next_index = self.log.last_index() + 1;
+        let progress = self
+            .peers()
+            .map(|peer| (peer, Progress::new(next_index)))
+            .collect();
+        self.role = RoleState::Leader { progress };
+        self.heartbeat_deadline_ns = now_ns + self.config.heartbeat_interval_ns;
+        // Section 5.4.2 and 8: a leader commits entries of earlier terms only through an entry of
+        // its own, so it appends one at once.
+        self.append_entry(Payload::Noop);
+        self.broadcast_append(true);
+        self.maybe_commit();
+    }
+
+    fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        assert!(term >= self.term, "a node's term never goes backwards");
+        if term > self.term {
+            self.term = term;
+            self.vote = None;
+        }
+        self.role = RoleState::Follower { leader };
+    }
+
+    fn reset_election_deadline(&mut self, now_ns: u64) {
+        let span = self.config.election_timeout_max_ns - self.config.election_timeout_min_ns;
+        let jitter = self.rng.next_u64() % span;
+        self.election_deadline_ns = now_ns + self.config.election_timeout_min_ns + jitter;
+    }
+
+    // ---- Log replication (section 5.3) ---------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_append(
+        &mut self,
+        now_ns: u64,
+        leader: NodeId,
+        term: Term,
+        prev_log_index: Index,
+        prev_log_term: Term,
+        entries: Vec<Entry>,
+        leader_commit: Index,
+    ) -> Result<(), StepError> {
+        if term < self.term {
+            // Section 5.1: a stale leader learns the current term from the rejection.
+            self.send_append_response(leader, false, prev_log_index, 1, None);
+            return Ok(());
+        }
+        debug_assert_eq!(term, self.term);
+        if let RoleState::Leader { .. } = self.role {
+            // Two leaders in one term: Election Safety is broken elsewhere. Refuse to follow.
+            return Err(StepError::Malformed {
+                reason: "AppendEntries from a second leader of this term",
+            });
+        }
+        self.role = RoleState::Follower {
+            leader: Some(leader),
+        };
+        self.reset_election_deadline(now_ns);
+
+        // Entries at or below the commit index are known to match every leader's (section 5.4);
+        // skip them rather than compare.
+        let (prev_log_index, prev_log_term, entries) = if prev_log_index < self.commit_index {
+            let skip = (self.commit_index - prev_log_index).min(entries.len() as u64) as usize;
+            let prev = prev_log_index + skip as u64;
+            let prev_term = match skip {
+                0 => prev_log_term,
+                _ => entries[skip - 1].term,
+            };
+            (prev, prev_term, entries[skip..].to_vec())
+        } else {
+            (prev_log_index, prev_log_term, entries)
+        };
+        if prev_log_index < self.commit_index {
+            // Everything sent is committed here already.
+            self.send_append_response(leader, true, self.commit_index, 0, None);
+            return Ok(());
+        }
+        match self.log.term(prev_log_index) {
+            None => {
+                let conflict_index = self.log.last_index() + 1;
+                self.send_append_response(leader, false, prev_log_index, conflict_index, None);
+                return Ok(());
+            }
+            Some(t) if t != prev_log_term => {
+                let conflict_index = self
+                    .log
+                    .first_index_of_term_at(prev_log_index, self.commit_index + 1);
+                self.send_append_response(leader, false, prev_log_index, conflict_index, Some(t));
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        let last_new_index = prev_log_index + entries.len() as u64;
+        self.append_from_leader(entries)?;
+        // Figure 2: commitIndex = min(leaderCommit, index of last new entry).
+        let commit_new = leader_commit.min(last_new_index);
+        if commit_new > self.commit_index {
+            self.commit_index = commit_new;
+        }
+        self.send_append_response(leader, true, last_new_index, 0, None);
+        Ok(())
+    }
+
+    /// Stores entries that follow a matching entry: an existing entry that conflicts (same index,
+    /// other term) is deleted with all that follow it; an entry that matches is kept (section 5.3).
+    fn append_from_leader(&mut self, entries: Vec<Entry>) -> Result<(), StepError> {
+        let first_new = entries
+            .iter()
+            .position(|e| self.log.term(e.index) != Some(e.term));
+        let Some(first_new) = first_new else {
+            return Ok(());
+        };
+        let index = entries[first_new].index;
+        if index <= self.log.last_index() {
+            if index <= self.commit_index {
+                return Err(StepError::ConflictWithCommitted { index });
+            }
+            self.log.truncate_from(index);
+            self.synced_index = self.synced_index.min(index - 1);
+        }
+        self.mark_unpersisted(index);
+        for entry in entries.into_iter().skip(first_new) {
+            self.log.push(entry);
+        }
+        Ok(())
+    }
+
+    fn handle_append_response(
+        &mut self,
+        follower: NodeId,
+        term: Term,
+        success: bool,
+        match_index: Index,
+        conflict_index: Index,
+        conflict_term: Option<Term>,
+    ) {
+        if term != self.term {
+            return;
+        }
+        let last_index = self.log.last_index();
+        let RoleState::Leader { progress } = &mut self.role else {
+            return;
+        };
+        let Some(pr) = progress.get_mut(&follower) else {
+            return;
+        };
+        if success {
+            if match_index > last_index {
+                return; // Acknowledges entries this leader never sent: ignore.
+            }
+            if pr.acknowledged(match_index) {
+                self.maybe_commit();
+            }
+        } else {
+            let next_index = self.backtrack(conflict_index, conflict_term);
+            let RoleState::Leader { progress } = &mut self.role else {
+                return;
+            };
+            let Some(pr) = progress.get_mut(&follower) else {
+                return;
+            };
+            if !pr.rejected(match_index, next_index) {
+                return;
+            }
+        }
+        self.send_append(follower, false);
+    }
+
+    /// Fast log backtracking: skip the follower's whole conflicting term, or jump to the end of
+    /// a follower's short log, instead of one entry per round trip.
+    fn backtrack(&self, conflict_index: Index, conflict_term: Option<Term>) -> Index {
+        let hint = conflict_term
+            .and_then(|t| self.log.last_index_of_term(t))
+            .map_or(conflict_index, |last| last + 1);
+        hint.clamp(1, self.log.last_index() + 1)
+    }
+
+    /// Section 5.3 and 5.4.2: the leader commits the highest index replicated on a quorum, but
+    /// only if that entry is of its own term.
+    fn maybe_commit(&mut self) {
+        let RoleState::Leader { progress } = &self.role else {
+            return;
+        };
+        let mut matched: Vec<Index> = progress.values().map(|p| p.match_index).collect();
+        matched.push(self.synced_index);
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let quorum_index = matched[self.config.quorum() - 1];
+        if quorum_index <= self.commit_index {
+            return;
+        }
+        let own_term = self.log.term(quorum_index) == Some(self.term);
+        if !own_term && self.config.mutation != Some(Mutation::CommitPriorTermByCounting) {
+            return;
+        }
+        assert!(
+            quorum_index <= self.log.last_index(),
+            "commit beyond the log"
+        );
+        self.commit_index = quorum_index;
+        // Followers learn the new commit index at once rather than at the next heartbeat.
+        self.broadcast_append(true);
+    }
+
+    fn broadcast_append(&mut self, empty_ok: bool) {
+        let peers: Vec<NodeId> = self.peers().collect();
+        for peer in peers {
+            self.send_append(peer, empty_ok);
+        }
+    }
+
+    /// Sends `peer` the entries it lacks if flow control allows, else (if `empty_ok`) an empty
+    /// AppendEntries that carries the commit index and probes the follower's log position.
+    fn send_append(&mut self, peer: NodeId, empty_ok: bool) {
+        let (last_index, entries_max, inflight_max) = (
+            self.log.last_index(),
+            self.config.msg_entries_max,
+            self.config.inflight_msgs_max,
+        );
+        let RoleState::Leader { progress } = &mut self.role else {
+            return;
+        };
+        let Some(pr) = progress.get_mut(&peer) else {
+            return;
+        };
+        let has_entries = pr.next_index <= last_index;
+        let send_entries = has_entries && pr.can_send_entries(inflight_max);
+        if !send_entries && !empty_ok {
+            return;
+        }
+        let prev_log_index = pr.next_index - 1;
+        let entries = if send_entries {
+            let to = (prev_log_index + entries_max).min(last_index);
+            pr.sent_entries(to);
+            self.log.slice(prev_log_index + 1, to).to_vec()
+        } else {
+            Vec::new()
+        };
+        let prev_log_term = self
+            .log
+            .term(prev_log_index)
+            .expect("leader holds every entry before next_index");
+        let leader_commit = self.commit_index;
+        self.send(
+            peer,
+            Body::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            },
+        );
+    }
+
+    fn send_append_response(
+        &mut self,
+        leader: NodeId,
+        success: bool,
+        match_index: Index,
+        conflict_index: Index,
+        conflict_term: Option<Term>,
+    ) {
+        self.send(
+            leader,
+            Body::AppendEntriesResponse {
+                success,
+                match_index,
+                conflict_index,
+                conflict_term,
+            },
+        );
+    }
+
+    // ---- Helpers -------------------------------------------------------------------------
+
+    fn append_entry(&mut self, payload: Payload) -> Index {
+        let index = self.log.last_index() + 1;
+        self.log.push(Entry {
+            term: self.term,
+            index,
+            payload,
+        });
+        self.mark_unpersisted(index);
+        index
+    }
+
+    fn mark_unpersisted(&mut self, index: Index) {
+        let from = self.log_unpersisted_from.map_or(index, |f| f.min(index));
+        self.log_unpersisted_from = Some(from);
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let id = self.config.id;
+        self.config.voters.iter().copied().filter(move |&p| p != id)
+    }
+
+    fn send(&mut self, to: NodeId, body: Body) {
+        self.outbox.push(Message {
+            from: self.config.id,
+            to,
+            term: self.term,
+            body,
+        });
+    }
+}
+
+fn check_entries(
+    config: &Config,
+    term: Term,
+    prev_log_index: Index,
+    prev_log_term: Term,
+    entries: &[Entry],
+) -> Result<(), StepError> {
+    if entries.len() as u64 > config.msg_entries_max {
+        return Err(StepError::Malformed {
+            reason: "more entries than msg_entries_max",
+        });
+    }
+    if prev_log_term > term || (prev_log_index == 0) != (prev_log_term == 0) {
+        return Err(StepError::Malformed {
+            reason: "impossible previous entry",
+        });
+    }
+    let mut index_prev = prev_log_index;
+    let mut term_prev = prev_log_term;
+    for entry in entries {
+        if Some(entry.index) != index_prev.checked_add(1)
+            || entry.term < term_prev
+            || entry.term > term
+        {
+            return Err(StepError::Malformed {
+                reason: "entries not consecutive or terms out of order",
+            });
+        }
+        index_prev = entry.index;
+        term_prev = entry.term;
+    }
+    Ok(())
+}
+
+fn check_restored(config: &Config, hard_state: &HardState, log: &Log) -> Result<(), String> {
+    if log.last_term() > hard_state.term {
+        return Err(format!(
+            "log term {} above current term {}",
+            log.last_term(),
+            hard_state.term
+        ));
+    }
+    if hard_state.commit > log.last_index() {
+        return Err(format!(
+            "commit index {} beyond the log's last index {}",
+            hard_state.commit,
+            log.last_index()
+        ));
+    }
+    if let Some(vote) = hard_state.vote {
+        if !config.voters.contains(&vote) {
+            return Err(format!("voted for {vote}, who is not a voter"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+use crate::{Entry, HardState, Index, Message};
+
+/// What the host must do after an input, in this order: persist `hard_state` and `log_write`,
+/// sync them if `must_sync` (no message may leave before that sync completes), send
+/// `messages`, then apply `committed` to the state machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The new hard state, if it changed.
+    pub hard_state: Option<HardState>,
+    /// The change to the log, if any.
+    pub log_write: Option<LogWrite>,
+    /// True when the writes include a term, a vote or log entries: the messages depend on them.
+    pub must_sync: bool,
+    /// Messages to send once the writes are durable.
+    pub messages: Vec<Message>,
+    /// Newly committed entries, in index order, to apply.
+    pub committed: Vec<Entry>,
+}
+
+/// A change to the persisted log: drop every entry at `from_index` and above, then append
+/// `entries` (which start at `from_index`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogWrite {
+    /// The first index replaced.
+    pub from_index: Index,
+    /// The entries from `from_index` on.
+    pub entries: Vec<Entry>,
+}
+
+impl Ready {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.log_write.is_none()
+            && self.messages.is_empty()
+            && self.committed.is_empty()
+    }
+}

@@ -1,0 +1,373 @@
+//! Online safety checks, run after every event on the node it touched (Raft paper, Figure 3).
+//!
+//! The checker sees only what the boundary exposes: each node's log writes and its
+//! [`NodeView`]. It keeps a mirror of every node's log as (term, chain hash) pairs, where the
+//! chain hash of entry `i` covers entries `1..=i`: two logs agree through `i` exactly when their
+//! chain hashes at `i` agree, which makes Log Matching and Leader Completeness O(1) checks.
+
+use crate::node::{LogWrite, NodeId, NodeView, Role, StoredEntry};
+use crate::trace::TraceHasher;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+/// The invariants the checker enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariant {
+    /// At most one leader per term (section 5.2).
+    ElectionSafety,
+    /// A leader never overwrites or deletes entries in its log (section 5.3).
+    LeaderAppendOnly,
+    /// Two logs with an entry of the same index and term agree up to it (section 5.3).
+    LogMatching,
+    /// A leader's log holds every entry committed in earlier terms (section 5.4).
+    LeaderCompleteness,
+    /// No two nodes commit different entries at one index (section 5.4.3).
+    StateMachineSafety,
+    /// A node's term never decreases while it runs.
+    MonotonicTerm,
+    /// A node's commit index never decreases while it runs, and never passes its log.
+    MonotonicCommit,
+}
+
+impl Invariant {
+    /// The invariant's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::ElectionSafety => "election-safety",
+            Invariant::LeaderAppendOnly => "leader-append-only",
+            Invariant::LogMatching => "log-matching",
+            Invariant::LeaderCompleteness => "leader-completeness",
+            Invariant::StateMachineSafety => "state-machine-safety",
+            Invariant::MonotonicTerm => "monotonic-term",
+            Invariant::MonotonicCommit => "monotonic-commit",
+        }
+    }
+}
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Which one.
+    pub invariant: Invariant,
+    /// The nodes involved.
+    pub nodes: Vec<NodeId>,
+    /// When it was detected.
+    pub time_ns: u64,
+    /// What exactly was seen.
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EntryMark {
+    term: u64,
+    chain: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Committed {
+    mark: EntryMark,
+    /// The node that first reported it committed, and that node's term then: an upper bound
+    /// of the term in which it was committed.
+    node: NodeId,
+    term_seen: u64,
+}
+
+#[derive(Clone, Debug)]
+struct NodeMirror {
+    log: Vec<EntryMark>,
+    view: NodeView,
+}
+
+/// The online checker.
+#[derive(Debug)]
+pub struct Checker {
+    nodes: Vec<NodeMirror>,
+    /// The leader of each term seen.
+    leaders: BTreeMap<u64, NodeId>,
+    /// By index: every (term, chain) seen in any log at that index.
+    marks_by_index: Vec<Vec<(EntryMark, NodeId)>>,
+    committed: Vec<Committed>,
+}
+
+fn chain(prev: u64, entry: &StoredEntry) -> u64 {
+    let mut h = TraceHasher::default();
+    h.write_u64(prev);
+    entry.term.hash(&mut h);
+    entry.kind.hash(&mut h);
+    entry.data.hash(&mut h);
+    h.finish()
+}
+
+impl Checker {
+    /// A checker for `n` fresh nodes.
+    pub fn new(nodes: u64, initial: NodeView) -> Checker {
+        Checker {
+            nodes: vec![
+                NodeMirror {
+                    log: Vec::new(),
+                    view: initial
+                };
+                nodes as usize
+            ],
+            leaders: BTreeMap::new(),
+            marks_by_index: Vec::new(),
+            committed: Vec::new(),
+        }
+    }
+
+    /// The leader of every term, as seen.
+    pub fn leaders(&self) -> &BTreeMap<u64, NodeId> {
+        &self.leaders
+    }
+
+    /// How many entries are known committed.
+    pub fn committed_len(&self) -> u64 {
+        self.committed.len() as u64
+    }
+
+    /// A node restarted: its log is what its disk kept, its view starts anew.
+    pub fn restarted(&mut self, node: NodeId, log: &[StoredEntry], view: NodeView) {
+        let mirror = &mut self.nodes[(node - 1) as usize];
+        mirror.log.clear();
+        let mut prev = 0;
+        for entry in log {
+            prev = chain(prev, entry);
+            mirror.log.push(EntryMark {
+                term: entry.term,
+                chain: prev,
+            });
+        }
+        mirror.view = view;
+    }
+
+    /// Checks a log write of `node`, whose view after the write is `view` (checked next).
+    pub fn on_log_write(
+        &mut self,
+        now: u64,
+        node: NodeId,
+        write: &LogWrite,
+        view: &NodeView,
+    ) -> Result<(), Violation> {
+        let mirror = &mut self.nodes[(node - 1) as usize];
+        let len = mirror.log.len() as u64;
+        if write.from_index == 0 || write.from_index > len + 1 {
+            return Err(violation(
+                Invariant::LogMatching,
+                vec![node],
+                now,
+                format!(
+                    "log write at index {} leaves a gap after {len}",
+                    write.from_index
+                ),
+            ));
+        }
+        let leader_throughout = mirror.view.role == Role::Leader
+            && view.role == Role::Leader
+            && mirror.view.term == view.term;
+        if leader_throughout && write.from_index <= len {
+            let detail = format!(
+                "leader of term {} rewrote its log from index {} (last index {len})",
+                mirror.view.term, write.from_index
+            );
+            return Err(violation(
+                Invariant::LeaderAppendOnly,
+                vec![node],
+                now,
+                detail,
+            ));
+        }
+        mirror.log.truncate((write.from_index - 1) as usize);
+        let mut prev = mirror.log.last().map_or(0, |m| m.chain);
+        for (offset, entry) in write.entries.iter().enumerate() {
+            let index = write.from_index + offset as u64;
+            if entry.index != index {
+                return Err(violation(
+                    Invariant::LogMatching,
+                    vec![node],
+                    now,
+                    format!("entry at position {index} claims index {}", entry.index),
+                ));
+            }
+            prev = chain(prev, entry);
+            let mark = EntryMark {
+                term: entry.term,
+                chain: prev,
+            };
+            mirror.log.push(mark);
+            check_log_matching(&mut self.marks_by_index, now, node, index, mark)?;
+        }
+        Ok(())
+    }
+
+    /// Checks `node`'s view after an event. `restarted` views skip the monotonic checks.
+    pub fn on_view(&mut self, now: u64, node: NodeId, view: NodeView) -> Result<(), Violation> {
+        let before = self.nodes[(node - 1) as usize].view;
+        if view.term < before.term {
+            let detail = format!("term went from {} to {}", before.term, view.term);
+            return Err(violation(Invariant::MonotonicTerm, vec![node], now, detail));
+        }
+        if view.commit_index < before.commit_index {
+            let detail = format!(
+                "commit index went from {} to {}",
+                before.commit_index, view.commit_index
+            );
+            return Err(violation(
+                Invariant::MonotonicCommit,
+                vec![node],
+                now,
+                detail,
+            ));
+        }
+        let log_len = self.nodes[(node - 1) as usize].log.len() as u64;
+        if view.commit_index > log_len {
+            let detail = format!(
+                "commit index {} beyond its last index {log_len}",
+                view.commit_index
+            );
+            return Err(violation(
+                Invariant::MonotonicCommit,
+                vec![node],
+                now,
+                detail,
+            ));
+        }
+        self.nodes[(node - 1) as usize].view = view;
+        if view.commit_index > before.commit_index {
+            self.check_commits(
+                now,
+                node,
+                before.commit_index + 1,
+                view.commit_index,
+                view.term,
+            )?;
+        }
+        let new_leader =
+            view.role == Role::Leader && (before.role != Role::Leader || before.term != view.term);
+        if new_leader {
+            self.check_new_leader(now, node, view.term)?;
+        }
+        Ok(())
+    }
+
+    fn check_commits(
+        &mut self,
+        now: u64,
+        node: NodeId,
+        from: u64,
+        to: u64,
+        term: u64,
+    ) -> Result<(), Violation> {
+        for index in from..=to {
+            let mark = self.nodes[(node - 1) as usize].log[(index - 1) as usize];
+            match self.committed.get((index - 1) as usize) {
+                Some(c) if c.mark != mark => {
+                    let detail = format!(
+                        "index {index}: node {node} commits an entry of term {}, node {} committed one of term {}{}",
+                        mark.term,
+                        c.node,
+                        c.mark.term,
+                        if c.mark.term == mark.term { " with other contents or history" } else { "" }
+                    );
+                    return Err(violation(
+                        Invariant::StateMachineSafety,
+                        vec![c.node, node],
+                        now,
+                        detail,
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    debug_assert_eq!(self.committed.len() as u64, index - 1);
+                    self.committed.push(Committed {
+                        mark,
+                        node,
+                        term_seen: term,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_new_leader(&mut self, now: u64, node: NodeId, term: u64) -> Result<(), Violation> {
+        if let Some(&other) = self.leaders.get(&term) {
+            if other != node {
+                let detail = format!("nodes {other} and {node} are both leaders of term {term}");
+                return Err(violation(
+                    Invariant::ElectionSafety,
+                    vec![other, node],
+                    now,
+                    detail,
+                ));
+            }
+        }
+        self.leaders.insert(term, node);
+        // Entries committed in earlier terms must be in this leader's log; the chain hash of
+        // the last of them covers all before it.
+        let Some(position) = self.committed.iter().rposition(|c| c.term_seen < term) else {
+            return Ok(());
+        };
+        let c = self.committed[position];
+        let log = &self.nodes[(node - 1) as usize].log;
+        if log.get(position) != Some(&c.mark) {
+            let detail = format!(
+                "leader of term {term} lacks entry {} (term {}) committed by node {} in term {} or earlier",
+                position + 1,
+                c.mark.term,
+                c.node,
+                c.term_seen
+            );
+            return Err(violation(
+                Invariant::LeaderCompleteness,
+                vec![node, c.node],
+                now,
+                detail,
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_log_matching(
+    marks_by_index: &mut Vec<Vec<(EntryMark, NodeId)>>,
+    now: u64,
+    node: NodeId,
+    index: u64,
+    mark: EntryMark,
+) -> Result<(), Violation> {
+    let position = (index - 1) as usize;
+    if marks_by_index.len() <= position {
+        marks_by_index.resize_with(position + 1, Vec::new);
+    }
+    let seen = &mut marks_by_index[position];
+    match seen.iter().find(|(m, _)| m.term == mark.term) {
+        Some((m, other)) if m.chain != mark.chain => {
+            let detail = format!(
+                "nodes {other} and {node} both hold an entry of term {} at index {index} but their logs differ up to it",
+                mark.term
+            );
+            Err(violation(
+                Invariant::LogMatching,
+                vec![*other, node],
+                now,
+                detail,
+            ))
+        }
+        Some(_) => Ok(()),
+        None => {
+            seen.push((mark, node));
+            Ok(())
+        }
+    }
+}
+
+fn violation(invariant: Invariant, nodes: Vec<NodeId>, time_ns: u64, detail: String) -> Violation {
+    Violation {
+        invariant,
+        nodes,
+        time_ns,
+        detail,
+    }
+}

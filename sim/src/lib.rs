@@ -1,0 +1,30 @@
+//! raftsim: a deterministic discrete-event simulator for Raft.
+//!
+//! One thread, virtual time, one `u64` seed. A [`Scenario`] file describes the cluster, the
+//! network, the faults and the workload; a [`Simulator`] runs it against any implementation of
+//! the [`SimNode`] boundary, checking the safety invariants of the Raft paper after every event.
+
+#![deny(missing_docs)]
+
+pub mod checker;
+pub mod disk;
+pub mod network;
+pub mod node;
+pub mod raft_node;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod trace;
+
+pub use checker::{Invariant, Violation};
+pub use node::{NodeId, NodeView, SimNode};
+pub use raft_node::RaftNode;
+pub use report::Report;
+pub use scenario::{Scenario, ScenarioError};
+pub use sim::{Outcome, RunOptions, Simulator, Stats};
+
+/// Runs `scenario` with `seed` against raftsim's own Raft.
+pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<Outcome, String> {
+    Simulator::<RaftNode>::new(scenario.clone(), seed, options).run()
+}

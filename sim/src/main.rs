@@ -1,0 +1,140 @@
+//! The `raftsim` command line.
+
+use clap::{Parser, Subcommand};
+use sim::{Report, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit status of a run that found a violation.
+const EXIT_VIOLATION: u8 = 1;
+/// Exit status for bad input: a scenario file, a flag.
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "raftsim",
+    version,
+    about = "Deterministic simulation testing for Raft"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario with one seed and check every safety invariant after every event.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// The seed; the scenario's own seed if omitted.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write every event of the run to FILE as JSON lines.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Print one JSON object instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
+        #[arg(long, value_name = "NAME")]
+        mutation: Option<String>,
+    },
+    /// List the deliberately broken rules that `--mutation` accepts.
+    Mutations,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+            json,
+            mutation,
+        } => run(&scenario, seed, trace, json, mutation),
+        Command::Mutations => {
+            for m in raft::Mutation::ALL {
+                println!("{}", m.name());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn run(
+    path: &std::path::Path,
+    seed: Option<u64>,
+    trace_path: Option<PathBuf>,
+    json: bool,
+    mutation: Option<String>,
+) -> ExitCode {
+    let scenario = match sim::scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if let Some(name) = &mutation {
+        if raft::Mutation::from_name(name).is_none() {
+            eprintln!("error: --mutation: unknown mutation `{name}` (see `raftsim mutations`)");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    let seed = seed.unwrap_or(scenario.seed);
+    let options = RunOptions {
+        keep_trace: trace_path.is_some(),
+        mutation,
+    };
+    // Wall time is measured here, outside the simulation, only to report the run's speed.
+    let started = std::time::Instant::now();
+    let outcome = match sim::run(&scenario, seed, options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let report = Report::new(
+        &outcome,
+        &scenario.name,
+        &path.display().to_string(),
+        wall_ms,
+    );
+    if let Some(trace_path) = trace_path {
+        if let Err(e) = write_trace(&trace_path, &outcome) {
+            eprintln!("error: --trace {}: {e}", trace_path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("a report always serializes")
+        );
+    } else {
+        print!("{}", report.human());
+    }
+    if report.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VIOLATION)
+    }
+}
+
+fn write_trace(path: &std::path::Path, outcome: &sim::Outcome) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for record in outcome.trace.all().unwrap_or(&[]) {
+        let line = serde_json::json!({
+            "seq": record.seq,
+            "time_ns": record.time_ns,
+            "event": record.to_string(),
+        });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
+}

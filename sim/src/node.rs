@@ -1,0 +1,180 @@
+//! The boundary between the simulator and a Raft implementation: the simulator drives a node
+//! through [`SimNode`] and judges it by what it writes to its disk and by its [`NodeView`].
+//! Nothing else of an implementation is visible to the simulator or its checkers.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A node's identity: 1..=nodes.
+pub type NodeId = u64;
+
+/// A node's role as the checkers see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Passive.
+    Follower,
+    /// Campaigning.
+    Candidate,
+    /// Leading its term.
+    Leader,
+}
+
+/// What the checkers may read of a running node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    /// Current role.
+    pub role: Role,
+    /// Current term.
+    pub term: u64,
+    /// Vote in the current term.
+    pub vote: Option<NodeId>,
+    /// Highest index known committed.
+    pub commit_index: u64,
+    /// The leader this node follows, if known (a leader names itself).
+    pub leader: Option<NodeId>,
+}
+
+/// A log entry as stored on the simulated disk.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoredEntry {
+    /// Position in the log, from 1.
+    pub index: u64,
+    /// Term of the leader that created it.
+    pub term: u64,
+    /// What the entry is for.
+    pub kind: EntryKind,
+    /// The entry's bytes.
+    pub data: Vec<u8>,
+}
+
+/// What a log entry is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// A new leader's empty entry.
+    Noop,
+    /// A client command.
+    Command,
+}
+
+/// The persistent state of Figure 2 (plus a commit index that may be stored without a sync).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct HardState {
+    /// Current term.
+    pub term: u64,
+    /// Vote in that term.
+    pub vote: Option<NodeId>,
+    /// A lower bound of the commit index.
+    pub commit: u64,
+}
+
+/// What survives a crash: the synced writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DurableState {
+    /// The last synced hard state.
+    pub hard_state: HardState,
+    /// The synced log, consecutive from index 1.
+    pub log: Vec<StoredEntry>,
+}
+
+/// A change to the log: drop entries from `from_index` on, then append `entries`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogWrite {
+    /// First index replaced.
+    pub from_index: u64,
+    /// New entries from `from_index`.
+    pub entries: Vec<StoredEntry>,
+}
+
+/// What a node asks of its host after an input, acted on in this order: write, sync if
+/// `must_sync` (messages wait for it), send, apply.
+#[derive(Clone, Debug)]
+pub struct Output<M> {
+    /// New hard state.
+    pub hard_state: Option<HardState>,
+    /// Log change.
+    pub log_write: Option<LogWrite>,
+    /// The messages depend on the writes being durable.
+    pub must_sync: bool,
+    /// Messages, each with its destination.
+    pub messages: Vec<(NodeId, M)>,
+    /// Entries newly committed, to apply in order.
+    pub committed: Vec<StoredEntry>,
+}
+
+impl<M> Default for Output<M> {
+    fn default() -> Self {
+        Output {
+            hard_state: None,
+            log_write: None,
+            must_sync: false,
+            messages: Vec::new(),
+            committed: Vec::new(),
+        }
+    }
+}
+
+/// How a node is (re)started.
+#[derive(Clone, Debug)]
+pub struct StartContext<'a> {
+    /// Its id.
+    pub id: NodeId,
+    /// Every voter.
+    pub voters: &'a [NodeId],
+    /// Protocol timing and limits from the scenario.
+    pub settings: &'a crate::scenario::RaftSettings,
+    /// Seed for the node's own random stream (election jitter); different per incarnation.
+    pub rng_seed: u64,
+    /// The node's local time.
+    pub now_ns: u64,
+    /// A deliberately broken rule, by name; `None` in normal runs.
+    pub mutation: Option<&'a str>,
+}
+
+/// A short description of a message for traces and counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MessageInfo {
+    /// The RPC's name.
+    pub kind: &'static str,
+    /// The sender.
+    pub from: NodeId,
+    /// The sender's term.
+    pub term: u64,
+}
+
+/// Why a proposal was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not the leader; try `leader_hint`.
+    NotLeader {
+        /// The leader to try, if known.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader is overloaded.
+    Busy,
+}
+
+/// A Raft implementation as the simulator drives it.
+pub trait SimNode: Sized {
+    /// The implementation's message type.
+    type Message: Clone + Debug + Hash;
+
+    /// Starts a node fresh (empty `durable`) or from what an earlier incarnation synced.
+    fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String>;
+    /// Delivers a message. An `Err` is a message the node rejected; it is traced.
+    fn deliver(&mut self, now_ns: u64, msg: Self::Message) -> Result<(), String>;
+    /// The local time at which the node next wants `fire_timer`.
+    fn next_timer_ns(&self) -> u64;
+    /// Called at or after `next_timer_ns`.
+    fn fire_timer(&mut self, now_ns: u64);
+    /// Proposes a command.
+    fn propose(&mut self, now_ns: u64, command: Vec<u8>) -> Result<(), Refusal>;
+    /// The disk made the log durable through (`index`, `term`).
+    fn log_synced(&mut self, index: u64, term: u64);
+    /// Takes what the host must do now.
+    fn take_output(&mut self) -> Output<Self::Message>;
+    /// The node's state as the checkers see it.
+    fn view(&self) -> NodeView;
+    /// Describes a message.
+    fn message_info(msg: &Self::Message) -> MessageInfo;
+}

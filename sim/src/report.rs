@@ -1,0 +1,176 @@
+//! What a run tells its user: a human summary, or one JSON object.
+
+use crate::checker::Violation;
+use crate::scenario::format_duration;
+use crate::sim::{Outcome, Stats};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// The leader of one term.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct LeaderOfTerm {
+    /// The term.
+    pub term: u64,
+    /// Its leader.
+    pub node: u64,
+}
+
+/// The machine-readable result of `raftsim run --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// "pass" or "violation".
+    pub verdict: &'static str,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario file.
+    pub scenario_path: String,
+    /// The seed.
+    pub seed: u64,
+    /// The trace hash, 16 hex digits.
+    pub trace_hash: String,
+    /// Events in the trace.
+    pub events: u64,
+    /// Simulated time reached.
+    pub sim_time_ns: u64,
+    /// Wall-clock time of the run, measured by the caller (not part of the run).
+    pub wall_time_ms: f64,
+    /// The violations found (the run stops at the first).
+    pub violations: Vec<Violation>,
+    /// The leader of each term, by term.
+    pub leaders: Vec<LeaderOfTerm>,
+    /// Entries known committed.
+    pub entries_committed: u64,
+    /// Counters.
+    pub stats: Stats,
+    /// True if the run stopped at the event budget.
+    pub budget_exhausted: bool,
+    /// The command that reproduces this run.
+    pub reproduce: String,
+    /// The last events before the violation, if any.
+    pub recent_events: Vec<String>,
+}
+
+impl Report {
+    /// Builds the report of a run.
+    pub fn new(
+        outcome: &Outcome,
+        scenario: &str,
+        scenario_path: &str,
+        wall_time_ms: f64,
+    ) -> Report {
+        let violations: Vec<Violation> = outcome.violation.iter().cloned().collect();
+        let recent_events = if violations.is_empty() {
+            Vec::new()
+        } else {
+            outcome.trace.recent().map(|r| r.to_string()).collect()
+        };
+        Report {
+            verdict: if violations.is_empty() {
+                "pass"
+            } else {
+                "violation"
+            },
+            scenario: scenario.to_string(),
+            scenario_path: scenario_path.to_string(),
+            seed: outcome.seed,
+            trace_hash: format!("{:016x}", outcome.trace.hash()),
+            events: outcome.trace.len(),
+            sim_time_ns: outcome.sim_time_ns,
+            wall_time_ms,
+            violations,
+            leaders: outcome
+                .leaders
+                .iter()
+                .map(|(&term, &node)| LeaderOfTerm { term, node })
+                .collect(),
+            entries_committed: outcome.entries_committed,
+            stats: outcome.stats.clone(),
+            budget_exhausted: outcome.budget_exhausted,
+            reproduce: format!("raftsim run {scenario_path} --seed {}", outcome.seed),
+            recent_events,
+        }
+    }
+
+    /// The human summary.
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let verdict = if self.violations.is_empty() {
+            "PASS"
+        } else {
+            "VIOLATION"
+        };
+        let _ = writeln!(s, "{verdict}  {} seed {}", self.scenario, self.seed);
+        let leaders: Vec<String> = self
+            .leaders
+            .iter()
+            .map(|l| format!("{}:{}", l.term, l.node))
+            .collect();
+        let _ = writeln!(s, "  leaders (term:node)  {}", abbreviate(&leaders, 12));
+        let st = &self.stats;
+        let _ = writeln!(s, "  entries committed    {}", self.entries_committed);
+        let _ = writeln!(
+            s,
+            "  proposals            {} made, {} taken by a leader",
+            st.proposals, st.proposals_accepted
+        );
+        let _ = writeln!(
+            s,
+            "  messages             {} sent, {} delivered, {} dropped (loss {}, partition {}, down {}, crash {}), {} rejected",
+            st.messages_sent,
+            st.messages_delivered,
+            st.messages_dropped(),
+            st.dropped_loss,
+            st.dropped_partition,
+            st.dropped_down,
+            st.dropped_crashed,
+            st.messages_rejected
+        );
+        let _ = writeln!(s, "  faults               {} crashes ({} unsynced writes lost), {} restarts, {} partitions", st.crashes, st.writes_lost, st.restarts, st.partitions);
+        let wall_s = self.wall_time_ms / 1000.0;
+        let rate = if wall_s > 0.0 {
+            self.events as f64 / wall_s
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            s,
+            "  events               {} in {} simulated, {:.1} ms wall, {:.0} events/s",
+            self.events,
+            format_duration(self.sim_time_ns),
+            self.wall_time_ms,
+            rate
+        );
+        let _ = writeln!(s, "  trace hash           {}", self.trace_hash);
+        if self.budget_exhausted {
+            let _ = writeln!(
+                s,
+                "  note: the run stopped at the event budget before the scenario's end"
+            );
+        }
+        for v in &self.violations {
+            let _ = writeln!(
+                s,
+                "\n{} at {} (nodes {:?}): {}",
+                v.invariant.name(),
+                format_duration(v.time_ns),
+                v.nodes,
+                v.detail
+            );
+            let _ = writeln!(s, "  events that led to it:");
+            for e in &self.recent_events {
+                let _ = writeln!(s, "    {e}");
+            }
+            let _ = writeln!(s, "\nreproduce: {}", self.reproduce);
+        }
+        s
+    }
+}
+
+fn abbreviate(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(" ");
+    }
+    let head = items[..max / 2].join(" ");
+    let tail = items[items.len() - max / 2..].join(" ");
+    format!("{head} ... {tail} ({} terms)", items.len())
+}

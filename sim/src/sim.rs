@@ -1,0 +1,822 @@
+//! The discrete-event simulator: one thread, virtual time, one event queue.
+
+use crate::checker::{Checker, Violation};
+use crate::disk::Disk;
+use crate::network::Network;
+use crate::node::{NodeId, NodeView, Refusal, Role, SimNode, StartContext};
+use crate::rng::{self, Stream};
+use crate::scenario::{Action, Scenario};
+use crate::trace::{DropReason, Event, Trace};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// A run stops after this many events even if simulated time remains: a bound on every run.
+pub const EVENTS_MAX: u64 = 200_000_000;
+/// At most this many events wait in the queue; more is a runaway node, reported as a panic.
+pub const QUEUE_LEN_MAX: usize = 10_000_000;
+
+/// Options of one run beyond the scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Keep every trace event (for `--trace`), not only the recent ones.
+    pub keep_trace: bool,
+    /// A deliberately broken protocol rule, by name.
+    pub mutation: Option<String>,
+}
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Messages handed to the network.
+    pub messages_sent: u64,
+    /// Messages that reached a running node.
+    pub messages_delivered: u64,
+    /// Messages lost, by reason.
+    pub dropped_loss: u64,
+    /// Messages cut by a partition.
+    pub dropped_partition: u64,
+    /// Messages to a node that was down.
+    pub dropped_down: u64,
+    /// Messages of a node that crashed before its sync.
+    pub dropped_crashed: u64,
+    /// Messages a node rejected as malformed or misaddressed.
+    pub messages_rejected: u64,
+    /// Proposals the workload made.
+    pub proposals: u64,
+    /// Proposals a leader took.
+    pub proposals_accepted: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Restarts.
+    pub restarts: u64,
+    /// Unsynced writes lost in crashes.
+    pub writes_lost: u64,
+    /// Partitions.
+    pub partitions: u64,
+}
+
+impl Stats {
+    /// Every dropped message.
+    pub fn messages_dropped(&self) -> u64 {
+        self.dropped_loss + self.dropped_partition + self.dropped_down + self.dropped_crashed
+    }
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// The first violation, if any: the run stops there.
+    pub violation: Option<Violation>,
+    /// Simulated time reached.
+    pub sim_time_ns: u64,
+    /// Counters.
+    pub stats: Stats,
+    /// The leader of each term.
+    pub leaders: BTreeMap<u64, NodeId>,
+    /// Entries known committed.
+    pub entries_committed: u64,
+    /// True if the run stopped at `EVENTS_MAX`.
+    pub budget_exhausted: bool,
+    /// The trace.
+    pub trace: Trace,
+}
+
+enum Ev<M> {
+    Deliver {
+        to: NodeId,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u64,
+    },
+    SyncDone {
+        node: NodeId,
+        incarnation: u64,
+        sync_id: u64,
+    },
+    Scheduled(Action),
+    RandomCrash,
+    RandomRestart {
+        node: NodeId,
+        incarnation: u64,
+    },
+    RandomPartition,
+    RandomHeal,
+    FaultWindowEnd,
+    Propose,
+}
+
+struct Queued<M> {
+    time_ns: u64,
+    seq: u64,
+    ev: Ev<M>,
+}
+
+impl<M> PartialEq for Queued<M> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time_ns, self.seq) == (other.time_ns, other.seq)
+    }
+}
+impl<M> Eq for Queued<M> {}
+impl<M> PartialOrd for Queued<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<M> Ord for Queued<M> {
+    /// Reversed: `BinaryHeap` is a max-heap and the earliest event, then the first inserted,
+    /// must come out first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time_ns, other.seq).cmp(&(self.time_ns, self.seq))
+    }
+}
+
+struct Slot<N: SimNode> {
+    node: Option<N>,
+    incarnation: u64,
+    disk: Disk,
+    /// Messages waiting for a sync: (sync id, batch).
+    held: VecDeque<(u64, Vec<(NodeId, N::Message)>)>,
+    /// The earliest timer event queued for this incarnation, `u64::MAX` if none.
+    timer_event_ns: u64,
+    /// When this node's last queued sync completes: syncs complete in order.
+    sync_done_last_ns: u64,
+    view: NodeView,
+}
+
+const VIEW_INITIAL: NodeView = NodeView {
+    role: Role::Follower,
+    term: 0,
+    vote: None,
+    commit_index: 0,
+    leader: None,
+};
+
+/// A simulation of one scenario with one seed.
+pub struct Simulator<N: SimNode> {
+    scenario: Scenario,
+    options: RunOptions,
+    seed: u64,
+    now_ns: u64,
+    seq: u64,
+    queue: BinaryHeap<Queued<N::Message>>,
+    slots: Vec<Slot<N>>,
+    voters: Vec<NodeId>,
+    network: Network,
+    rng_faults: ChaCha8Rng,
+    rng_workload: ChaCha8Rng,
+    rng_disk: ChaCha8Rng,
+    checker: Checker,
+    trace: Trace,
+    stats: Stats,
+    leader_guess: Option<NodeId>,
+    proposals_made: u64,
+}
+
+impl<N: SimNode> Simulator<N> {
+    /// Sets up a run; nodes start at time 0 with empty disks.
+    pub fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Simulator<N> {
+        let n = scenario.nodes;
+        let network = Network::new(
+            scenario.network.clone(),
+            n,
+            rng::stream(seed, Stream::Network),
+        );
+        let slots = (0..n)
+            .map(|_| Slot {
+                node: None,
+                incarnation: 0,
+                disk: Disk::default(),
+                held: VecDeque::new(),
+                timer_event_ns: u64::MAX,
+                sync_done_last_ns: 0,
+                view: VIEW_INITIAL,
+            })
+            .collect();
+        let keep_trace = options.keep_trace;
+        Simulator {
+            voters: (1..=n).collect(),
+            network,
+            rng_faults: rng::stream(seed, Stream::Faults),
+            rng_workload: rng::stream(seed, Stream::Workload),
+            rng_disk: rng::stream(seed, Stream::Disk),
+            checker: Checker::new(n, VIEW_INITIAL),
+            trace: Trace::new(keep_trace),
+            stats: Stats::default(),
+            scenario,
+            options,
+            seed,
+            now_ns: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            slots,
+            leader_guess: None,
+            proposals_made: 0,
+        }
+    }
+
+    /// Runs to the end of the scenario or the first violation. An `Err` means a node could not
+    /// be started (an invalid setting or mutation name).
+    pub fn run(mut self) -> Result<Outcome, String> {
+        let failure = match self.start_all() {
+            Ok(()) => self.event_loop(),
+            Err(failure) => Some(failure),
+        };
+        let violation = match failure {
+            Some(Failure::Start(e)) => return Err(e),
+            Some(Failure::Violation(v)) => Some(v),
+            None => None,
+        };
+        Ok(Outcome {
+            seed: self.seed,
+            violation,
+            sim_time_ns: self.now_ns,
+            budget_exhausted: self.trace.len() >= EVENTS_MAX,
+            leaders: self.checker.leaders().clone(),
+            entries_committed: self.checker.committed_len(),
+            stats: self.stats,
+            trace: self.trace,
+        })
+    }
+
+    fn start_all(&mut self) -> Result<(), Failure> {
+        for id in 1..=self.scenario.nodes {
+            self.start_node(id)?;
+        }
+        for action in self.scenario.schedule.clone() {
+            self.push(action.at_ns, Ev::Scheduled(action.action));
+        }
+        let faults = self.scenario.faults.clone();
+        if let Some(mean) = faults.crash_every_ns {
+            let at = rng::exponential(&mut self.rng_faults, mean);
+            self.push(at, Ev::RandomCrash);
+        }
+        if let Some(mean) = faults.partition_every_ns {
+            let at = rng::exponential(&mut self.rng_faults, mean);
+            self.push(at, Ev::RandomPartition);
+        }
+        if faults.until_ns < self.scenario.duration_ns {
+            self.push(faults.until_ns, Ev::FaultWindowEnd);
+        }
+        let workload = &self.scenario.workload;
+        if workload.rate_per_s > 0.0 && workload.count > 0 {
+            self.push(workload.start_ns, Ev::Propose);
+        }
+        Ok(())
+    }
+
+    fn event_loop(&mut self) -> Option<Failure> {
+        while let Some(item) = self.queue.pop() {
+            if item.time_ns > self.scenario.duration_ns || self.trace.len() >= EVENTS_MAX {
+                break;
+            }
+            debug_assert!(item.time_ns >= self.now_ns, "time never runs backwards");
+            self.now_ns = item.time_ns;
+            if let Err(failure) = self.handle(item.ev) {
+                return Some(failure);
+            }
+        }
+        if self.trace.len() < EVENTS_MAX {
+            self.now_ns = self.scenario.duration_ns;
+        }
+        None
+    }
+
+    fn push(&mut self, time_ns: u64, ev: Ev<N::Message>) {
+        assert!(
+            self.queue.len() < QUEUE_LEN_MAX,
+            "event queue overflow: {} events pending",
+            self.queue.len()
+        );
+        self.seq += 1;
+        self.queue.push(Queued {
+            time_ns,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    fn handle(&mut self, ev: Ev<N::Message>) -> Result<(), Failure> {
+        match ev {
+            Ev::Deliver { to, msg } => self.deliver(to, msg),
+            Ev::Timer { node, incarnation } => self.timer(node, incarnation),
+            Ev::SyncDone {
+                node,
+                incarnation,
+                sync_id,
+            } => self.sync_done(node, incarnation, sync_id),
+            Ev::Scheduled(action) => self.act(action),
+            Ev::RandomCrash => self.random_crash(),
+            Ev::RandomRestart { node, incarnation } => {
+                if self.slot(node).incarnation == incarnation {
+                    self.restart(node)?;
+                }
+                Ok(())
+            }
+            Ev::RandomPartition => {
+                self.random_partition();
+                Ok(())
+            }
+            Ev::RandomHeal => {
+                self.heal();
+                Ok(())
+            }
+            Ev::FaultWindowEnd => self.end_fault_window(),
+            Ev::Propose => self.propose(),
+        }
+    }
+
+    fn slot(&mut self, id: NodeId) -> &mut Slot<N> {
+        &mut self.slots[(id - 1) as usize]
+    }
+
+    // ---- Node lifecycle -----------------------------------------------------------------
+
+    fn start_node(&mut self, id: NodeId) -> Result<(), Failure> {
+        let incarnation = self.slot(id).incarnation;
+        let ctx = StartContext {
+            id,
+            voters: &self.voters,
+            settings: &self.scenario.raft,
+            rng_seed: node_seed(self.seed, id, incarnation),
+            now_ns: self.now_ns,
+            mutation: self.options.mutation.as_deref(),
+        };
+        let slot = &self.slots[(id - 1) as usize];
+        let node = N::start(&ctx, slot.disk.durable())
+            .map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
+        let view = node.view();
+        self.checker.restarted(id, &slot.disk.durable().log, view);
+        let slot = self.slot(id);
+        slot.node = Some(node);
+        slot.view = view;
+        slot.timer_event_ns = u64::MAX;
+        self.after_input(id)
+    }
+
+    fn crash(&mut self, id: NodeId) {
+        let slot = self.slot(id);
+        if slot.node.is_none() {
+            return;
+        }
+        slot.node = None;
+        slot.incarnation += 1;
+        slot.timer_event_ns = u64::MAX;
+        let lost = slot.disk.crash();
+        let held: u64 = slot
+            .held
+            .drain(..)
+            .map(|(_, batch)| batch.len() as u64)
+            .sum();
+        self.stats.crashes += 1;
+        self.stats.writes_lost += lost;
+        self.stats.dropped_crashed += held;
+        if self.leader_guess == Some(id) {
+            self.leader_guess = None;
+        }
+        self.trace
+            .record(self.now_ns, Event::Crash { node: id }, None);
+    }
+
+    fn restart(&mut self, id: NodeId) -> Result<(), Failure> {
+        if self.slot(id).node.is_some() {
+            return Ok(());
+        }
+        self.stats.restarts += 1;
+        self.trace
+            .record(self.now_ns, Event::Restart { node: id }, None);
+        self.start_node(id)
+    }
+
+    // ---- Inputs to nodes ----------------------------------------------------------------
+
+    fn deliver(&mut self, to: NodeId, msg: N::Message) -> Result<(), Failure> {
+        let info = N::message_info(&msg);
+        if !self.network.connected(info.from, to) {
+            self.stats.dropped_partition += 1;
+            self.trace.record(
+                self.now_ns,
+                Event::Drop {
+                    to,
+                    msg: info,
+                    reason: DropReason::Partition,
+                },
+                None,
+            );
+            return Ok(());
+        }
+        let now = self.now_ns;
+        if self.slot(to).node.is_none() {
+            self.stats.dropped_down += 1;
+            self.trace.record(
+                now,
+                Event::Drop {
+                    to,
+                    msg: info,
+                    reason: DropReason::Down,
+                },
+                None,
+            );
+            return Ok(());
+        }
+        self.trace
+            .record(now, Event::Deliver { to, msg: info }, Some(&msg));
+        let node = self.slots[(to - 1) as usize]
+            .node
+            .as_mut()
+            .expect("checked running");
+        if let Err(error) = node.deliver(now, msg) {
+            self.stats.messages_rejected += 1;
+            self.trace.record(
+                now,
+                Event::Rejected {
+                    to,
+                    msg: info,
+                    error,
+                },
+                None,
+            );
+        } else {
+            self.stats.messages_delivered += 1;
+        }
+        self.after_input(to)
+    }
+
+    fn timer(&mut self, id: NodeId, incarnation: u64) -> Result<(), Failure> {
+        let now = self.now_ns;
+        let slot = self.slot(id);
+        if slot.incarnation != incarnation || slot.timer_event_ns != now {
+            return Ok(()); // Superseded by an earlier timer, or the node crashed since.
+        }
+        slot.timer_event_ns = u64::MAX;
+        let Some(node) = slot.node.as_mut() else {
+            return Ok(());
+        };
+        if now >= node.next_timer_ns() {
+            node.fire_timer(now);
+            self.trace.record(now, Event::Timer { node: id }, None);
+        }
+        self.after_input(id)
+    }
+
+    fn sync_done(&mut self, id: NodeId, incarnation: u64, sync_id: u64) -> Result<(), Failure> {
+        let slot = self.slot(id);
+        if slot.incarnation != incarnation || !slot.disk.complete_sync(sync_id) {
+            return Ok(());
+        }
+        let (index, term) = slot.disk.durable_last();
+        let mut released = Vec::new();
+        while slot
+            .held
+            .front()
+            .is_some_and(|(needed, _)| *needed <= sync_id)
+        {
+            released.extend(slot.held.pop_front().expect("front exists").1);
+        }
+        if let Some(node) = slot.node.as_mut() {
+            node.log_synced(index, term);
+        }
+        self.trace.record(
+            self.now_ns,
+            Event::Synced {
+                node: id,
+                last_index: index,
+            },
+            None,
+        );
+        for (to, msg) in released {
+            self.send(id, to, msg);
+        }
+        self.after_input(id)
+    }
+
+    /// Acts on what a node asks after an input: check it, write, sync, send, re-arm its timer.
+    fn after_input(&mut self, id: NodeId) -> Result<(), Failure> {
+        let now = self.now_ns;
+        let slot = &mut self.slots[(id - 1) as usize];
+        let Some(node) = slot.node.as_mut() else {
+            return Ok(());
+        };
+        let output = node.take_output();
+        let view = node.view();
+        let timer_ns = node.next_timer_ns();
+        if let Some(write) = &output.log_write {
+            self.checker
+                .on_log_write(now, id, write, &view)
+                .map_err(Failure::Violation)?;
+        }
+        self.checker
+            .on_view(now, id, view)
+            .map_err(Failure::Violation)?;
+        let view_before = std::mem::replace(&mut slot.view, view);
+        if let Some(hard_state) = output.hard_state {
+            slot.disk.write_hard_state(hard_state);
+        }
+        if let Some(write) = output.log_write {
+            slot.disk.write_log(write);
+        }
+        let sync = output.must_sync.then(|| slot.disk.request_sync());
+        let held = slot.disk.syncing() && !output.messages.is_empty();
+        let messages = if held {
+            slot.held
+                .push_back((slot.disk.sync_id_last(), output.messages));
+            Vec::new()
+        } else {
+            output.messages
+        };
+        let rearm = timer_ns < slot.timer_event_ns;
+        if rearm {
+            slot.timer_event_ns = timer_ns.max(now);
+        }
+        let incarnation = slot.incarnation;
+        if let Some(sync_id) = sync {
+            let latency = rng::uniform(
+                &mut self.rng_disk,
+                self.scenario.disk.sync_latency_min_ns,
+                self.scenario.disk.sync_latency_max_ns,
+            );
+            let slot = &mut self.slots[(id - 1) as usize];
+            let done_ns = (now + latency).max(slot.sync_done_last_ns);
+            slot.sync_done_last_ns = done_ns;
+            self.push(
+                done_ns,
+                Ev::SyncDone {
+                    node: id,
+                    incarnation,
+                    sync_id,
+                },
+            );
+        }
+        if rearm {
+            self.push(
+                timer_ns.max(now),
+                Ev::Timer {
+                    node: id,
+                    incarnation,
+                },
+            );
+        }
+        self.trace_view_change(id, view_before, view);
+        for (to, msg) in messages {
+            self.send(id, to, msg);
+        }
+        Ok(())
+    }
+
+    fn trace_view_change(&mut self, id: NodeId, before: NodeView, after: NodeView) {
+        if (before.role, before.term) != (after.role, after.term) {
+            self.trace.record(
+                self.now_ns,
+                Event::Role {
+                    node: id,
+                    role: after.role,
+                    term: after.term,
+                },
+                None,
+            );
+            if after.role == Role::Leader {
+                self.leader_guess = Some(id);
+            }
+        }
+        if after.commit_index > before.commit_index {
+            self.trace.record(
+                self.now_ns,
+                Event::Commit {
+                    node: id,
+                    index: after.commit_index,
+                },
+                None,
+            );
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Message) {
+        self.stats.messages_sent += 1;
+        let reason = if !(1..=self.scenario.nodes).contains(&to) {
+            Some(DropReason::Down)
+        } else if !self.network.connected(from, to) {
+            Some(DropReason::Partition)
+        } else {
+            None
+        };
+        let fate = match reason {
+            Some(reason) => Err(reason),
+            None => self.network.transit().ok_or(DropReason::Loss),
+        };
+        match fate {
+            Ok(latency) => self.push(self.now_ns + latency, Ev::Deliver { to, msg }),
+            Err(reason) => {
+                match reason {
+                    DropReason::Loss => self.stats.dropped_loss += 1,
+                    DropReason::Partition => self.stats.dropped_partition += 1,
+                    DropReason::Down | DropReason::Crashed => self.stats.dropped_down += 1,
+                }
+                let info = N::message_info(&msg);
+                self.trace.record(
+                    self.now_ns,
+                    Event::Drop {
+                        to,
+                        msg: info,
+                        reason,
+                    },
+                    None,
+                );
+            }
+        }
+    }
+
+    // ---- Faults -------------------------------------------------------------------------
+
+    fn act(&mut self, action: Action) -> Result<(), Failure> {
+        match action {
+            Action::Partition { groups } => {
+                self.partition(groups);
+                Ok(())
+            }
+            Action::Heal => {
+                self.heal();
+                Ok(())
+            }
+            Action::Crash { node } => {
+                self.crash(node);
+                Ok(())
+            }
+            Action::Restart { node } => self.restart(node),
+        }
+    }
+
+    fn partition(&mut self, groups: Vec<Vec<NodeId>>) {
+        self.network.partition(&groups);
+        self.stats.partitions += 1;
+        self.trace
+            .record(self.now_ns, Event::Partition { groups }, None);
+    }
+
+    fn heal(&mut self) {
+        if self.network.is_partitioned() {
+            self.network.heal();
+            self.trace.record(self.now_ns, Event::Heal, None);
+        }
+    }
+
+    fn in_fault_window(&self) -> bool {
+        self.now_ns < self.scenario.faults.until_ns
+    }
+
+    fn random_crash(&mut self) -> Result<(), Failure> {
+        if !self.in_fault_window() {
+            return Ok(());
+        }
+        let faults = self.scenario.faults.clone();
+        let up: Vec<NodeId> = (1..=self.scenario.nodes)
+            .filter(|&id| self.slots[(id - 1) as usize].node.is_some())
+            .collect();
+        let down = self.scenario.nodes - up.len() as u64;
+        if down < faults.max_down {
+            if let Some(&victim) = up.choose(&mut self.rng_faults) {
+                self.crash(victim);
+                let down_for = rng::uniform(
+                    &mut self.rng_faults,
+                    faults.down_for_min_ns,
+                    faults.down_for_max_ns,
+                );
+                let incarnation = self.slot(victim).incarnation;
+                self.push(
+                    self.now_ns + down_for,
+                    Ev::RandomRestart {
+                        node: victim,
+                        incarnation,
+                    },
+                );
+            }
+        }
+        if let Some(mean) = faults.crash_every_ns {
+            let next = self.now_ns + rng::exponential(&mut self.rng_faults, mean).max(1);
+            self.push(next, Ev::RandomCrash);
+        }
+        Ok(())
+    }
+
+    fn random_partition(&mut self) {
+        if !self.in_fault_window() {
+            return;
+        }
+        let faults = self.scenario.faults.clone();
+        if !self.network.is_partitioned() && self.scenario.nodes >= 2 {
+            let mut ids: Vec<NodeId> = (1..=self.scenario.nodes).collect();
+            ids.shuffle(&mut self.rng_faults);
+            let split = self.rng_faults.gen_range(1..ids.len());
+            let (a, b) = ids.split_at(split);
+            let mut groups = vec![a.to_vec(), b.to_vec()];
+            groups.iter_mut().for_each(|g| g.sort_unstable());
+            self.partition(groups);
+            let heal_in = rng::uniform(
+                &mut self.rng_faults,
+                faults.partition_for_min_ns,
+                faults.partition_for_max_ns,
+            );
+            self.push(self.now_ns + heal_in, Ev::RandomHeal);
+        }
+        if let Some(mean) = faults.partition_every_ns {
+            let next = self.now_ns + rng::exponential(&mut self.rng_faults, mean).max(1);
+            self.push(next, Ev::RandomPartition);
+        }
+    }
+
+    fn end_fault_window(&mut self) -> Result<(), Failure> {
+        self.trace.record(self.now_ns, Event::FaultWindowEnd, None);
+        self.heal();
+        for id in 1..=self.scenario.nodes {
+            self.restart(id)?;
+        }
+        Ok(())
+    }
+
+    // ---- Workload -----------------------------------------------------------------------
+
+    fn propose(&mut self) -> Result<(), Failure> {
+        let number = self.proposals_made;
+        self.proposals_made += 1;
+        self.stats.proposals += 1;
+        let mut command = number.to_le_bytes().to_vec();
+        command.extend_from_slice(&self.rng_workload.gen::<u64>().to_le_bytes());
+        let taken_by = self.offer(command);
+        self.trace.record(
+            self.now_ns,
+            Event::Propose {
+                number,
+                node: taken_by,
+            },
+            None,
+        );
+        if let Some(id) = taken_by {
+            self.stats.proposals_accepted += 1;
+            self.leader_guess = Some(id);
+            self.after_input(id)?;
+        }
+        let workload = &self.scenario.workload;
+        if self.proposals_made < workload.count {
+            let mean_ns = (1e9 / workload.rate_per_s).max(1.0) as u64;
+            let next = self.now_ns + rng::exponential(&mut self.rng_workload, mean_ns).max(1);
+            self.push(next, Ev::Propose);
+        }
+        Ok(())
+    }
+
+    /// Offers a command to the leader as the workload knows it, following refusals' hints;
+    /// at most one try per node.
+    fn offer(&mut self, command: Vec<u8>) -> Option<NodeId> {
+        let now = self.now_ns;
+        let mut tried = vec![false; self.scenario.nodes as usize];
+        let mut target = self.leader_guess;
+        for _ in 0..self.scenario.nodes {
+            let id = match target.filter(|&t| {
+                !tried[(t - 1) as usize] && self.slots[(t - 1) as usize].node.is_some()
+            }) {
+                Some(id) => id,
+                None => {
+                    let untried: Vec<NodeId> = (1..=self.scenario.nodes)
+                        .filter(|&t| {
+                            !tried[(t - 1) as usize] && self.slots[(t - 1) as usize].node.is_some()
+                        })
+                        .collect();
+                    *untried.choose(&mut self.rng_workload)?
+                }
+            };
+            tried[(id - 1) as usize] = true;
+            let node = self.slots[(id - 1) as usize]
+                .node
+                .as_mut()
+                .expect("chosen among running nodes");
+            match node.propose(now, command.clone()) {
+                Ok(()) => return Some(id),
+                Err(Refusal::NotLeader { leader_hint }) => target = leader_hint,
+                Err(Refusal::Busy) => return None,
+            }
+        }
+        None
+    }
+}
+
+enum Failure {
+    Violation(Violation),
+    Start(String),
+}
+
+/// The seed of node `id`'s generator in its `incarnation`-th life (splitmix64 of the three), so
+/// that a node's jitter does not depend on any other concern's draws.
+fn node_seed(seed: u64, id: NodeId, incarnation: u64) -> u64 {
+    let mut x = seed
+        ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ incarnation.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}

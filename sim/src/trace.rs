@@ -1,0 +1,224 @@
+//! The trace: every event of a run, hashed as it happens. A run keeps the last
+//! `RECENT_EVENTS_MAX` events for violation reports, and all of them only when asked.
+
+use crate::node::{MessageInfo, NodeId, Role};
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// How many recent events a violation report shows.
+pub const RECENT_EVENTS_MAX: usize = 40;
+
+/// 64-bit FNV-1a: stable across platforms and releases, unlike `DefaultHasher`.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceHasher(u64);
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for TraceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // One multiply per word, not per byte: the trace hash is on the hot path.
+        self.0 ^= n;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// Why a message was not delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Random loss.
+    Loss,
+    /// The two nodes were on different sides of a partition.
+    Partition,
+    /// The recipient was down.
+    Down,
+    /// The sender crashed before its disk synced the state the message depends on.
+    Crashed,
+}
+
+/// One event of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // The fields' names (node, to, msg, term, index) are their documentation.
+pub enum Event {
+    /// A message arrived.
+    Deliver { to: NodeId, msg: MessageInfo },
+    /// A message was rejected by its recipient.
+    Rejected {
+        to: NodeId,
+        msg: MessageInfo,
+        error: String,
+    },
+    /// A message was lost.
+    Drop {
+        to: NodeId,
+        msg: MessageInfo,
+        reason: DropReason,
+    },
+    /// A node's timer fired.
+    Timer { node: NodeId },
+    /// A node's disk finished a sync.
+    Synced { node: NodeId, last_index: u64 },
+    /// A node crashed.
+    Crash { node: NodeId },
+    /// A node restarted from its disk.
+    Restart { node: NodeId },
+    /// The network was partitioned.
+    Partition { groups: Vec<Vec<NodeId>> },
+    /// Every partition healed.
+    Heal,
+    /// A client proposal, taken by `node` or refused by all.
+    Propose { number: u64, node: Option<NodeId> },
+    /// A node's role or term changed.
+    Role { node: NodeId, role: Role, term: u64 },
+    /// A node's commit index advanced.
+    Commit { node: NodeId, index: u64 },
+    /// The fault window ended: everything healed and restarted.
+    FaultWindowEnd,
+}
+
+/// An event with its time and sequence number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Position in the trace, from 0.
+    pub seq: u64,
+    /// Simulated time.
+    pub time_ns: u64,
+    /// What happened.
+    pub event: Event,
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} ",
+            self.seq,
+            crate::scenario::format_duration(self.time_ns)
+        )?;
+        match &self.event {
+            Event::Deliver { to, msg } => write!(
+                f,
+                "deliver {} {}->{} term {}",
+                msg.kind, msg.from, to, msg.term
+            ),
+            Event::Rejected { to, msg, error } => write!(
+                f,
+                "rejected {} {}->{} term {}: {error}",
+                msg.kind, msg.from, to, msg.term
+            ),
+            Event::Drop { to, msg, reason } => write!(
+                f,
+                "drop {} {}->{} term {} ({reason:?})",
+                msg.kind, msg.from, to, msg.term
+            ),
+            Event::Timer { node } => write!(f, "timer node {node}"),
+            Event::Synced { node, last_index } => {
+                write!(f, "synced node {node} through index {last_index}")
+            }
+            Event::Crash { node } => write!(f, "crash node {node}"),
+            Event::Restart { node } => write!(f, "restart node {node}"),
+            Event::Partition { groups } => write!(f, "partition {groups:?}"),
+            Event::Heal => write!(f, "heal"),
+            Event::Propose {
+                number,
+                node: Some(n),
+            } => write!(f, "proposal {number} taken by node {n}"),
+            Event::Propose { number, node: None } => write!(f, "proposal {number} refused"),
+            Event::Role { node, role, term } => write!(f, "node {node} is {role:?} in term {term}"),
+            Event::Commit { node, index } => write!(f, "node {node} commits through {index}"),
+            Event::FaultWindowEnd => write!(f, "fault window ends: heal and restart all"),
+        }
+    }
+}
+
+/// Records and hashes events.
+#[derive(Debug)]
+pub struct Trace {
+    hasher: TraceHasher,
+    events: u64,
+    recent: VecDeque<Record>,
+    all: Option<Vec<Record>>,
+}
+
+impl Trace {
+    /// A trace that keeps every event if `keep_all`, else only recent ones.
+    pub fn new(keep_all: bool) -> Trace {
+        Trace {
+            hasher: TraceHasher::default(),
+            events: 0,
+            recent: VecDeque::with_capacity(RECENT_EVENTS_MAX),
+            all: keep_all.then(Vec::new),
+        }
+    }
+
+    /// Appends an event; `extra` hashes detail that the record does not keep (message bodies).
+    pub fn record(&mut self, time_ns: u64, event: Event, extra: Option<&dyn HashDyn>) {
+        self.hasher.write_u64(time_ns);
+        event.hash(&mut self.hasher);
+        if let Some(extra) = extra {
+            extra.hash_dyn(&mut self.hasher);
+        }
+        let record = Record {
+            seq: self.events,
+            time_ns,
+            event,
+        };
+        self.events += 1;
+        if self.recent.len() == RECENT_EVENTS_MAX {
+            self.recent.pop_front();
+        }
+        if let Some(all) = &mut self.all {
+            all.push(record.clone());
+        }
+        self.recent.push_back(record);
+    }
+
+    /// The hash of every event so far.
+    pub fn hash(&self) -> u64 {
+        self.hasher.finish()
+    }
+    /// How many events were recorded.
+    pub fn len(&self) -> u64 {
+        self.events
+    }
+    /// True before the first event.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+    /// The most recent events, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &Record> {
+        self.recent.iter()
+    }
+    /// Every event, if the trace keeps them.
+    pub fn all(&self) -> Option<&[Record]> {
+        self.all.as_deref()
+    }
+}
+
+/// Object-safe hashing into the trace hasher.
+pub trait HashDyn {
+    /// Feeds `self` to `hasher`.
+    fn hash_dyn(&self, hasher: &mut TraceHasher);
+}
+
+impl<T: Hash> HashDyn for T {
+    fn hash_dyn(&self, hasher: &mut TraceHasher) {
+        self.hash(hasher);
+    }
+}
