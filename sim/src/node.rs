@@ -132,7 +132,7 @@ pub struct StartContext<'a> {
 }
 
 /// A short description of a message for traces and counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct MessageInfo {
     /// The RPC's name.
     pub kind: &'static str,

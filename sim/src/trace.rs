@@ -2,6 +2,7 @@
 //! `RECENT_EVENTS_MAX` events for violation reports, and all of them only when asked.
 
 use crate::node::{MessageInfo, NodeId, Role};
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -40,7 +41,8 @@ impl Hasher for TraceHasher {
 }
 
 /// Why a message was not delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DropReason {
     /// Random loss.
     Loss,
@@ -53,7 +55,8 @@ pub enum DropReason {
 }
 
 /// One event of a run.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
 #[allow(missing_docs)] // The fields' names (node, to, msg, term, index) are their documentation.
 pub enum Event {
     /// A message arrived.
@@ -93,14 +96,19 @@ pub enum Event {
 }
 
 /// An event with its time and sequence number.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// Position in the trace, from 0.
     pub seq: u64,
     /// Simulated time.
     pub time_ns: u64,
     /// What happened.
+    #[serde(flatten)]
     pub event: Event,
+    /// The full message of a delivery, kept only in a full trace (not hashed twice: the
+    /// message itself is in the hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl fmt::Display for Record {
@@ -167,17 +175,22 @@ impl Trace {
         }
     }
 
-    /// Appends an event; `extra` hashes detail that the record does not keep (message bodies).
-    pub fn record(&mut self, time_ns: u64, event: Event, extra: Option<&dyn HashDyn>) {
+    /// Appends an event; `extra` is detail that is hashed, and kept only in a full trace.
+    pub fn record(&mut self, time_ns: u64, event: Event, extra: Option<&dyn Detail>) {
         self.hasher.write_u64(time_ns);
         event.hash(&mut self.hasher);
         if let Some(extra) = extra {
             extra.hash_dyn(&mut self.hasher);
         }
+        let message = match (&self.all, extra) {
+            (Some(_), Some(extra)) => Some(extra.describe()),
+            _ => None,
+        };
         let record = Record {
             seq: self.events,
             time_ns,
             event,
+            message,
         };
         self.events += 1;
         if self.recent.len() == RECENT_EVENTS_MAX {
@@ -211,14 +224,19 @@ impl Trace {
     }
 }
 
-/// Object-safe hashing into the trace hasher.
-pub trait HashDyn {
+/// Detail of an event that the trace hashes but keeps only in full traces: a message.
+pub trait Detail {
     /// Feeds `self` to `hasher`.
     fn hash_dyn(&self, hasher: &mut TraceHasher);
+    /// A full description.
+    fn describe(&self) -> String;
 }
 
-impl<T: Hash> HashDyn for T {
+impl<T: Hash + fmt::Debug> Detail for T {
     fn hash_dyn(&self, hasher: &mut TraceHasher) {
         self.hash(hasher);
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
     }
 }
