@@ -280,7 +280,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     }
     let mult = u128::from(mult);
     let frac_ns = frac_value * mult;
-    if frac_ns % scale != 0 {
+    if !frac_ns.is_multiple_of(scale) {
         return Err(not_whole());
     }
     let total = int_value * mult + frac_ns / scale;

@@ -138,12 +138,18 @@ impl<M> Ord for Queued<M> {
     }
 }
 
+/// A batch of messages that may leave only once sync `sync_id` completes.
+struct Held<M> {
+    sync_id: u64,
+    messages: Vec<(NodeId, M)>,
+}
+
 struct Slot<N: SimNode> {
     node: Option<N>,
     incarnation: u64,
     disk: Disk,
-    /// Messages waiting for a sync: (sync id, batch).
-    held: VecDeque<(u64, Vec<(NodeId, N::Message)>)>,
+    /// Messages waiting for a sync, in send order.
+    held: VecDeque<Held<N::Message>>,
     /// The earliest timer event queued for this incarnation, `u64::MAX` if none.
     timer_event_ns: u64,
     /// When this node's last queued sync completes: syncs complete in order.
@@ -373,7 +379,7 @@ impl<N: SimNode> Simulator<N> {
         let held: u64 = slot
             .held
             .drain(..)
-            .map(|(_, batch)| batch.len() as u64)
+            .map(|held| held.messages.len() as u64)
             .sum();
         self.stats.crashes += 1;
         self.stats.writes_lost += lost;
@@ -476,9 +482,9 @@ impl<N: SimNode> Simulator<N> {
         while slot
             .held
             .front()
-            .is_some_and(|(needed, _)| *needed <= sync_id)
+            .is_some_and(|held| held.sync_id <= sync_id)
         {
-            released.extend(slot.held.pop_front().expect("front exists").1);
+            released.extend(slot.held.pop_front().expect("front exists").messages);
         }
         if let Some(node) = slot.node.as_mut() {
             node.log_synced(index, term);
@@ -525,8 +531,11 @@ impl<N: SimNode> Simulator<N> {
         let sync = output.must_sync.then(|| slot.disk.request_sync());
         let held = slot.disk.syncing() && !output.messages.is_empty();
         let messages = if held {
-            slot.held
-                .push_back((slot.disk.sync_id_last(), output.messages));
+            let sync_id = slot.disk.sync_id_last();
+            slot.held.push_back(Held {
+                sync_id,
+                messages: output.messages,
+            });
             Vec::new()
         } else {
             output.messages

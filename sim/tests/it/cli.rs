@@ -1,0 +1,312 @@
+//! The `raftsim` binary: exit statuses, output formats, and one test per kind of mistake in a
+//! scenario file, each asserting the file, line and field of the message and exit status 2.
+
+use crate::scenarios_dir;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn raftsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(args)
+        .output()
+        .expect("raftsim runs")
+}
+
+fn scenario_path(name: &str) -> String {
+    scenarios_dir()
+        .join(format!("{name}.toml"))
+        .display()
+        .to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `text` to a scenario file of its own and runs it.
+fn run_file(name: &str, text: &str) -> (PathBuf, Output) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bad-scenarios");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    let out = raftsim(&["run", path.to_str().unwrap()]);
+    (path, out)
+}
+
+const GOOD: &str = "seed = 1\nnodes = 5\nduration = \"1s\"\n";
+
+/// Checks a bad file: exit 2, nothing on stdout, and `path:line: field `field`: ...phrase...`.
+fn check_bad(name: &str, text: &str, line: usize, field: Option<&str>, phrase: &str) {
+    let (path, out) = run_file(name, text);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{name}: exit status; stderr: {err}"
+    );
+    assert!(stdout(&out).is_empty(), "{name}: nothing on stdout");
+    let location = format!("{}:{line}:", path.display());
+    assert!(
+        err.contains(&location),
+        "{name}: expected `{location}` in: {err}"
+    );
+    if let Some(field) = field {
+        assert!(
+            err.contains(&format!("field `{field}`")),
+            "{name}: expected field `{field}` in: {err}"
+        );
+    }
+    assert!(
+        err.contains(phrase),
+        "{name}: expected `{phrase}` in: {err}"
+    );
+    assert!(!err.contains("panicked"), "{name}: {err}");
+}
+
+#[test]
+fn bad_syntax() {
+    check_bad(
+        "syntax",
+        "seed = 1\nnodes = = 5\nduration = \"1s\"\n",
+        2,
+        None,
+        "invalid TOML",
+    );
+}
+
+#[test]
+fn bad_unknown_field() {
+    check_bad(
+        "unknown",
+        &format!("{GOOD}[network]\nlatency = [\"1ms\", \"2ms\"]\njitter = 3\n"),
+        6,
+        Some("network.jitter"),
+        "unknown",
+    );
+}
+
+#[test]
+fn bad_wrong_type() {
+    check_bad(
+        "type",
+        "seed = 1\nnodes = \"five\"\nduration = \"1s\"\n",
+        2,
+        Some("nodes"),
+        "integer",
+    );
+}
+
+#[test]
+fn bad_missing_field() {
+    check_bad(
+        "missing",
+        "nodes = 3\nduration = \"1s\"\n",
+        1,
+        Some("seed"),
+        "missing",
+    );
+}
+
+#[test]
+fn bad_duration() {
+    check_bad(
+        "duration",
+        "seed = 1\nnodes = 3\nduration = \"10 parsecs\"\n",
+        3,
+        Some("duration"),
+        "\"150ms\"",
+    );
+}
+
+#[test]
+fn bad_impossible_value() {
+    check_bad(
+        "loss",
+        &format!("{GOOD}[network]\nloss = 1.5\n"),
+        5,
+        Some("network.loss"),
+        "1.5",
+    );
+}
+
+#[test]
+fn bad_partition_names_node_9_of_5() {
+    let text = format!(
+        "{GOOD}\n[[schedule]]\nat = \"1s\"\naction = \"partition\"\ngroups = [[1, 2], [3, 9]]\n"
+    );
+    check_bad(
+        "node9",
+        &text,
+        8,
+        Some("schedule[0].groups"),
+        "node 9 does not exist",
+    );
+}
+
+#[test]
+fn bad_crash_without_node() {
+    let text = format!("{GOOD}\n[[schedule]]\nat = \"500ms\"\naction = \"crash\"\n");
+    check_bad("crash", &text, 5, Some("schedule[0].node"), "missing");
+}
+
+#[test]
+fn bad_schedule_after_the_end() {
+    let text = format!("{GOOD}\n[[schedule]]\nat = \"2s\"\naction = \"heal\"\n");
+    check_bad("late", &text, 6, Some("schedule[0].at"), "");
+}
+
+#[test]
+fn missing_file_is_bad_input() {
+    let out = raftsim(&["run", "/nonexistent/raftsim.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/raftsim.toml"));
+}
+
+#[test]
+fn bad_flags_are_bad_input() {
+    let out = raftsim(&[
+        "run",
+        &scenario_path("basic-election"),
+        "--seed",
+        "minus-one",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--seed"));
+    let out = raftsim(&[
+        "run",
+        &scenario_path("basic-election"),
+        "--mutation",
+        "nope",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--mutation"));
+}
+
+#[test]
+fn pass_prints_summary_and_exits_0() {
+    let out = raftsim(&["run", &scenario_path("basic-election"), "--seed", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "PASS",
+        "leaders",
+        "entries committed",
+        "messages",
+        "events",
+        "trace hash",
+        "events/s",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn json_has_the_documented_fields() {
+    let out = raftsim(&["run", &scenario_path("lossy"), "--seed", "9", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["trace_hash"].as_str().unwrap().len(), 16);
+    assert!(v["events"].as_u64().unwrap() > 1000);
+    assert_eq!(v["sim_time_ns"], 30_000_000_000u64);
+    assert_eq!(v["violations"].as_array().unwrap().len(), 0);
+    assert!(
+        v["stats"]["dropped_loss"].as_u64().unwrap() > 0,
+        "lossy loses messages"
+    );
+    // The same seed gives the same hash through the binary too.
+    let again = raftsim(&["run", &scenario_path("lossy"), "--seed", "9", "--json"]);
+    let w: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["trace_hash"], w["trace_hash"]);
+}
+
+#[test]
+fn violation_exits_1_with_a_reproduce_command() {
+    let figure8 = crate::scenario("figure8");
+    let options = || sim::RunOptions {
+        mutation: Some("commit-prior-term-by-counting".into()),
+        ..Default::default()
+    };
+    let seed = (1..=200)
+        .find(|&s| {
+            sim::run(&figure8, s, options())
+                .unwrap()
+                .violation
+                .is_some()
+        })
+        .expect("a failing seed");
+    let path = scenario_path("figure8");
+    let seed = seed.to_string();
+    let out = raftsim(&[
+        "run",
+        &path,
+        "--seed",
+        &seed,
+        "--mutation",
+        "commit-prior-term-by-counting",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("VIOLATION"), "{text}");
+    assert!(text.contains("events that led to it"), "{text}");
+    assert!(
+        text.contains(&format!("reproduce: raftsim run {path} --seed {seed}")),
+        "{text}"
+    );
+    let json = raftsim(&[
+        "run",
+        &path,
+        "--seed",
+        &seed,
+        "--mutation",
+        "commit-prior-term-by-counting",
+        "--json",
+    ]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["verdict"], "violation");
+    let violation = &v["violations"][0];
+    assert!(
+        violation["invariant"].is_string()
+            && violation["time_ns"].is_u64()
+            && violation["nodes"].is_array()
+    );
+}
+
+#[test]
+fn trace_file_has_one_json_object_per_event() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let trace = dir.join("basic-election.trace.jsonl");
+    let out = raftsim(&[
+        "run",
+        &scenario_path("basic-election"),
+        "--trace",
+        trace.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = read_lines(&trace);
+    assert_eq!(lines.len() as u64, v["events"].as_u64().unwrap());
+    for (i, line) in lines.iter().enumerate() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(e["seq"], i as u64);
+        assert!(e["type"].is_string());
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("\"type\":\"deliver\"") && l.contains("AppendEntries {")));
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,19 @@
+//! raftsim's integration tests: whole runs through the library and the `raftsim` binary.
+
+mod cli;
+mod determinism;
+mod mutations;
+mod scenarios;
+
+use std::path::PathBuf;
+
+/// The repository's `scenarios/` folder.
+pub fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// Loads `scenarios/NAME.toml`.
+pub fn scenario(name: &str) -> sim::Scenario {
+    let path = scenarios_dir().join(format!("{name}.toml"));
+    sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
