@@ -96,7 +96,7 @@ fn run(
     let seed = seed.unwrap_or(scenario.seed);
     let options = RunOptions {
         keep_trace: trace_path.is_some(),
-        mutation,
+        mutation: mutation.clone(),
     };
     // Wall time is measured here, outside the simulation, only to report the run's speed.
     let started = std::time::Instant::now();
@@ -112,6 +112,7 @@ fn run(
         &outcome,
         &scenario.name,
         &path.display().to_string(),
+        mutation.as_deref(),
         wall_ms,
     );
     if let Some(trace_path) = trace_path {

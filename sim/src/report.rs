@@ -1,8 +1,8 @@
 //! What a run tells its user: a human summary, or one JSON object.
 
 use crate::checker::Violation;
-use crate::scenario::format_duration;
 use crate::sim::{Outcome, Stats};
+use crate::trace::format_time;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -51,13 +51,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// Builds the report of a run.
+    /// Builds the report of a run made with `mutation` (if any).
     pub fn new(
         outcome: &Outcome,
         scenario: &str,
         scenario_path: &str,
+        mutation: Option<&str>,
         wall_time_ms: f64,
     ) -> Report {
+        let mutation_flag = mutation.map_or(String::new(), |m| format!(" --mutation {m}"));
         let violations: Vec<Violation> = outcome.violation.iter().cloned().collect();
         let recent_events = if violations.is_empty() {
             Vec::new()
@@ -86,7 +88,10 @@ impl Report {
             entries_committed: outcome.entries_committed,
             stats: outcome.stats.clone(),
             budget_exhausted: outcome.budget_exhausted,
-            reproduce: format!("raftsim run {scenario_path} --seed {}", outcome.seed),
+            reproduce: format!(
+                "raftsim run {scenario_path} --seed {}{mutation_flag}",
+                outcome.seed
+            ),
             recent_events,
         }
     }
@@ -136,7 +141,7 @@ impl Report {
             s,
             "  events               {} in {} simulated, {:.1} ms wall, {:.0} events/s",
             self.events,
-            format_duration(self.sim_time_ns),
+            format_time(self.sim_time_ns),
             self.wall_time_ms,
             rate
         );
@@ -152,7 +157,7 @@ impl Report {
                 s,
                 "\n{} at {} (nodes {:?}): {}",
                 v.invariant.name(),
-                format_duration(v.time_ns),
+                format_time(v.time_ns),
                 v.nodes,
                 v.detail
             );

@@ -54,6 +54,11 @@ pub enum DropReason {
     Crashed,
 }
 
+/// A simulated instant as seconds with all nine decimals, for reading traces side by side.
+pub fn format_time(ns: u64) -> String {
+    format!("{}.{:09}s", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
 /// One event of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -113,12 +118,7 @@ pub struct Record {
 
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "#{} {} ",
-            self.seq,
-            crate::scenario::format_duration(self.time_ns)
-        )?;
+        write!(f, "#{} {} ", self.seq, format_time(self.time_ns))?;
         match &self.event {
             Event::Deliver { to, msg } => write!(
                 f,

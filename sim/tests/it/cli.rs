@@ -255,7 +255,9 @@ fn violation_exits_1_with_a_reproduce_command() {
     assert!(text.contains("VIOLATION"), "{text}");
     assert!(text.contains("events that led to it"), "{text}");
     assert!(
-        text.contains(&format!("reproduce: raftsim run {path} --seed {seed}")),
+        text.contains(&format!(
+            "reproduce: raftsim run {path} --seed {seed} --mutation commit-prior-term-by-counting"
+        )),
         "{text}"
     );
     let json = raftsim(&[
