@@ -214,7 +214,7 @@ impl Node {
             // Section 5.1: a higher term makes any node a follower of that term. The leader of
             // that term is known only from an AppendEntries.
             let leader = matches!(msg.body, Body::AppendEntries { .. }).then_some(msg.from);
-            self.become_follower(msg.term, leader);
+            self.become_follower(now_ns, msg.term, leader);
         }
         match msg.body {
             Body::RequestVote {
@@ -431,11 +431,16 @@ impl Node {
         self.maybe_commit();
     }
 
-    fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+    fn become_follower(&mut self, now_ns: u64, term: Term, leader: Option<NodeId>) {
         assert!(term >= self.term, "a node's term never goes backwards");
         if term > self.term {
             self.term = term;
             self.vote = None;
+        }
+        if matches!(self.role, RoleState::Leader { .. }) {
+            // A leader's election deadline is stale: without a fresh one, a deposed leader
+            // would start an election at once and disrupt the new term.
+            self.reset_election_deadline(now_ns);
         }
         self.role = RoleState::Follower { leader };
     }

@@ -1,8 +1,11 @@
 use crate::{Entry, HardState, Index, Message};
 
 /// What the host must do after an input, in this order: persist `hard_state` and `log_write`,
-/// sync them if `must_sync` (no message may leave before that sync completes), send
-/// `messages`, then apply `committed` to the state machine.
+/// sync them if `must_sync`, send `messages`, then apply `committed` to the state machine.
+///
+/// No message may leave before every sync requested so far has completed, this `Ready`'s and
+/// any earlier one's: a message may acknowledge entries written by an earlier `Ready` (a
+/// duplicate AppendEntries, say) whose sync a host that syncs asynchronously has not finished.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// The new hard state, if it changed.
