@@ -129,3 +129,75 @@ impl Disk {
         lost
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{EntryKind, StoredEntry};
+
+    fn entries(from: u64, to: u64, term: u64) -> LogWrite {
+        let entries = (from..=to)
+            .map(|index| StoredEntry {
+                index,
+                term,
+                kind: EntryKind::Command,
+                data: vec![index as u8],
+            })
+            .collect();
+        LogWrite {
+            from_index: from,
+            entries,
+        }
+    }
+
+    fn hs(term: u64) -> HardState {
+        HardState {
+            term,
+            vote: Some(1),
+            commit: 0,
+        }
+    }
+
+    #[test]
+    fn only_synced_writes_survive_a_crash() {
+        let mut disk = Disk::default();
+        disk.write_hard_state(hs(1));
+        disk.write_log(entries(1, 3, 1));
+        let first = disk.request_sync();
+        disk.write_log(entries(4, 5, 1));
+        disk.write_hard_state(hs(2));
+        let second = disk.request_sync();
+        assert!(disk.syncing());
+        assert_eq!(
+            disk.durable_last(),
+            (0, 0),
+            "nothing is durable before a sync completes"
+        );
+        assert!(disk.complete_sync(first));
+        assert_eq!(disk.durable_last(), (3, 1));
+        assert_eq!(disk.durable().hard_state.term, 1);
+        assert_eq!(disk.crash(), 2, "the second sync's writes are lost");
+        assert!(
+            !disk.complete_sync(second),
+            "a sync cut by the crash never completes"
+        );
+        assert_eq!(disk.durable().log.len(), 3);
+        assert_eq!(disk.durable().hard_state, hs(1));
+        assert!(!disk.syncing());
+    }
+
+    #[test]
+    fn syncs_complete_in_order_and_truncate() {
+        let mut disk = Disk::default();
+        disk.write_log(entries(1, 4, 1));
+        let a = disk.request_sync();
+        disk.write_log(entries(3, 3, 2));
+        let b = disk.request_sync();
+        assert!(!disk.complete_sync(b), "b cannot complete before a");
+        assert!(disk.complete_sync(a));
+        assert!(disk.complete_sync(b));
+        let terms: Vec<u64> = disk.durable().log.iter().map(|e| e.term).collect();
+        assert_eq!(terms, vec![1, 1, 2], "entry 3 replaced, entry 4 dropped");
+        assert_eq!(disk.crash(), 0);
+    }
+}

@@ -62,3 +62,49 @@ impl Network {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network(loss: f64) -> Network {
+        let settings = NetworkSettings {
+            latency_min_ns: 1_000,
+            latency_max_ns: 2_000,
+            loss,
+        };
+        Network::new(settings, 5, rng::stream(9, rng::Stream::Network))
+    }
+
+    #[test]
+    fn partitions_cut_exactly_across_groups() {
+        let mut net = network(0.0);
+        assert!(!net.is_partitioned());
+        net.partition(&[vec![1, 2], vec![3]]);
+        assert!(net.is_partitioned());
+        assert!(net.connected(1, 2));
+        assert!(!net.connected(2, 3));
+        assert!(net.connected(4, 5), "unnamed nodes form one more group");
+        assert!(!net.connected(1, 4));
+        assert!(!net.connected(3, 5));
+        net.heal();
+        assert!(net.connected(1, 5) && !net.is_partitioned());
+    }
+
+    #[test]
+    fn latency_in_range_and_loss_near_its_rate() {
+        let mut net = network(0.25);
+        let draws: Vec<Option<u64>> = (0..10_000).map(|_| net.transit()).collect();
+        let lost = draws.iter().filter(|d| d.is_none()).count();
+        assert!(
+            (2_200..=2_800).contains(&lost),
+            "lost {lost} of 10000 at 25 %"
+        );
+        assert!(draws
+            .iter()
+            .flatten()
+            .all(|&l| (1_000..=2_000).contains(&l)));
+        let mut lossless = network(0.0);
+        assert!((0..1000).all(|_| lossless.transit().is_some()));
+    }
+}
