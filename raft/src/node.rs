@@ -750,6 +750,7 @@ fn check_entries(
         if Some(entry.index) != index_prev.checked_add(1)
             || entry.term < term_prev
             || entry.term > term
+            || entry.term == 0
         {
             return Err(StepError::Malformed {
                 reason: "entries not consecutive or terms out of order",

@@ -1,0 +1,534 @@
+//! Plain tests, where a script would be clumsier: the `Log` helpers, `Node::restore` refusing
+//! bad configurations and corrupt durable state, randomized election timeouts (section 5.2),
+//! a leader counting its own entry only once durable, and replication flow control.
+
+use raft::{
+    Body, Config, Entry, HardState, Index, Log, Message, Node, NodeId, Payload, ProposeError,
+    Ready, RestoreError, Role, Term,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const MS: u64 = 1_000_000;
+
+fn entry(index: Index, term: Term) -> Entry {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command(vec![index as u8]),
+    }
+}
+
+fn entries(terms: &[Term]) -> Vec<Entry> {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| entry(i as Index + 1, t))
+        .collect()
+}
+
+fn rng(seed: u64) -> Box<ChaCha8Rng> {
+    Box::new(ChaCha8Rng::seed_from_u64(seed))
+}
+
+fn restore(config: Config, hs: HardState, log: Vec<Entry>) -> Result<Node, RestoreError> {
+    Node::restore(config, hs, log, rng(7), 0)
+}
+
+fn fresh(id: NodeId, voters: &[NodeId], seed: u64, now_ns: u64) -> Node {
+    Node::restore(
+        Config::new(id, voters.to_vec()),
+        HardState::default(),
+        Vec::new(),
+        rng(seed),
+        now_ns,
+    )
+    .expect("valid")
+}
+
+// ---- Log ----------------------------------------------------------------------------------
+
+#[test]
+fn log_accepts_consecutive_entries_with_non_decreasing_terms() {
+    let log = Log::from_entries(entries(&[1, 1, 2, 4, 4])).unwrap();
+    assert_eq!((log.last_index(), log.last_term()), (5, 4));
+    assert_eq!(log.term(0), Some(0));
+    assert_eq!(log.term(3), Some(2));
+    assert_eq!(log.term(6), None);
+    assert_eq!(log.entry(4), Some(&entry(4, 4)));
+    assert_eq!(log.entry(0), None);
+    let empty = Log::from_entries(Vec::new()).unwrap();
+    assert_eq!((empty.last_index(), empty.last_term()), (0, 0));
+    assert_eq!(empty.term(0), Some(0));
+    assert_eq!(empty.term(1), None);
+}
+
+#[test]
+fn log_rejects_gaps_wrong_start_term_zero_and_decreasing_terms() {
+    let gap = vec![entry(1, 1), entry(3, 1)];
+    assert!(Log::from_entries(gap).is_err());
+    let late_start = vec![entry(2, 1)];
+    assert!(Log::from_entries(late_start).is_err());
+    let repeated = vec![entry(1, 1), entry(1, 1)];
+    assert!(Log::from_entries(repeated).is_err());
+    assert!(Log::from_entries(entries(&[0])).is_err());
+    assert!(Log::from_entries(entries(&[1, 2, 1])).is_err());
+}
+
+#[test]
+fn log_slice_is_inclusive_and_clamped() {
+    let log = Log::from_entries(entries(&[1, 1, 2, 3])).unwrap();
+    let indexes = |s: &[Entry]| s.iter().map(|e| e.index).collect::<Vec<_>>();
+    assert_eq!(indexes(log.slice(2, 3)), vec![2, 3]);
+    assert_eq!(indexes(log.slice(0, 2)), vec![1, 2]);
+    assert_eq!(indexes(log.slice(3, 99)), vec![3, 4]);
+    assert_eq!(indexes(log.slice(4, 4)), vec![4]);
+    assert!(log.slice(3, 2).is_empty());
+    assert!(log.slice(5, 9).is_empty());
+}
+
+#[test]
+fn log_term_runs_for_fast_backtracking() {
+    // Terms by index:        1  2  3  4  5  6  7
+    let log = Log::from_entries(entries(&[1, 1, 2, 2, 2, 4, 4])).unwrap();
+    assert_eq!(log.first_index_of_term_at(5, 0), 3);
+    assert_eq!(log.first_index_of_term_at(4, 0), 3);
+    assert_eq!(log.first_index_of_term_at(2, 0), 1);
+    assert_eq!(log.first_index_of_term_at(7, 0), 6);
+    // Not below the floor (the first uncommitted index).
+    assert_eq!(log.first_index_of_term_at(5, 4), 4);
+    assert_eq!(log.first_index_of_term_at(5, 5), 5);
+    // Past the end: the index itself.
+    assert_eq!(log.first_index_of_term_at(9, 0), 9);
+    assert_eq!(log.last_index_of_term(1), Some(2));
+    assert_eq!(log.last_index_of_term(2), Some(5));
+    assert_eq!(log.last_index_of_term(4), Some(7));
+    assert_eq!(log.last_index_of_term(3), None);
+    assert_eq!(log.last_index_of_term(5), None);
+    assert_eq!(log.last_index_of_term(0), None);
+    assert_eq!(Log::default().last_index_of_term(1), None);
+}
+
+// ---- Restore ------------------------------------------------------------------------------
+
+#[test]
+fn restore_accepts_consistent_durable_state() {
+    let hs = HardState {
+        term: 3,
+        vote: Some(2),
+        commit: 2,
+    };
+    let mut node = restore(Config::new(1, vec![1, 2, 3]), hs, entries(&[1, 2, 3])).unwrap();
+    assert_eq!(node.role(), Role::Follower);
+    assert_eq!(
+        (node.term(), node.vote(), node.leader()),
+        (3, Some(2), None)
+    );
+    assert_eq!((node.commit_index(), node.log().last_index()), (2, 3));
+    // Nothing to persist; the committed entries are handed over again for the state machine.
+    let ready = node.take_ready();
+    assert_eq!(ready.hard_state, None);
+    assert_eq!(ready.log_write, None);
+    assert!(!ready.must_sync && ready.messages.is_empty());
+    assert_eq!(ready.committed, entries(&[1, 2]));
+    assert!(node.take_ready().is_empty());
+}
+
+#[test]
+fn restore_rejects_corrupt_durable_state() {
+    let config = || Config::new(1, vec![1, 2, 3]);
+    let hs = |term, vote, commit| HardState { term, vote, commit };
+    let corrupt = |r: Result<Node, RestoreError>| match r {
+        Err(RestoreError::Corrupt(m)) => m,
+        Err(e) => panic!("expected Corrupt, got {e:?}"),
+        Ok(_) => panic!("expected Corrupt, got a node"),
+    };
+    let gap = vec![entry(1, 1), entry(3, 1)];
+    corrupt(restore(config(), hs(1, None, 0), gap));
+    let late_start = vec![entry(2, 1), entry(3, 1)];
+    corrupt(restore(config(), hs(1, None, 0), late_start));
+    corrupt(restore(config(), hs(2, None, 0), entries(&[1, 2, 1])));
+    corrupt(restore(config(), hs(2, None, 0), entries(&[0, 1])));
+    let m = corrupt(restore(config(), hs(2, None, 0), entries(&[1, 3])));
+    assert!(m.contains("above current term"), "{m}");
+    let m = corrupt(restore(config(), hs(2, None, 3), entries(&[1, 2])));
+    assert!(m.contains("commit index 3"), "{m}");
+    let m = corrupt(restore(config(), hs(2, Some(4), 0), entries(&[1, 2])));
+    assert!(m.contains("not a voter"), "{m}");
+    // The boundaries are allowed: log term equal to the term, commit at the last index.
+    assert!(restore(config(), hs(2, Some(3), 2), entries(&[1, 2])).is_ok());
+}
+
+#[test]
+fn restore_rejects_invalid_configurations() {
+    let good = Config::new(1, vec![1, 2, 3]);
+    let cases: Vec<(&str, Config)> = vec![
+        (
+            "id 0",
+            Config {
+                id: 0,
+                voters: vec![0, 1],
+                ..good.clone()
+            },
+        ),
+        (
+            "not a voter",
+            Config {
+                id: 4,
+                ..good.clone()
+            },
+        ),
+        (
+            "duplicate voter",
+            Config {
+                voters: vec![1, 2, 2],
+                ..good.clone()
+            },
+        ),
+        (
+            "voter 0",
+            Config {
+                voters: vec![0, 1, 2],
+                ..good.clone()
+            },
+        ),
+        (
+            "empty timeout range",
+            Config {
+                election_timeout_max_ns: 150 * MS,
+                ..good.clone()
+            },
+        ),
+        (
+            "timeout min 0",
+            Config {
+                election_timeout_min_ns: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "heartbeat 0",
+            Config {
+                heartbeat_interval_ns: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "heartbeat = min timeout",
+            Config {
+                heartbeat_interval_ns: 150 * MS,
+                ..good.clone()
+            },
+        ),
+        (
+            "entries max 0",
+            Config {
+                msg_entries_max: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "inflight max 0",
+            Config {
+                inflight_msgs_max: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "uncommitted max 0",
+            Config {
+                uncommitted_entries_max: 0,
+                ..good.clone()
+            },
+        ),
+    ];
+    for (what, config) in cases {
+        match restore(config, HardState::default(), Vec::new()) {
+            Err(RestoreError::Config(_)) => {}
+            Err(e) => panic!("{what}: expected a config error, got {e:?}"),
+            Ok(_) => panic!("{what}: accepted"),
+        }
+    }
+    assert!(restore(good, HardState::default(), Vec::new()).is_ok());
+}
+
+// ---- Randomized election timeouts (section 5.2) -------------------------------------------
+
+/// "Raft uses randomized election timeouts ... chosen randomly from a fixed interval (e.g.,
+/// 150-300ms)." Each timeout must lie in [min, max) of the time it was drawn, and the draws
+/// must spread over the interval rather than repeat.
+#[test]
+fn election_timeouts_are_random_within_the_range() {
+    let (min, max) = (150 * MS, 300 * MS);
+    let mut timeouts = Vec::new();
+    for seed in 0..500 {
+        let start = 1_000 * MS + seed;
+        let node = fresh(1, &[1, 2, 3], seed, start);
+        timeouts.push(node.next_deadline_ns() - start);
+    }
+    check_spread(&timeouts, min, max);
+}
+
+#[test]
+fn each_new_election_draws_a_new_timeout() {
+    let (min, max) = (150 * MS, 300 * MS);
+    let mut node = fresh(1, &[1, 2, 3], 42, 0);
+    let mut timeouts = Vec::new();
+    for _ in 0..500 {
+        // A candidate that hears nothing times out and campaigns again in a new term.
+        let now = node.next_deadline_ns();
+        let term = node.term();
+        node.tick(now - 1);
+        assert_eq!(node.term(), term, "campaigned before its deadline");
+        node.tick(now);
+        assert_eq!((node.role(), node.term()), (Role::Candidate, term + 1));
+        let _ = node.take_ready();
+        timeouts.push(node.next_deadline_ns() - now);
+    }
+    check_spread(&timeouts, min, max);
+}
+
+#[test]
+fn granting_a_vote_resets_the_election_timer() {
+    let mut node = fresh(1, &[1, 2, 3], 3, 0);
+    let first = node.next_deadline_ns();
+    let now = first - 1;
+    let vote = Message {
+        from: 2,
+        to: 1,
+        term: 1,
+        body: Body::RequestVote {
+            last_log_index: 0,
+            last_log_term: 0,
+        },
+    };
+    node.step(now, vote).unwrap();
+    let timeout = node.next_deadline_ns() - now;
+    assert!((150 * MS..300 * MS).contains(&timeout), "{timeout}");
+    node.tick(first);
+    assert_eq!(
+        node.role(),
+        Role::Follower,
+        "campaigned despite a vote granted just now"
+    );
+}
+
+/// Servers started at the same moment get different timeouts (etcd's
+/// TestFollowersElectionTimeoutNonconflict): with five servers and random draws, a tie is
+/// rare.
+#[test]
+fn servers_started_together_time_out_at_different_moments() {
+    let mut ties = 0;
+    for trial in 0..200u64 {
+        let mut deadlines: Vec<u64> = (1..=5)
+            .map(|id| fresh(id, &[1, 2, 3, 4, 5], trial * 10 + id, 0).next_deadline_ns())
+            .collect();
+        deadlines.sort_unstable();
+        let distinct = deadlines.windows(2).all(|w| w[0] != w[1]);
+        if !distinct {
+            ties += 1;
+        }
+    }
+    assert!(
+        ties <= 2,
+        "{ties} of 200 trials had two servers with the same timeout"
+    );
+}
+
+fn check_spread(timeouts: &[u64], min: u64, max: u64) {
+    for &t in timeouts {
+        assert!(
+            (min..max).contains(&t),
+            "timeout {t} outside [{min}, {max})"
+        );
+    }
+    let lowest = *timeouts.iter().min().unwrap();
+    let highest = *timeouts.iter().max().unwrap();
+    let tenth = (max - min) / 10;
+    assert!(
+        lowest < min + tenth,
+        "no timeout near the minimum: lowest {lowest}"
+    );
+    assert!(
+        highest >= max - tenth,
+        "no timeout near the maximum: highest {highest}"
+    );
+    let mut distinct = timeouts.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() > timeouts.len() * 9 / 10, "timeouts repeat");
+}
+
+// ---- Driving a few nodes by hand -----------------------------------------------------------
+
+/// Makes node 1 of `voters` the leader of term 1 with the votes of all others, and returns it
+/// with its Ready (campaign and election together; the no-op not yet reported durable).
+fn leader(voters: &[NodeId], config: impl Fn(&mut Config)) -> (Node, Ready) {
+    let mut c = Config::new(1, voters.to_vec());
+    config(&mut c);
+    let mut node = Node::restore(c, HardState::default(), Vec::new(), rng(1), 0).unwrap();
+    node.tick(node.next_deadline_ns());
+    for &peer in &voters[1..] {
+        let grant = Message {
+            from: peer,
+            to: 1,
+            term: 1,
+            body: Body::RequestVoteResponse { granted: true },
+        };
+        node.step(0, grant).unwrap();
+    }
+    assert_eq!(node.role(), Role::Leader);
+    let ready = node.take_ready();
+    (node, ready)
+}
+
+fn ack(from: NodeId, match_index: Index) -> Message {
+    Message {
+        from,
+        to: 1,
+        term: 1,
+        body: Body::AppendEntriesResponse {
+            success: true,
+            match_index,
+            conflict_index: 0,
+            conflict_term: None,
+        },
+    }
+}
+
+/// A single server is its own majority, but only once its entry is durable: the leader
+/// counts its own copy from `log_synced` on, not from the append.
+#[test]
+fn a_leader_counts_its_own_entry_only_once_durable() {
+    let (mut node, ready) = leader(&[1], |_| {});
+    assert!(ready.must_sync);
+    assert_eq!(node.commit_index(), 0);
+    assert!(node.take_ready().committed.is_empty());
+    // A report for a write the log no longer holds (another term at index 1) does nothing.
+    node.log_synced(1, 7);
+    assert_eq!(node.commit_index(), 0);
+    node.log_synced(1, 1);
+    assert_eq!(node.commit_index(), 1);
+    let index = node.propose(b"x".to_vec()).unwrap();
+    assert_eq!(index, 2);
+    assert_eq!(node.commit_index(), 1);
+    node.log_synced(2, 1);
+    assert_eq!(node.commit_index(), 2);
+    let committed = node.take_ready().committed;
+    assert_eq!(
+        committed.iter().map(|e| e.index).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+}
+
+/// Three servers: without its own durable copy the leader needs both followers.
+#[test]
+fn a_leader_without_a_durable_copy_needs_two_followers_of_three() {
+    let (mut node, _) = leader(&[1, 2, 3], |_| {});
+    node.step(0, ack(2, 1)).unwrap();
+    assert_eq!(
+        node.commit_index(),
+        0,
+        "committed with one durable copy of three"
+    );
+    node.step(0, ack(3, 1)).unwrap();
+    assert_eq!(node.commit_index(), 1);
+}
+
+#[test]
+fn proposals_to_a_follower_name_the_leader() {
+    let mut node = fresh(2, &[1, 2, 3], 5, 0);
+    assert_eq!(
+        node.propose(b"x".to_vec()),
+        Err(ProposeError::NotLeader {
+            leader_hint: None,
+            term: 0
+        })
+    );
+    let heartbeat = Message {
+        from: 1,
+        to: 2,
+        term: 4,
+        body: Body::AppendEntries {
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: Vec::new(),
+            leader_commit: 0,
+        },
+    };
+    node.step(0, heartbeat).unwrap();
+    assert_eq!(
+        node.propose(b"x".to_vec()),
+        Err(ProposeError::NotLeader {
+            leader_hint: Some(1),
+            term: 4
+        })
+    );
+    assert_eq!(
+        node.log().last_index(),
+        0,
+        "a refused proposal was appended"
+    );
+}
+
+/// Flow control through the public API: before a follower's first answer the leader sends it
+/// one AppendEntries (probe); once it answered, at most `inflight_msgs_max` AppendEntries with
+/// entries are unacknowledged, each with at most `msg_entries_max` entries; every
+/// acknowledgement lets one more go.
+#[test]
+fn replication_respects_the_probe_and_inflight_limits() {
+    let (mut node, ready) = leader(&[1, 2], |c| {
+        c.msg_entries_max = 3;
+        c.inflight_msgs_max = 2;
+    });
+    let to_2 = |r: &Ready| -> Vec<(Index, Index)> {
+        r.messages
+            .iter()
+            .filter_map(|m| match &m.body {
+                Body::AppendEntries { entries, .. } if m.to == 2 && !entries.is_empty() => {
+                    Some((entries[0].index, entries[entries.len() - 1].index))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(to_2(&ready), vec![(1, 1)], "the no-op");
+    // Probing: nothing more until node 2 answers.
+    for i in 2..=6u8 {
+        assert_eq!(node.propose(vec![i]), Ok(i as Index));
+    }
+    assert!(to_2(&node.take_ready()).is_empty(), "sent while probing");
+    // The answer to the probe: streaming, at most three entries per message.
+    node.step(0, ack(2, 1)).unwrap();
+    assert_eq!(to_2(&node.take_ready()), vec![(2, 4)]);
+    // The second slot: the next message starts after the last one sent.
+    node.propose(vec![7]).unwrap();
+    assert_eq!(to_2(&node.take_ready()), vec![(5, 7)]);
+    // Both slots in use: proposals wait.
+    for i in 8..=10u8 {
+        node.propose(vec![i]).unwrap();
+    }
+    assert!(
+        to_2(&node.take_ready()).is_empty(),
+        "sent beyond inflight_msgs_max"
+    );
+    // An acknowledgement frees one slot.
+    node.step(0, ack(2, 4)).unwrap();
+    assert_eq!(to_2(&node.take_ready()), vec![(8, 10)]);
+    // A rejection sends the leader back to probing: one message, then nothing until an answer.
+    let reject = Message {
+        from: 2,
+        to: 1,
+        term: 1,
+        body: Body::AppendEntriesResponse {
+            success: false,
+            match_index: 7,
+            conflict_index: 6,
+            conflict_term: None,
+        },
+    };
+    node.step(0, reject).unwrap();
+    assert_eq!(to_2(&node.take_ready()), vec![(6, 8)]);
+    node.propose(vec![11]).unwrap();
+    assert!(to_2(&node.take_ready()).is_empty(), "sent a second probe");
+}
