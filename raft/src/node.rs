@@ -576,7 +576,7 @@ impl Node {
                 self.maybe_commit();
             }
         } else {
-            let next_index = self.backtrack(conflict_index, conflict_term);
+            let next_index = self.backtrack(match_index, conflict_index, conflict_term);
             let RoleState::Leader { progress } = &mut self.role else {
                 return;
             };
@@ -592,11 +592,18 @@ impl Node {
 
     /// Fast log backtracking: skip the follower's whole conflicting term, or jump to the end of
     /// a follower's short log, instead of one entry per round trip.
-    fn backtrack(&self, conflict_index: Index, conflict_term: Option<Term>) -> Index {
+    /// The next index never passes the rejected one: the entry there did not match, so it
+    /// must be sent again, whatever a contradictory hint says.
+    fn backtrack(
+        &self,
+        rejected_index: Index,
+        conflict_index: Index,
+        conflict_term: Option<Term>,
+    ) -> Index {
         let hint = conflict_term
             .and_then(|t| self.log.last_index_of_term(t))
             .map_or(conflict_index, |last| last + 1);
-        hint.clamp(1, self.log.last_index() + 1)
+        hint.min(rejected_index).clamp(1, self.log.last_index() + 1)
     }
 
     /// Section 5.3 and 5.4.2: the leader commits the highest index replicated on a quorum, but
