@@ -532,3 +532,36 @@ fn replication_respects_the_probe_and_inflight_limits() {
     node.propose(vec![11]).unwrap();
     assert!(to_2(&node.take_ready()).is_empty(), "sent a second probe");
 }
+
+/// Section 5.1: a leader that learns of a higher term becomes a follower. Its election timer
+/// must start afresh then, or the deposed leader would campaign at once and depose the new
+/// leader in turn.
+#[test]
+fn a_deposed_leader_waits_a_full_election_timeout() {
+    let (mut node, _) = leader(&[1, 2, 3], |_| {});
+    let now = 10_000 * MS;
+    let vote_request = Message {
+        from: 2,
+        to: 1,
+        term: 5,
+        body: Body::RequestVote {
+            last_log_index: 9,
+            last_log_term: 4,
+        },
+    };
+    node.step(now, vote_request).unwrap();
+    assert_eq!((node.role(), node.term()), (Role::Follower, 5));
+    let config = node.config().clone();
+    let deadline = node.next_deadline_ns();
+    assert!(
+        deadline >= now + config.election_timeout_min_ns,
+        "deadline {deadline} too early"
+    );
+    assert!(deadline < now + config.election_timeout_max_ns);
+    node.tick(now + config.election_timeout_min_ns - 1);
+    assert_eq!(
+        node.role(),
+        Role::Follower,
+        "no campaign before the timeout"
+    );
+}
