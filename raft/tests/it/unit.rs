@@ -540,16 +540,19 @@ fn replication_respects_the_probe_and_inflight_limits() {
 fn a_deposed_leader_waits_a_full_election_timeout() {
     let (mut node, _) = leader(&[1, 2, 3], |_| {});
     let now = 10_000 * MS;
-    let vote_request = Message {
+    // A rejection that carries a higher term: nothing else in it resets a timer.
+    let rejection = Message {
         from: 2,
         to: 1,
         term: 5,
-        body: Body::RequestVote {
-            last_log_index: 9,
-            last_log_term: 4,
+        body: Body::AppendEntriesResponse {
+            success: false,
+            match_index: 1,
+            conflict_index: 1,
+            conflict_term: None,
         },
     };
-    node.step(now, vote_request).unwrap();
+    node.step(now, rejection).unwrap();
     assert_eq!((node.role(), node.term()), (Role::Follower, 5));
     let config = node.config().clone();
     let deadline = node.next_deadline_ns();
