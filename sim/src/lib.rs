@@ -8,6 +8,7 @@
 
 pub mod checker;
 pub mod disk;
+pub mod history;
 pub mod network;
 pub mod node;
 pub mod raft_node;

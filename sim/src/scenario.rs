@@ -1,17 +1,24 @@
 //! Scenario files: the TOML description of one simulated cluster run.
 //!
 //! [`load`] and [`parse`] turn a scenario file into a [`Scenario`], applying
-//! defaults and checking every value. Every [`ScenarioError`] names the file,
-//! the 1-based line and the dotted path of the offending field (for example
-//! `network.loss` or `schedule[2].groups`, where the schedule index is the
+//! defaults and checking every value; [`Scenario::to_toml`] writes one back. Every
+//! [`ScenarioError`] names the file, the 1-based line and the dotted path of the offending
+//! field (for example `network.loss` or `schedule[2].groups`, where the schedule index is the
 //! 0-based position of the `[[schedule]]` table in the file).
 //!
 //! Durations are strings such as `"150ms"` or `"1.5s"`; see [`parse_duration`].
+//!
+//! serde and `toml` do the typing (the `Raw*` structs below mirror the file); the checks
+//! that need more than a type (ranges, node ids, times within the run) are in `Cx`.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use toml::Spanned;
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 /// A node id; the nodes of a cluster of `n` nodes are `1..=n`.
@@ -193,13 +200,65 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Parse scenario text; `file` is the name used in messages (and for the default name).
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let cx = Cx { file, text };
-    let doc = ImDocument::parse(text).map_err(|e| ScenarioError {
-        file: file.to_string(),
-        line: Some(cx.line_at(e.span())),
-        field: None,
-        message: format!("invalid TOML: {}", e.message().trim().replace('\n', "; ")),
-    })?;
-    cx.scenario(doc.as_table())
+    let raw: RawScenario = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+    cx.scenario(raw)
+}
+
+impl Scenario {
+    /// This scenario as a scenario file that [`parse`] reads back to an equal `Scenario`
+    /// (except [`ScheduledAction::line`], which becomes the line in the new text). Every
+    /// field is written, durations with [`format_duration`]; only `workload.start` is left
+    /// out when it is the default and the run ends before it, as a file may not say that.
+    ///
+    /// # Panics
+    ///
+    /// If an integer (such as `seed`) is above `i64::MAX`, which TOML cannot represent; a
+    /// scenario from [`parse`] never has one.
+    pub fn to_toml(&self) -> String {
+        let dur = |ns| Some(spanless(Dur(ns)));
+        let range = |min, max| Some(spanless(DurRange { min, max }));
+        let int = |n| Some(spanless(Int(n)));
+        let (r, f, w) = (&self.raft, &self.faults, &self.workload);
+        let omit_start = w.start_ns == DEFAULT_START_NS && w.start_ns >= self.duration_ns;
+        let raw = RawScenario {
+            name: Some(self.name.clone()),
+            seed: Int(self.seed),
+            nodes: spanless(Int(self.nodes)),
+            duration: spanless(Dur(self.duration_ns)),
+            raft: RawRaft {
+                election_timeout: range(r.election_timeout_min_ns, r.election_timeout_max_ns),
+                heartbeat_interval: dur(r.heartbeat_interval_ns),
+                msg_entries_max: int(r.msg_entries_max),
+                inflight_msgs_max: int(r.inflight_msgs_max),
+                uncommitted_entries_max: int(r.uncommitted_entries_max),
+            },
+            network: RawNetwork {
+                latency: range(self.network.latency_min_ns, self.network.latency_max_ns),
+                loss: Some(spanless(self.network.loss)),
+            },
+            disk: RawDisk {
+                sync_latency: range(self.disk.sync_latency_min_ns, self.disk.sync_latency_max_ns),
+            },
+            faults: RawFaults {
+                crash_every: f.crash_every_ns.and_then(dur),
+                down_for: range(f.down_for_min_ns, f.down_for_max_ns),
+                max_down: int(f.max_down),
+                partition_every: f.partition_every_ns.and_then(dur),
+                partition_for: range(f.partition_for_min_ns, f.partition_for_max_ns),
+                until: dur(f.until_ns),
+            },
+            workload: RawWorkload {
+                rate: Some(spanless(w.rate_per_s)),
+                count: Some(Int(w.count)),
+                start: if omit_start { None } else { dur(w.start_ns) },
+            },
+            schedule: self.schedule.iter().map(RawAction::new).collect(),
+        };
+        match toml::to_string(&raw) {
+            Ok(text) => text,
+            Err(e) => panic!("cannot write scenario {:?}: {e}", self.name),
+        }
+    }
 }
 
 const NS_PER_US: u64 = 1_000;
@@ -332,804 +391,576 @@ pub fn format_duration(ns: u64) -> String {
     best
 }
 
-/// What the loader needs to build errors.
+const DEFAULT_START_NS: u64 = NS_PER_S;
+
+// ----- the file as serde sees it -----
+
+/// An optional field, with its place in the file.
+type Opt<T> = Option<Spanned<T>>;
+
+/// A value to write: it has no place in any text.
+fn spanless<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+/// The whole file. Every field of a section is optional, so a missing section is empty.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    seed: Int,
+    nodes: Spanned<Int>,
+    duration: Spanned<Dur>,
+    #[serde(default)]
+    raft: RawRaft,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(default)]
+    disk: RawDisk,
+    #[serde(default)]
+    faults: RawFaults,
+    #[serde(default)]
+    workload: RawWorkload,
+    #[serde(default)]
+    schedule: Vec<Spanned<RawAction>>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[raft]` section)")]
+struct RawRaft {
+    election_timeout: Opt<DurRange>,
+    heartbeat_interval: Opt<Dur>,
+    msg_entries_max: Opt<Int>,
+    inflight_msgs_max: Opt<Int>,
+    uncommitted_entries_max: Opt<Int>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[network]` section)")]
+struct RawNetwork {
+    latency: Opt<DurRange>,
+    loss: Opt<f64>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[disk]` section)")]
+struct RawDisk {
+    sync_latency: Opt<DurRange>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[faults]` section)")]
+struct RawFaults {
+    crash_every: Opt<Dur>,
+    down_for: Opt<DurRange>,
+    max_down: Opt<Int>,
+    partition_every: Opt<Dur>,
+    partition_for: Opt<DurRange>,
+    until: Opt<Dur>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[workload]` section)")]
+struct RawWorkload {
+    rate: Opt<f64>,
+    count: Option<Int>,
+    start: Opt<Dur>,
+}
+
+/// One `[[schedule]]` table. A flat struct rather than an enum tagged by `action`: serde
+/// buffers tagged enums, which loses the places of the fields.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a `[[schedule]]` table")]
+struct RawAction {
+    at: Spanned<Dur>,
+    action: ActionKind,
+    groups: Opt<Vec<Spanned<Vec<Spanned<Int>>>>>,
+    node: Opt<Int>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum ActionKind {
+    Partition,
+    Heal,
+    Crash,
+    Restart,
+}
+
+impl RawAction {
+    fn new(a: &ScheduledAction) -> Spanned<Self> {
+        let id = |n: &NodeId| spanless(Int(*n));
+        let (action, groups, node) = match &a.action {
+            Action::Partition { groups } => {
+                let g = groups.iter().map(|g| spanless(g.iter().map(id).collect()));
+                (ActionKind::Partition, Some(spanless(g.collect())), None)
+            }
+            Action::Heal => (ActionKind::Heal, None, None),
+            Action::Crash { node } => (ActionKind::Crash, None, Some(id(node))),
+            Action::Restart { node } => (ActionKind::Restart, None, Some(id(node))),
+        };
+        let at = spanless(Dur(a.at_ns));
+        spanless(RawAction {
+            at,
+            action,
+            groups,
+            node,
+        })
+    }
+}
+
+/// A non-negative integer (the newtype makes messages say so rather than "u64").
+#[derive(Clone, Copy, Serialize)]
+#[serde(transparent)]
+struct Int(u64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Int, E> {
+                let negative = |_| E::invalid_value(Unexpected::Signed(n), &self);
+                u64::try_from(n).map(Int).map_err(negative)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration in nanoseconds, written as a string such as `"150ms"` (see [`parse_duration`]).
+#[derive(Clone, Copy)]
+struct Dur(u64);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string such as \"150ms\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                parse_duration(s).map(Dur).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "durations are strings with a unit, such as \"150ms\"; \
+                     found the bare integer {n}"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
+/// `[min, max]`: two durations, `min <= max`.
+#[derive(Clone, Copy, Deserialize, Serialize)]
+#[serde(try_from = "Vec<Dur>", into = "[Dur; 2]")]
+struct DurRange {
+    min: u64,
+    max: u64,
+}
+
+impl TryFrom<Vec<Dur>> for DurRange {
+    type Error = String;
+    fn try_from(v: Vec<Dur>) -> Result<Self, String> {
+        let &[Dur(min), Dur(max)] = &v[..] else {
+            let n = v.len();
+            return Err(format!(
+                "expected [min, max], an array of two durations such as [\"1ms\", \"10ms\"], \
+                 found an array of {n} elements"
+            ));
+        };
+        let (lo, hi) = (format_duration(min), format_duration(max));
+        ensure(min <= max, || {
+            format!("min ({lo}) must not be greater than max ({hi})")
+        })?;
+        Ok(DurRange { min, max })
+    }
+}
+
+impl From<DurRange> for [Dur; 2] {
+    fn from(r: DurRange) -> Self {
+        [Dur(r.min), Dur(r.max)]
+    }
+}
+
+// ----- checks -----
+
+/// `Ok` if `ok`, else the message.
+fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+fn between(lo: u64, hi: u64) -> impl Fn(Int) -> Result<(), String> {
+    move |Int(n)| {
+        ensure((lo..=hi).contains(&n), || match hi {
+            u64::MAX => format!("must be at least {lo}, found {n}"),
+            _ => format!("must be between {lo} and {hi}, found {n}"),
+        })
+    }
+}
+
+fn positive(Dur(d): Dur) -> Result<(), String> {
+    ensure(d > 0, || "must be greater than 0".to_string())
+}
+
+/// `min > 0`, and with `strict`, `min < max`.
+fn positive_range(strict: bool) -> impl Fn(DurRange) -> Result<(), String> {
+    move |DurRange { min, max }| {
+        ensure(min > 0, || "min must be greater than 0".to_string())?;
+        let (lo, hi) = (format_duration(min), format_duration(max));
+        ensure(!strict || min < max, || {
+            format!("min ({lo}) must be less than max ({hi})")
+        })
+    }
+}
+
+/// A time within the run: `<= duration`.
+fn within_run(duration_ns: u64) -> impl Fn(Dur) -> Result<(), String> {
+    move |Dur(t)| {
+        let (t_text, d) = (format_duration(t), format_duration(duration_ns));
+        ensure(t <= duration_ns, || {
+            format!("{t_text} is after the end of the run (duration = {d})")
+        })
+    }
+}
+
+/// The dotted path of the field at `span` in `table` (at `path`): the table itself if `span`
+/// is its span (as for a missing field), else the innermost key or value holding its start.
+fn field_at(
+    table: &dyn TableLike,
+    table_span: Option<Range<usize>>,
+    path: String,
+    span: &Range<usize>,
+) -> Option<String> {
+    if table_span.as_ref() == Some(span) {
+        return Some(path);
+    }
+    for (key, item) in table.iter() {
+        let here = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        let nth = |i: usize| format!("{here}[{i}]");
+        let tables: Vec<(String, &dyn TableLike, _)> = match item {
+            Item::Table(t) => vec![(here.clone(), t, t.span())],
+            Item::Value(Value::InlineTable(t)) => vec![(here.clone(), t, item.span())],
+            Item::ArrayOfTables(a) => (a.iter().enumerate())
+                .map(|(i, t)| (nth(i), t as _, t.span()))
+                .collect(),
+            Item::Value(Value::Array(a)) => (a.iter().enumerate())
+                .filter_map(|(i, v)| Some((nth(i), v.as_inline_table()? as _, v.span())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (path, t, t_span) in tables {
+            if let Some(found) = field_at(t, t_span, path, span) {
+                return Some(found);
+            }
+        }
+        let key_span = table.key(key).and_then(|k| k.span());
+        if [key_span, item.span()]
+            .iter()
+            .flatten()
+            .any(|s| s.contains(&span.start))
+        {
+            return Some(here);
+        }
+    }
+    None
+}
+
+/// The file being parsed, for messages.
 struct Cx<'a> {
     file: &'a str,
     text: &'a str,
 }
 
-/// One table of the document: the root, a section or a schedule entry.
-struct Section<'t> {
-    /// Dotted path prefix ("" for the root).
-    path: String,
-    table: &'t dyn TableLike,
-    /// Line of the table's header (1 for the root).
-    line: usize,
-}
-
-/// One key present in a section.
-struct Field<'t> {
-    path: String,
-    item: &'t Item,
-    /// Line of the value (or of the key when the value has no position).
-    line: usize,
-    /// Line of the key.
-    key_line: usize,
-}
-
-fn item_type(item: &Item) -> &'static str {
-    match item {
-        Item::None => "nothing",
-        Item::Value(v) => value_type(v),
-        Item::Table(_) => "a table",
-        Item::ArrayOfTables(_) => "an array of tables",
-    }
-}
-
-fn value_type(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "a string",
-        Value::Integer(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Boolean(_) => "a boolean",
-        Value::Datetime(_) => "a date-time",
-        Value::Array(_) => "an array",
-        Value::InlineTable(_) => "a table",
-    }
-}
-
-/// Whole numbers print without a fraction, like TOML would accept them back.
-fn show_float(x: f64) -> String {
-    format!("{x:?}")
-}
-
-impl<'a> Cx<'a> {
+impl Cx<'_> {
     /// 1-based line of a byte offset.
-    fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
+    fn line(&self, offset: usize) -> usize {
         self.text
-            .as_bytes()
-            .get(..end)
-            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+            .bytes()
+            .take(offset)
+            .filter(|&b| b == b'\n')
+            .count()
             + 1
     }
 
-    fn line_at(&self, span: Option<Range<usize>>) -> usize {
-        span.map_or(1, |s| self.line_of(s.start))
-    }
-
-    fn span_line(&self, span: Option<Range<usize>>, fallback: usize) -> usize {
-        span.map_or(fallback, |s| self.line_of(s.start))
-    }
-
-    fn err(&self, line: usize, field: &str, message: impl Into<String>) -> ScenarioError {
+    /// An error at `span` of the (well-formed) text; `missing` names a field that the table
+    /// at `span` lacks.
+    fn error(&self, span: Range<usize>, missing: Option<&str>, message: String) -> ScenarioError {
+        let doc = ImDocument::parse(self.text).ok();
+        let root = doc.as_ref().map(|d| d.as_table());
+        let at = root.and_then(|t| field_at(t, t.span(), String::new(), &span));
+        let field = match (at.filter(|f| !f.is_empty()), missing) {
+            (Some(table), Some(key)) => Some(format!("{table}.{key}")),
+            (at, key) => key.map(str::to_string).or(at),
+        };
         ScenarioError {
             file: self.file.to_string(),
-            line: Some(line),
-            field: Some(field.to_string()),
-            message: message.into(),
+            line: Some(self.line(span.start)),
+            field,
+            message,
         }
     }
 
-    // ----- walking tables -----
-
-    fn section<'t>(&self, path: String, table: &'t dyn TableLike, line: usize) -> Section<'t> {
-        Section { path, table, line }
-    }
-
-    fn path(sec: &Section<'_>, key: &str) -> String {
-        if sec.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", sec.path)
-        }
-    }
-
-    /// Reject keys not in `allowed`.
-    fn check_keys(&self, sec: &Section<'_>, allowed: &[&str]) -> Result<(), ScenarioError> {
-        for (key, item) in sec.table.iter() {
-            if allowed.contains(&key) {
-                continue;
-            }
-            let key_span = sec.table.key(key).and_then(|k| k.span());
-            let line = self.span_line(key_span.or_else(|| item.span()), sec.line);
-            let expected = allowed
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let place = if sec.path.is_empty() {
-                "at the top level".to_string()
-            } else {
-                format!("in `{}`", sec.path)
+    fn toml_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().replace('\n', "; ");
+        if ImDocument::parse(self.text).is_err() {
+            return ScenarioError {
+                field: None,
+                message: format!("invalid TOML: {message}"),
+                ..self.error(span, None, String::new())
             };
-            return Err(self.err(
-                line,
-                &Self::path(sec, key),
-                format!("unknown field `{key}` {place}; expected one of {expected}"),
-            ));
         }
-        Ok(())
+        // serde's "missing field `x`" has the span of the table that lacks it.
+        let missing = message.strip_prefix("missing field `");
+        let missing = missing
+            .and_then(|m| m.strip_suffix('`'))
+            .map(str::to_string);
+        self.error(span, missing.as_deref(), message)
     }
 
-    fn get<'t>(&self, sec: &Section<'t>, key: &str) -> Option<Field<'t>> {
-        let (k, item) = sec.table.get_key_value(key)?;
-        if item.is_none() {
-            return None;
-        }
-        let key_line = self.span_line(k.span(), sec.line);
-        Some(Field {
-            path: Self::path(sec, key),
-            item,
-            line: self.span_line(item.span(), key_line),
-            key_line,
-        })
+    /// An error at the value `v`.
+    fn fail<T>(&self, v: &Spanned<T>, message: String) -> ScenarioError {
+        self.error(v.span(), None, message)
     }
 
-    fn require<'t>(&self, sec: &Section<'t>, key: &str) -> Result<Field<'t>, ScenarioError> {
-        self.get(sec, key).ok_or_else(|| {
-            let place = if sec.path.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{}`", sec.path)
+    /// The value of a field, checked by `check`.
+    fn get<T: Copy>(
+        &self,
+        v: &Spanned<T>,
+        check: impl FnOnce(T) -> Result<(), String>,
+    ) -> Result<T, ScenarioError> {
+        check(*v.get_ref()).map_err(|m| self.fail(v, m))?;
+        Ok(*v.get_ref())
+    }
+
+    /// The value of an optional field, checked by `check`, or `default`.
+    fn opt<T: Copy>(
+        &self,
+        v: &Opt<T>,
+        default: T,
+        check: impl FnOnce(T) -> Result<(), String>,
+    ) -> Result<T, ScenarioError> {
+        v.as_ref().map_or(Ok(default), |v| self.get(v, check))
+    }
+
+    fn scenario(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+        let Int(nodes) = self.get(&raw.nodes, between(1, MAX_NODES))?;
+        let Dur(duration_ns) = self.get(&raw.duration, |Dur(d)| {
+            let found = format_duration(d);
+            let message = || format!("must be greater than 0 and at most 24h, found {found}");
+            ensure(d > 0 && d <= MAX_DURATION_NS, message)
+        })?;
+        let (r, n, f, w) = (&raw.raft, &raw.network, &raw.faults, &raw.workload);
+        let ms = |min, max| DurRange {
+            min: min * NS_PER_MS,
+            max: max * NS_PER_MS,
+        };
+        let any = |_| Ok(());
+        let int = |v, default, lo, hi| self.opt(v, Int(default), between(lo, hi)).map(|i| i.0);
+        let every = |v: &Opt<_>| {
+            v.as_ref()
+                .map(|v| self.get(v, positive).map(|d| d.0))
+                .transpose()
+        };
+
+        let election = self.opt(&r.election_timeout, ms(150, 300), positive_range(true))?;
+        let Dur(heartbeat) = self.opt(&r.heartbeat_interval, Dur(50 * NS_PER_MS), positive)?;
+        if heartbeat >= election.min {
+            // Blame the field that was written (the other one is a default).
+            let span = match (&r.heartbeat_interval, &r.election_timeout) {
+                (Some(h), _) => h.span(),
+                (None, e) => e.as_ref().map_or(0..0, Spanned::span),
             };
-            self.err(
-                sec.line,
-                &Self::path(sec, key),
-                format!("missing required field `{key}`{place}"),
-            )
-        })
-    }
-
-    /// A sub-table (`[raft]` or `raft = { ... }`); `None` when absent.
-    fn sub_section<'t>(
-        &self,
-        parent: &Section<'t>,
-        key: &str,
-    ) -> Result<Option<Section<'t>>, ScenarioError> {
-        let Some(f) = self.get(parent, key) else {
-            return Ok(None);
+            let (h, e) = (format_duration(heartbeat), format_duration(election.min));
+            let message = format!(
+                "heartbeat_interval ({h}) must be less than the election timeout minimum ({e})"
+            );
+            return Err(self.error(span, None, message));
+        }
+        let latency = self.opt(&n.latency, ms(1, 10), any)?;
+        let loss = self.opt(&n.loss, 0.0, |x| {
+            let message =
+                || format!("must be at least 0.0 and less than 1.0 (a probability), found {x:?}");
+            ensure((0.0..1.0).contains(&x), message)
+        })?;
+        let sync = DurRange {
+            min: 100 * NS_PER_US,
+            max: NS_PER_MS,
         };
-        match f.item.as_table_like() {
-            Some(t) => {
-                // Implicit tables (e.g. from dotted keys) have no span: use the key's line.
-                let line = self.span_line(f.item.span(), f.key_line);
-                Ok(Some(self.section(f.path, t, line)))
-            }
-            None => Err(self.err(
-                f.line,
-                &f.path,
-                format!(
-                    "expected a table (a `[{key}]` section), found {}",
-                    item_type(f.item)
-                ),
-            )),
-        }
-    }
-
-    // ----- values -----
-
-    fn int(&self, f: &Field<'_>, lo: u64, hi: u64) -> Result<u64, ScenarioError> {
-        let Some(Value::Integer(i)) = f.item.as_value() else {
-            return Err(self.err(
-                f.line,
-                &f.path,
-                format!("expected an integer, found {}", item_type(f.item)),
-            ));
-        };
-        let n = *i.value();
-        match u64::try_from(n) {
-            Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-            _ if hi == u64::MAX => {
-                Err(self.err(f.line, &f.path, format!("must be at least {lo}, found {n}")))
-            }
-            _ => Err(self.err(
-                f.line,
-                &f.path,
-                format!("must be between {lo} and {hi}, found {n}"),
-            )),
-        }
-    }
-
-    /// A float; an integer is accepted too.
-    fn float(&self, f: &Field<'_>) -> Result<f64, ScenarioError> {
-        match f.item.as_value() {
-            Some(Value::Float(x)) => Ok(*x.value()),
-            // Precision loss beyond 2^53 is irrelevant: such values fail the range checks.
-            Some(Value::Integer(i)) => Ok(*i.value() as f64),
-            _ => Err(self.err(
-                f.line,
-                &f.path,
-                format!("expected a number, found {}", item_type(f.item)),
-            )),
-        }
-    }
-
-    fn string<'t>(&self, f: &Field<'t>) -> Result<&'t str, ScenarioError> {
-        match f.item.as_value() {
-            Some(Value::String(s)) => Ok(s.value().as_str()),
-            _ => Err(self.err(
-                f.line,
-                &f.path,
-                format!("expected a string, found {}", item_type(f.item)),
-            )),
-        }
-    }
-
-    fn duration_value(
-        &self,
-        v: Option<&Value>,
-        found: &str,
-        path: &str,
-        line: usize,
-    ) -> Result<u64, ScenarioError> {
-        match v {
-            Some(Value::String(s)) => parse_duration(s.value()).map_err(|m| self.err(line, path, m)),
-            Some(Value::Integer(i)) => Err(self.err(
-                line,
-                path,
-                format!(
-                    "durations are strings with a unit, such as \"150ms\"; found the bare integer {}",
-                    i.value()
-                ),
-            )),
-            _ => Err(self.err(
-                line,
-                path,
-                format!("expected a duration string such as \"150ms\", found {found}"),
-            )),
-        }
-    }
-
-    fn duration(&self, f: &Field<'_>) -> Result<u64, ScenarioError> {
-        self.duration_value(f.item.as_value(), item_type(f.item), &f.path, f.line)
-    }
-
-    /// `[min, max]` of two durations; `strict` requires min < max, else min <= max.
-    fn duration_range(
-        &self,
-        f: &Field<'_>,
-        strict: bool,
-        min_positive: bool,
-    ) -> Result<(u64, u64), ScenarioError> {
-        let shape = "expected [min, max], an array of two durations such as [\"1ms\", \"10ms\"]";
-        let arr = match f.item.as_value() {
-            Some(Value::Array(a)) if a.len() == 2 => a,
-            Some(Value::Array(a)) => {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!("{shape}, found an array of {} elements", a.len()),
-                ))
-            }
-            _ => {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!("{shape}, found {}", item_type(f.item)),
-                ))
-            }
-        };
-        let elem = |i: usize| -> Result<u64, ScenarioError> {
-            let v = arr.get(i);
-            let line = self.span_line(v.and_then(Value::span), f.line);
-            let found = v.map_or("nothing", value_type);
-            self.duration_value(v, found, &f.path, line)
-        };
-        let min = elem(0)?;
-        let max = elem(1)?;
-        if min_positive && min == 0 {
-            return Err(self.err(f.line, &f.path, "min must be greater than 0"));
-        }
-        if strict && min >= max {
-            return Err(self.err(
-                f.line,
-                &f.path,
-                format!(
-                    "min ({}) must be less than max ({})",
-                    format_duration(min),
-                    format_duration(max)
-                ),
-            ));
-        }
-        if min > max {
-            return Err(self.err(
-                f.line,
-                &f.path,
-                format!(
-                    "min ({}) must not be greater than max ({})",
-                    format_duration(min),
-                    format_duration(max)
-                ),
-            ));
-        }
-        Ok((min, max))
-    }
-
-    fn positive_duration(&self, f: &Field<'_>) -> Result<u64, ScenarioError> {
-        let d = self.duration(f)?;
-        if d == 0 {
-            return Err(self.err(f.line, &f.path, "must be greater than 0"));
-        }
-        Ok(d)
-    }
-
-    /// A time within the run: `<= duration`.
-    fn time_within(&self, f: &Field<'_>, duration_ns: u64) -> Result<u64, ScenarioError> {
-        let t = self.duration(f)?;
-        if t > duration_ns {
-            return Err(self.err(
-                f.line,
-                &f.path,
-                format!(
-                    "{} is after the end of the run (duration = {})",
-                    format_duration(t),
-                    format_duration(duration_ns)
-                ),
-            ));
-        }
-        Ok(t)
-    }
-
-    // ----- the scenario -----
-
-    fn scenario(&self, root_table: &toml_edit::Table) -> Result<Scenario, ScenarioError> {
-        let root = self.section(String::new(), root_table, 1);
-        self.check_keys(
-            &root,
-            &[
-                "name", "seed", "nodes", "duration", "raft", "network", "disk", "faults",
-                "workload", "schedule",
-            ],
-        )?;
-        let name = match self.get(&root, "name") {
-            Some(f) => self.string(&f)?.to_string(),
-            None => default_name(self.file),
-        };
-        let seed = self.int(&self.require(&root, "seed")?, 0, u64::MAX)?;
-        let nodes = self.int(&self.require(&root, "nodes")?, 1, MAX_NODES)?;
-        let duration_f = self.require(&root, "duration")?;
-        let duration_ns = self.duration(&duration_f)?;
-        if duration_ns == 0 || duration_ns > MAX_DURATION_NS {
-            return Err(self.err(
-                duration_f.line,
-                &duration_f.path,
-                format!(
-                    "must be greater than 0 and at most 24h, found {}",
-                    format_duration(duration_ns)
-                ),
-            ));
-        }
+        let sync = self.opt(&raw.disk.sync_latency, sync, any)?;
+        let down_for = self.opt(&f.down_for, ms(1000, 4000), positive_range(false))?;
+        let Int(max_down) = self.opt(&f.max_down, Int((nodes - 1) / 2), |Int(m)| {
+            ensure(m < nodes, || {
+                format!("must be less than nodes ({nodes}), found {m}")
+            })
+        })?;
+        let partition_for = self.opt(&f.partition_for, ms(1000, 5000), positive_range(false))?;
+        let Dur(until_ns) = self.opt(&f.until, Dur(duration_ns), within_run(duration_ns))?;
+        let rate_per_s = self.opt(&w.rate, 0.0, |r| {
+            let message =
+                || format!("must be between 0 and 1000000 proposals per second, found {r:?}");
+            ensure((0.0..=1e6).contains(&r), message)
+        })?;
+        // The default start is not checked: a run that ends before it has no workload.
+        let Dur(start_ns) = self.opt(&w.start, Dur(DEFAULT_START_NS), |Dur(s)| {
+            let (d, found) = (format_duration(duration_ns), format_duration(s));
+            let message =
+                || format!("must be before the end of the run (duration = {d}), found {found}");
+            ensure(s < duration_ns, message)
+        })?;
+        let mut schedule = (raw.schedule.iter())
+            .map(|a| self.action(a, nodes, duration_ns))
+            .collect::<Result<Vec<_>, _>>()?;
+        schedule.sort_by_key(|a| a.at_ns);
         Ok(Scenario {
-            name,
-            seed,
+            name: raw.name.unwrap_or_else(|| default_name(self.file)),
+            seed: raw.seed.0,
             nodes,
             duration_ns,
-            raft: self.raft(&root)?,
-            network: self.network(&root)?,
-            disk: self.disk(&root)?,
-            faults: self.faults(&root, nodes, duration_ns)?,
-            workload: self.workload(&root, duration_ns)?,
-            schedule: self.schedule(&root, nodes, duration_ns)?,
+            raft: RaftSettings {
+                election_timeout_min_ns: election.min,
+                election_timeout_max_ns: election.max,
+                heartbeat_interval_ns: heartbeat,
+                msg_entries_max: int(&r.msg_entries_max, 64, 1, 4096)?,
+                inflight_msgs_max: int(&r.inflight_msgs_max, 16, 1, 1024)?,
+                uncommitted_entries_max: int(&r.uncommitted_entries_max, 4096, 1, u64::MAX)?,
+            },
+            network: NetworkSettings {
+                latency_min_ns: latency.min,
+                latency_max_ns: latency.max,
+                loss,
+            },
+            disk: DiskSettings {
+                sync_latency_min_ns: sync.min,
+                sync_latency_max_ns: sync.max,
+            },
+            faults: FaultSettings {
+                crash_every_ns: every(&f.crash_every)?,
+                down_for_min_ns: down_for.min,
+                down_for_max_ns: down_for.max,
+                max_down,
+                partition_every_ns: every(&f.partition_every)?,
+                partition_for_min_ns: partition_for.min,
+                partition_for_max_ns: partition_for.max,
+                until_ns,
+            },
+            workload: Workload {
+                rate_per_s,
+                count: w.count.map_or(0, |c| c.0),
+                start_ns,
+            },
+            schedule,
         })
     }
 
-    fn raft(&self, root: &Section<'_>) -> Result<RaftSettings, ScenarioError> {
-        let mut r = RaftSettings {
-            election_timeout_min_ns: 150 * NS_PER_MS,
-            election_timeout_max_ns: 300 * NS_PER_MS,
-            heartbeat_interval_ns: 50 * NS_PER_MS,
-            msg_entries_max: 64,
-            inflight_msgs_max: 16,
-            uncommitted_entries_max: 4096,
-        };
-        let Some(sec) = self.sub_section(root, "raft")? else {
-            return Ok(r);
-        };
-        self.check_keys(
-            &sec,
-            &[
-                "election_timeout",
-                "heartbeat_interval",
-                "msg_entries_max",
-                "inflight_msgs_max",
-                "uncommitted_entries_max",
-            ],
-        )?;
-        let election = self.get(&sec, "election_timeout");
-        if let Some(f) = &election {
-            (r.election_timeout_min_ns, r.election_timeout_max_ns) =
-                self.duration_range(f, true, true)?;
-        }
-        let heartbeat = self.get(&sec, "heartbeat_interval");
-        if let Some(f) = &heartbeat {
-            r.heartbeat_interval_ns = self.positive_duration(f)?;
-        }
-        if r.heartbeat_interval_ns >= r.election_timeout_min_ns {
-            let msg = format!(
-                "heartbeat_interval ({}) must be less than the election timeout minimum ({})",
-                format_duration(r.heartbeat_interval_ns),
-                format_duration(r.election_timeout_min_ns)
-            );
-            // Blame the field that was written (the other one is a default).
-            let (line, path) = match (&heartbeat, &election) {
-                (Some(f), _) | (None, Some(f)) => (f.line, f.path.clone()),
-                (None, None) => (sec.line, "raft.heartbeat_interval".to_string()),
-            };
-            return Err(self.err(line, &path, msg));
-        }
-        if let Some(f) = self.get(&sec, "msg_entries_max") {
-            r.msg_entries_max = self.int(&f, 1, 4096)?;
-        }
-        if let Some(f) = self.get(&sec, "inflight_msgs_max") {
-            r.inflight_msgs_max = self.int(&f, 1, 1024)?;
-        }
-        if let Some(f) = self.get(&sec, "uncommitted_entries_max") {
-            r.uncommitted_entries_max = self.int(&f, 1, u64::MAX)?;
-        }
-        Ok(r)
-    }
-
-    fn network(&self, root: &Section<'_>) -> Result<NetworkSettings, ScenarioError> {
-        let mut n = NetworkSettings {
-            latency_min_ns: NS_PER_MS,
-            latency_max_ns: 10 * NS_PER_MS,
-            loss: 0.0,
-        };
-        let Some(sec) = self.sub_section(root, "network")? else {
-            return Ok(n);
-        };
-        self.check_keys(&sec, &["latency", "loss"])?;
-        if let Some(f) = self.get(&sec, "latency") {
-            (n.latency_min_ns, n.latency_max_ns) = self.duration_range(&f, false, false)?;
-        }
-        if let Some(f) = self.get(&sec, "loss") {
-            let loss = self.float(&f)?;
-            if !(0.0..1.0).contains(&loss) {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!(
-                        "must be at least 0.0 and less than 1.0 (a probability), found {}",
-                        show_float(loss)
-                    ),
-                ));
-            }
-            n.loss = loss;
-        }
-        Ok(n)
-    }
-
-    fn disk(&self, root: &Section<'_>) -> Result<DiskSettings, ScenarioError> {
-        let mut d = DiskSettings {
-            sync_latency_min_ns: 100 * NS_PER_US,
-            sync_latency_max_ns: NS_PER_MS,
-        };
-        let Some(sec) = self.sub_section(root, "disk")? else {
-            return Ok(d);
-        };
-        self.check_keys(&sec, &["sync_latency"])?;
-        if let Some(f) = self.get(&sec, "sync_latency") {
-            (d.sync_latency_min_ns, d.sync_latency_max_ns) =
-                self.duration_range(&f, false, false)?;
-        }
-        Ok(d)
-    }
-
-    fn faults(
+    fn action(
         &self,
-        root: &Section<'_>,
-        nodes: u64,
-        duration_ns: u64,
-    ) -> Result<FaultSettings, ScenarioError> {
-        let mut fs = FaultSettings {
-            crash_every_ns: None,
-            down_for_min_ns: NS_PER_S,
-            down_for_max_ns: 4 * NS_PER_S,
-            max_down: nodes.saturating_sub(1) / 2,
-            partition_every_ns: None,
-            partition_for_min_ns: NS_PER_S,
-            partition_for_max_ns: 5 * NS_PER_S,
-            until_ns: duration_ns,
-        };
-        let Some(sec) = self.sub_section(root, "faults")? else {
-            return Ok(fs);
-        };
-        self.check_keys(
-            &sec,
-            &[
-                "crash_every",
-                "down_for",
-                "max_down",
-                "partition_every",
-                "partition_for",
-                "until",
-            ],
-        )?;
-        if let Some(f) = self.get(&sec, "crash_every") {
-            fs.crash_every_ns = Some(self.positive_duration(&f)?);
-        }
-        if let Some(f) = self.get(&sec, "down_for") {
-            (fs.down_for_min_ns, fs.down_for_max_ns) = self.duration_range(&f, false, true)?;
-        }
-        if let Some(f) = self.get(&sec, "max_down") {
-            let m = self.int(&f, 0, u64::MAX)?;
-            if m >= nodes {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!("must be less than nodes ({nodes}), found {m}"),
-                ));
-            }
-            fs.max_down = m;
-        }
-        if let Some(f) = self.get(&sec, "partition_every") {
-            fs.partition_every_ns = Some(self.positive_duration(&f)?);
-        }
-        if let Some(f) = self.get(&sec, "partition_for") {
-            (fs.partition_for_min_ns, fs.partition_for_max_ns) =
-                self.duration_range(&f, false, true)?;
-        }
-        if let Some(f) = self.get(&sec, "until") {
-            fs.until_ns = self.time_within(&f, duration_ns)?;
-        }
-        Ok(fs)
-    }
-
-    fn workload(&self, root: &Section<'_>, duration_ns: u64) -> Result<Workload, ScenarioError> {
-        let mut w = Workload {
-            rate_per_s: 0.0,
-            count: 0,
-            start_ns: NS_PER_S,
-        };
-        let Some(sec) = self.sub_section(root, "workload")? else {
-            return Ok(w);
-        };
-        self.check_keys(&sec, &["rate", "count", "start"])?;
-        if let Some(f) = self.get(&sec, "rate") {
-            let rate = self.float(&f)?;
-            if !(0.0..=1e6).contains(&rate) {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!(
-                        "must be between 0 and 1000000 proposals per second, found {}",
-                        show_float(rate)
-                    ),
-                ));
-            }
-            w.rate_per_s = rate;
-        }
-        if let Some(f) = self.get(&sec, "count") {
-            w.count = self.int(&f, 0, u64::MAX)?;
-        }
-        if let Some(f) = self.get(&sec, "start") {
-            let start = self.duration(&f)?;
-            if start >= duration_ns {
-                return Err(self.err(
-                    f.line,
-                    &f.path,
-                    format!(
-                        "must be before the end of the run (duration = {}), found {}",
-                        format_duration(duration_ns),
-                        format_duration(start)
-                    ),
-                ));
-            }
-            w.start_ns = start;
-        }
-        Ok(w)
-    }
-
-    fn schedule(
-        &self,
-        root: &Section<'_>,
-        nodes: u64,
-        duration_ns: u64,
-    ) -> Result<Vec<ScheduledAction>, ScenarioError> {
-        let Some(f) = self.get(root, "schedule") else {
-            return Ok(Vec::new());
-        };
-        let not_tables = |found: &str| {
-            self.err(
-                f.line,
-                &f.path,
-                format!("expected [[schedule]] tables, found {found}"),
-            )
-        };
-        let mut entries: Vec<Section<'_>> = Vec::new();
-        match f.item {
-            Item::ArrayOfTables(a) => {
-                for (i, t) in a.iter().enumerate() {
-                    let line = self.span_line(t.span(), f.line);
-                    entries.push(self.section(format!("schedule[{i}]"), t, line));
-                }
-            }
-            Item::Value(Value::Array(a)) => {
-                for (i, v) in a.iter().enumerate() {
-                    let Value::InlineTable(t) = v else {
-                        return Err(not_tables(&format!("{} in the array", value_type(v))));
-                    };
-                    let line = self.span_line(v.span(), f.line);
-                    entries.push(self.section(format!("schedule[{i}]"), t, line));
-                }
-            }
-            other => return Err(not_tables(item_type(other))),
-        }
-        let mut out = Vec::with_capacity(entries.len());
-        for sec in &entries {
-            out.push(self.scheduled_action(sec, nodes, duration_ns)?);
-        }
-        out.sort_by_key(|a| a.at_ns);
-        Ok(out)
-    }
-
-    fn scheduled_action(
-        &self,
-        sec: &Section<'_>,
+        entry: &Spanned<RawAction>,
         nodes: u64,
         duration_ns: u64,
     ) -> Result<ScheduledAction, ScenarioError> {
-        self.check_keys(sec, &["at", "action", "groups", "node"])?;
-        let at_ns = self.time_within(&self.require(sec, "at")?, duration_ns)?;
-        let action_f = self.require(sec, "action")?;
-        let name = self.string(&action_f)?;
-        let (wants_groups, wants_node) = match name {
-            "partition" => (true, false),
-            "heal" => (false, false),
-            "crash" | "restart" => (false, true),
-            other => {
-                return Err(self.err(
-                    action_f.line,
-                    &action_f.path,
-                    format!(
-                        "unknown action \"{other}\"; expected one of \"partition\", \"heal\", \"crash\", \"restart\""
-                    ),
-                ))
-            }
-        };
-        let groups_f = self.get(sec, "groups");
-        let node_f = self.get(sec, "node");
-        for (field, wanted, owner) in [
-            (&groups_f, wants_groups, "\"partition\""),
-            (&node_f, wants_node, "\"crash\" and \"restart\""),
-        ] {
-            if let (Some(f), false) = (field, wanted) {
-                let key = f.path.rsplit('.').next().unwrap_or(&f.path);
-                return Err(self.err(
-                    f.key_line,
-                    &f.path,
-                    format!(
-                        "field `{key}` does not belong to action \"{name}\"; it is only allowed with {owner}"
-                    ),
-                ));
-            }
-        }
-        let missing = |key: &str| {
-            self.err(
-                sec.line,
-                &Self::path(sec, key),
-                format!("missing required field `{key}`: action \"{name}\" needs it"),
+        let a = entry.get_ref();
+        let Dur(at_ns) = self.get(&a.at, within_run(duration_ns))?;
+        let name = format!("{:?}", a.action).to_lowercase();
+        let misplaced = |key, owner| {
+            format!(
+                "field `{key}` does not belong to action \"{name}\"; \
+                 it is only allowed with {owner}"
             )
         };
-        let action = match name {
-            "partition" => {
-                let f = groups_f.ok_or_else(|| missing("groups"))?;
-                Action::Partition {
-                    groups: self.groups(&f, nodes)?,
-                }
-            }
-            "crash" | "restart" => {
-                let f = node_f.ok_or_else(|| missing("node"))?;
-                let node =
-                    self.node_id(f.item.as_value(), item_type(f.item), &f.path, f.line, nodes)?;
-                if name == "crash" {
-                    Action::Crash { node }
-                } else {
-                    Action::Restart { node }
-                }
-            }
-            _ => Action::Heal,
+        if let (Some(g), false) = (&a.groups, matches!(a.action, ActionKind::Partition)) {
+            return Err(self.fail(g, misplaced("groups", "\"partition\"")));
+        }
+        if let (Some(n), ActionKind::Partition | ActionKind::Heal) = (&a.node, a.action) {
+            return Err(self.fail(n, misplaced("node", "\"crash\" and \"restart\"")));
+        }
+        let missing = |key| {
+            let message = format!("missing required field `{key}`: action \"{name}\" needs it");
+            self.error(entry.span(), Some(key), message)
         };
+        let node = || self.node_id(a.node.as_ref().ok_or_else(|| missing("node"))?, nodes);
+        let action = match a.action {
+            ActionKind::Partition => Action::Partition {
+                groups: self.groups(a.groups.as_ref().ok_or_else(|| missing("groups"))?, nodes)?,
+            },
+            ActionKind::Heal => Action::Heal,
+            ActionKind::Crash => Action::Crash { node: node()? },
+            ActionKind::Restart => Action::Restart { node: node()? },
+        };
+        let line = self.line(entry.span().start);
         Ok(ScheduledAction {
             at_ns,
             action,
-            line: sec.line,
+            line,
         })
     }
 
-    fn node_id(
-        &self,
-        v: Option<&Value>,
-        found: &str,
-        path: &str,
-        line: usize,
-        nodes: u64,
-    ) -> Result<NodeId, ScenarioError> {
-        let Some(Value::Integer(i)) = v else {
-            return Err(self.err(
-                line,
-                path,
-                format!("expected a node id (an integer), found {found}"),
-            ));
-        };
-        let n = *i.value();
-        match u64::try_from(n) {
-            Ok(id) if (1..=nodes).contains(&id) => Ok(id),
-            _ => Err(self.err(
-                line,
-                path,
-                format!("node {n} does not exist: the cluster has nodes 1..={nodes}"),
-            )),
-        }
+    fn node_id(&self, v: &Spanned<Int>, nodes: u64) -> Result<NodeId, ScenarioError> {
+        let message = |id| format!("node {id} does not exist: the cluster has nodes 1..={nodes}");
+        let Int(id) = self.get(v, |Int(id)| {
+            ensure((1..=nodes).contains(&id), || message(id))
+        })?;
+        Ok(id)
     }
 
-    fn groups(&self, f: &Field<'_>, nodes: u64) -> Result<Vec<Vec<NodeId>>, ScenarioError> {
-        let shape = "expected an array of groups of node ids, such as [[1, 2], [3, 4, 5]]";
-        let Some(Value::Array(outer)) = f.item.as_value() else {
-            return Err(self.err(
-                f.line,
-                &f.path,
-                format!("{shape}, found {}", item_type(f.item)),
-            ));
-        };
-        // nodes <= MAX_NODES, so this is small.
-        let mut seen = vec![false; usize::try_from(nodes).unwrap_or(0).saturating_add(1)];
-        let mut named = 0u64;
-        let mut groups = Vec::with_capacity(outer.len());
-        for (gi, g) in outer.iter().enumerate() {
-            let line = self.span_line(g.span(), f.line);
-            let Value::Array(inner) = g else {
-                return Err(self.err(
-                    line,
-                    &f.path,
-                    format!("{shape}; group {} is {}", gi + 1, value_type(g)),
-                ));
-            };
-            if inner.is_empty() {
-                return Err(self.err(
-                    line,
-                    &f.path,
-                    format!(
-                        "group {} is empty: every group needs at least one node",
-                        gi + 1
-                    ),
-                ));
+    fn groups(
+        &self,
+        groups: &Spanned<Vec<Spanned<Vec<Spanned<Int>>>>>,
+        nodes: u64,
+    ) -> Result<Vec<Vec<NodeId>>, ScenarioError> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, group) in groups.get_ref().iter().enumerate() {
+            if group.get_ref().is_empty() {
+                let message = format!(
+                    "group {} is empty: every group needs at least one node",
+                    i + 1
+                );
+                return Err(self.fail(group, message));
             }
-            let mut group = Vec::with_capacity(inner.len());
-            for v in inner.iter() {
-                let vline = self.span_line(v.span(), line);
-                let id = self.node_id(Some(v), value_type(v), &f.path, vline, nodes)?;
-                let slot = usize::try_from(id).ok().and_then(|i| seen.get_mut(i));
-                match slot {
-                    Some(s) if !*s => *s = true,
-                    _ => {
-                        return Err(self.err(
-                            vline,
-                            &f.path,
-                            format!(
-                            "node {id} is named more than once: a node can be in at most one group"
-                        ),
-                        ))
-                    }
+            let mut ids = Vec::new();
+            for v in group.get_ref() {
+                let id = self.node_id(v, nodes)?;
+                if !seen.insert(id) {
+                    let message = "is named more than once: a node can be in at most one group";
+                    return Err(self.fail(v, format!("node {id} {message}")));
                 }
-                named += 1;
-                group.push(id);
+                ids.push(id);
             }
-            groups.push(group);
+            out.push(ids);
         }
-        let parts = groups.len() + usize::from(named < nodes);
-        if parts < 2 {
-            return Err(self.err(
-                f.line,
-                &f.path,
+        // The nodes not named form one more group.
+        if out.len() + usize::from((seen.len() as u64) < nodes) < 2 {
+            return Err(self.fail(
+                groups,
                 format!(
                     "the partition does not split the cluster: it must leave at least two groups \
-                     (the named groups plus the nodes not named), but all {nodes} nodes end up in one"
+                 (the named groups plus the nodes not named), but all {nodes} nodes end up in one"
                 ),
             ));
         }
-        Ok(groups)
+        Ok(out)
     }
 }
 
@@ -1202,7 +1033,7 @@ mod tests {
             &format!("{HEAD}[network]\nloss = 0.1\njitter = \"1ms\"\n"),
             6,
             Some("network.jitter"),
-            "unknown field `jitter` in `network`",
+            "unknown field `jitter`, expected `latency` or `loss`",
         );
     }
 
@@ -1222,7 +1053,7 @@ mod tests {
             "seed = 1\nnodes = \"five\"\nduration = \"60s\"\n",
             2,
             Some("nodes"),
-            "expected an integer, found a string",
+            "invalid type: string \"five\", expected a non-negative integer",
         );
     }
 
@@ -1242,7 +1073,7 @@ mod tests {
             "nodes = 5\nduration = \"60s\"\n",
             1,
             Some("seed"),
-            "missing required field `seed`",
+            "missing field `seed`",
         );
     }
 
@@ -1429,7 +1260,7 @@ mod tests {
             &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"explode\"\n"),
             6,
             Some("schedule[0].action"),
-            "unknown action \"explode\"",
+            "unknown variant `explode`, expected one of `partition`, `heal`, `crash`, `restart`",
         );
     }
 
@@ -1797,5 +1628,160 @@ action = "heal"
             let e = error(t);
             assert!(e.line.is_some(), "{e}");
         }
+    }
+
+    #[test]
+    fn serde_errors_name_the_field() {
+        check(
+            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"heal\"\n\n[[schedule]]\naction = \"heal\"\n"),
+            8,
+            Some("schedule[1].at"),
+            "missing field `at`",
+        );
+        check(
+            &format!("{HEAD}schedule = [{{ action = \"heal\" }}]\n"),
+            4,
+            Some("schedule[0].at"),
+            "missing field `at`",
+        );
+        check(
+            &format!("{HEAD}[network]\nlatency = [\"1ms\", \"2ms\", \"3ms\"]\n"),
+            5,
+            Some("network.latency"),
+            "found an array of 3 elements",
+        );
+        check(
+            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"crash\"\nnode = -3\n"),
+            7,
+            Some("schedule[0].node"),
+            "invalid value: integer `-3`, expected a non-negative integer",
+        );
+        check(
+            &format!("{HEAD}raft.x.y = 1\n"),
+            4,
+            Some("raft.x"),
+            "unknown field `x`",
+        );
+        check(
+            &format!("{HEAD}[workload]\nstart = 1.5\n"),
+            5,
+            Some("workload.start"),
+            "expected a duration string such as \"150ms\"",
+        );
+    }
+
+    /// `s` with every [`ScheduledAction::line`] set to 0.
+    fn without_lines(mut s: Scenario) -> Scenario {
+        for a in &mut s.schedule {
+            a.line = 0;
+        }
+        s
+    }
+
+    /// Writes `s`, reads it back, compares, and returns the text.
+    fn round_trip(s: &Scenario) -> String {
+        let text = s.to_toml();
+        let back = match parse("written.toml", &text) {
+            Ok(back) => back,
+            Err(e) => panic!("{e}\n{text}"),
+        };
+        // The lines of the read-back entries are those of the new text.
+        let lines: Vec<&str> = text.lines().collect();
+        for a in &back.schedule {
+            let header = a.line.checked_sub(1).and_then(|i| lines.get(i));
+            assert_eq!(header, Some(&"[[schedule]]"), "line {}:\n{text}", a.line);
+        }
+        assert_eq!(without_lines(back), without_lines(s.clone()), "{text}");
+        text
+    }
+
+    #[test]
+    fn round_trip_full() {
+        let s = match parse("scenarios/churn.toml", FULL) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let text = round_trip(&s);
+        for needle in [
+            "name = \"churn\"",
+            "duration = \"1m\"",
+            "election_timeout = [\"200ms\", \"400ms\"]",
+            "sync_latency = [\"50us\", \"2ms\"]",
+            "loss = 0.05",
+            "start = \"1.5s\"",
+            "groups = [[1, 2], [3, 4, 5]]",
+            "action = \"restart\"",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn round_trip_defaults() {
+        let s = match parse("quiet.toml", "seed = 3\nnodes = 4\nduration = \"10s\"\n") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let text = round_trip(&s);
+        // Every field is written, except the random faults that are off.
+        for key in [
+            "name",
+            "seed",
+            "nodes",
+            "duration",
+            "[raft]",
+            "election_timeout",
+            "heartbeat_interval",
+            "msg_entries_max",
+            "inflight_msgs_max",
+            "uncommitted_entries_max",
+            "[network]",
+            "latency",
+            "loss",
+            "[disk]",
+            "sync_latency",
+            "[faults]",
+            "down_for",
+            "max_down",
+            "partition_for",
+            "until",
+            "[workload]",
+            "rate",
+            "count",
+            "start",
+        ] {
+            assert!(text.contains(key), "{key:?} missing from:\n{text}");
+        }
+        assert!(
+            !text.contains("crash_every") && !text.contains("partition_every"),
+            "{text}"
+        );
+        // A run shorter than the default workload start: `start` cannot be written.
+        let short = match parse("short.toml", "seed = 3\nnodes = 1\nduration = \"500ms\"\n") {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(!round_trip(&short).contains("start"));
+    }
+
+    #[test]
+    fn round_trip_scenario_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => panic!("{}: {e}", dir.display()),
+        };
+        let mut count = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                match load(&path) {
+                    Ok(s) => round_trip(&s),
+                    Err(e) => panic!("{e}"),
+                };
+                count += 1;
+            }
+        }
+        assert!(count > 0, "no scenario files in {}", dir.display());
     }
 }

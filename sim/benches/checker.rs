@@ -1,0 +1,2 @@
+//! Linearizability checker throughput (filled in with the checker).
+fn main() {}

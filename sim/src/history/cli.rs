@@ -1,0 +1,1 @@
+//! The `raftsim check-history` command.

@@ -1,0 +1,1 @@
+//! Linearizability checking (Wing-Gong-Lowe with memoization).

@@ -1,0 +1,1 @@
+//! Readers and writers of history files: raftsim JSON lines, Jepsen EDN, Jepsen text logs.
