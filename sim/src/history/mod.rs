@@ -174,7 +174,10 @@ pub fn operations(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
             continue;
         }
         let Some(op_index) = open.remove(&event.process) else {
-            return Err(err(format!("process {} completes an operation it never invoked", event.process)));
+            return Err(err(format!(
+                "process {} completes an operation it never invoked",
+                event.process
+            )));
         };
         let op = &mut ops[op_index];
         if f_of(&op.call) != event.f {
@@ -186,11 +189,18 @@ pub fn operations(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
             )));
         }
         if event.key.is_some() && event.key != op.key {
-            return Err(err(format!("process {} completes on another key than it invoked", event.process)));
+            return Err(err(format!(
+                "process {} completes on another key than it invoked",
+                event.process
+            )));
         }
         match event.kind {
             EventKind::Ok => {
-                let value = if op.call == Call::Read { event.value.clone() } else { Value::Nil };
+                let value = if op.call == Call::Read {
+                    event.value.clone()
+                } else {
+                    Value::Nil
+                };
                 op.completion = Completion::Ok(value);
                 op.return_pos = Some(i as u64);
                 op.return_ns = event.time_ns;
@@ -233,7 +243,14 @@ mod tests {
     use super::*;
 
     fn ev(process: u64, kind: EventKind, f: Function, value: Value) -> Event {
-        Event { process, kind, f, key: None, value, time_ns: None }
+        Event {
+            process,
+            kind,
+            f,
+            key: None,
+            value,
+            time_ns: None,
+        }
     }
 
     #[test]
@@ -245,7 +262,12 @@ mod tests {
             ev(1, Invoke, Read, Value::Nil),
             ev(0, Ok, Write, Value::Int(1)),
             ev(1, Ok, Read, Value::Int(1)),
-            ev(2, Invoke, Cas, Value::List(vec![Value::Int(1), Value::Int(2)])),
+            ev(
+                2,
+                Invoke,
+                Cas,
+                Value::List(vec![Value::Int(1), Value::Int(2)]),
+            ),
             ev(2, Info, Cas, Value::Nil),
             ev(3, Invoke, Write, Value::Int(5)),
         ];
@@ -254,8 +276,14 @@ mod tests {
         assert_eq!((ops[0].invoke_pos, ops[0].return_pos), (0, Some(2)));
         assert_eq!(ops[1].completion, Completion::Ok(Value::Int(1)));
         assert_eq!(ops[2].call, Call::Cas(Value::Int(1), Value::Int(2)));
-        assert_eq!((ops[2].completion.clone(), ops[2].return_pos), (Completion::Info, None));
-        assert_eq!((ops[3].completion.clone(), ops[3].return_pos), (Completion::Info, None));
+        assert_eq!(
+            (ops[2].completion.clone(), ops[2].return_pos),
+            (Completion::Info, None)
+        );
+        assert_eq!(
+            (ops[3].completion.clone(), ops[3].return_pos),
+            (Completion::Info, None)
+        );
     }
 
     #[test]
@@ -265,9 +293,17 @@ mod tests {
         let orphan = operations(&[ev(4, Ok, Read, Value::Int(1))]).unwrap_err();
         assert_eq!(orphan.event, 0);
         assert!(orphan.message.contains("never invoked"), "{orphan}");
-        let twice = operations(&[ev(1, Invoke, Read, Value::Nil), ev(1, Invoke, Read, Value::Nil)]).unwrap_err();
+        let twice = operations(&[
+            ev(1, Invoke, Read, Value::Nil),
+            ev(1, Invoke, Read, Value::Nil),
+        ])
+        .unwrap_err();
         assert_eq!(twice.event, 1);
-        let other_f = operations(&[ev(1, Invoke, Read, Value::Nil), ev(1, Ok, Write, Value::Nil)]).unwrap_err();
+        let other_f = operations(&[
+            ev(1, Invoke, Read, Value::Nil),
+            ev(1, Ok, Write, Value::Nil),
+        ])
+        .unwrap_err();
         assert!(other_f.message.contains("invoked a Read"), "{other_f}");
         let bad_cas = operations(&[ev(1, Invoke, Cas, Value::Int(3))]).unwrap_err();
         assert!(bad_cas.message.contains("[expected new]"), "{bad_cas}");
