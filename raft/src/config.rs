@@ -33,13 +33,17 @@ pub enum Mutation {
     CommitPriorTermByCounting,
     /// Section 5.4.1 broken: a voter grants its vote without the up-to-date-log check.
     VoteWithoutLogCheck,
+    /// Dissertation section 6.3 broken: the session table executes a retried command again
+    /// instead of answering from its cache. Read by the host's state machine, not by `Node`.
+    NoSessionDedup,
 }
 
 impl Mutation {
     /// Every mutation, for listings.
-    pub const ALL: [Mutation; 2] = [
+    pub const ALL: [Mutation; 3] = [
         Mutation::CommitPriorTermByCounting,
         Mutation::VoteWithoutLogCheck,
+        Mutation::NoSessionDedup,
     ];
 
     /// The name used in scenario files and on the command line.
@@ -47,6 +51,7 @@ impl Mutation {
         match self {
             Mutation::CommitPriorTermByCounting => "commit-prior-term-by-counting",
             Mutation::VoteWithoutLogCheck => "vote-without-log-check",
+            Mutation::NoSessionDedup => "no-session-dedup",
         }
     }
 

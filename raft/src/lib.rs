@@ -10,18 +10,22 @@
 
 mod config;
 mod error;
+pub mod kv;
 mod log;
 mod message;
 mod node;
 mod progress;
 mod ready;
+pub mod session;
 
 pub use config::{Config, Mutation};
 pub use error::{ProposeError, RestoreError, StepError};
+pub use kv::{Application, KvOp, KvOutput, KvStore};
 pub use log::Log;
 pub use message::{Body, Entry, HardState, Message, Payload};
 pub use node::{Node, Role};
 pub use ready::{LogWrite, Ready};
+pub use session::{Replicated, SessionCommand, SessionId, SessionLimits, SessionOutput, Stamped};
 
 /// A server's identity. Ids are non-zero.
 pub type NodeId = u64;
