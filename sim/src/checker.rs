@@ -29,6 +29,11 @@ pub enum Invariant {
     MonotonicTerm,
     /// A node's commit index never decreases while it runs, and never passes its log.
     MonotonicCommit,
+    /// Each client command is executed once (dissertation section 6.3): never twice by one
+    /// state machine, and every acknowledged write by some node.
+    ExactlyOnce,
+    /// The clients' history is linearizable (per key).
+    Linearizability,
 }
 
 impl Invariant {
@@ -42,6 +47,8 @@ impl Invariant {
             Invariant::StateMachineSafety => "state-machine-safety",
             Invariant::MonotonicTerm => "monotonic-term",
             Invariant::MonotonicCommit => "monotonic-commit",
+            Invariant::ExactlyOnce => "exactly-once",
+            Invariant::Linearizability => "linearizability",
         }
     }
 }

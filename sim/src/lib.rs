@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod checker;
+pub mod clients;
 pub mod disk;
 pub mod history;
 pub mod network;

@@ -52,15 +52,21 @@ impl Network {
 
     /// The fate of a message sent now: `Some(latency)` or `None` if lost.
     pub fn transit(&mut self) -> Option<u64> {
-        if self.settings.loss > 0.0 && self.rng.gen::<f64>() < self.settings.loss {
-            return None;
-        }
-        Some(rng::uniform(
-            &mut self.rng,
-            self.settings.latency_min_ns,
-            self.settings.latency_max_ns,
-        ))
+        transit(&self.settings, &mut self.rng)
     }
+}
+
+/// The fate of one message under `settings`, drawn from `rng`: `Some(latency)` or `None` if
+/// lost. Clients' messages use it with a stream of their own.
+pub fn transit(settings: &NetworkSettings, rng: &mut ChaCha8Rng) -> Option<u64> {
+    if settings.loss > 0.0 && rng.gen::<f64>() < settings.loss {
+        return None;
+    }
+    Some(rng::uniform(
+        rng,
+        settings.latency_min_ns,
+        settings.latency_max_ns,
+    ))
 }
 
 #[cfg(test)]

@@ -100,6 +100,10 @@ pub struct Output<M> {
     pub messages: Vec<(NodeId, M)>,
     /// Entries newly committed, to apply in order.
     pub committed: Vec<StoredEntry>,
+    /// Replies to clients, each with the client it goes to.
+    pub replies: Vec<(ClientId, ClientReply)>,
+    /// Client commands the node's state machine applied, in log order.
+    pub applied: Vec<Applied>,
 }
 
 impl<M> Default for Output<M> {
@@ -110,8 +114,132 @@ impl<M> Default for Output<M> {
             must_sync: false,
             messages: Vec::new(),
             committed: Vec::new(),
+            replies: Vec::new(),
+            applied: Vec::new(),
         }
     }
+}
+
+/// A simulated client's number, 1..=clients (not a session id).
+pub type ClientId = u64;
+
+/// A key-value operation, as clients ask for it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientOp {
+    /// Read a key; a missing key reads as "".
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Set a key.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Append to a key.
+    Append {
+        /// The key.
+        key: String,
+        /// The suffix.
+        value: String,
+    },
+    /// Set a key to `new` if it is `expected`.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value expected.
+        expected: String,
+        /// The new value.
+        new: String,
+    },
+}
+
+impl ClientOp {
+    /// The key the operation touches.
+    pub fn key(&self) -> &str {
+        match self {
+            ClientOp::Get { key }
+            | ClientOp::Put { key, .. }
+            | ClientOp::Append { key, .. }
+            | ClientOp::Cas { key, .. } => key,
+        }
+    }
+}
+
+/// A request from a client to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientRequest {
+    /// Open a session.
+    Register,
+    /// Execute `op` once as command `seq` of `session`.
+    Op {
+        /// The session, from a `Registered` reply.
+        session: u64,
+        /// From 1; a retry repeats it.
+        seq: u64,
+        /// The operation.
+        op: ClientOp,
+    },
+}
+
+/// What an operation returned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OpResult {
+    /// A get's value.
+    Value(String),
+    /// A put or append took effect.
+    Done,
+    /// A cas set the new value.
+    CasOk,
+    /// A cas found another value; nothing changed.
+    CasFailed,
+    /// The value would be too large; nothing changed.
+    TooLarge,
+}
+
+/// A node's answer to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientReply {
+    /// A session was opened.
+    Registered {
+        /// Its id.
+        session: u64,
+    },
+    /// Command `seq` executed (now or earlier) with this result.
+    Done {
+        /// The command.
+        seq: u64,
+        /// Its result.
+        result: OpResult,
+    },
+    /// The session expired; command `seq` was not executed now and may or may not have been
+    /// executed before.
+    SessionExpired {
+        /// The command.
+        seq: u64,
+    },
+    /// This node cannot take requests; try `leader_hint`.
+    NotLeader {
+        /// The leader, if known.
+        leader_hint: Option<NodeId>,
+    },
+    /// The node is overloaded.
+    Busy,
+}
+
+/// A client command applied by a node's state machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Applied {
+    /// The log index.
+    pub index: u64,
+    /// The session.
+    pub session: u64,
+    /// The command's sequence number.
+    pub seq: u64,
+    /// True if the state machine executed it for this entry (false: a cached reply).
+    pub executed: bool,
 }
 
 /// How a node is (re)started.
@@ -167,8 +295,11 @@ pub trait SimNode: Sized {
     fn next_timer_ns(&self) -> u64;
     /// Called at or after `next_timer_ns`.
     fn fire_timer(&mut self, now_ns: u64);
-    /// Proposes a command.
+    /// Proposes a raw command (load without sessions).
     fn propose(&mut self, now_ns: u64, command: Vec<u8>) -> Result<(), Refusal>;
+    /// Takes a client's request. A leader logs it and replies once it is applied; any other
+    /// node replies at once with `NotLeader`. The reply comes through `take_output`.
+    fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest);
     /// The disk made the log durable through (`index`, `term`).
     fn log_synced(&mut self, index: u64, term: u64);
     /// Takes what the host must do now.

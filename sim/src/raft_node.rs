@@ -1,22 +1,119 @@
-//! raftsim's own `raft` crate behind the [`SimNode`] boundary.
+//! raftsim's own `raft` crate behind the [`SimNode`] boundary, with the replicated key-value
+//! store and its session table as the state machine.
 
 use crate::node::{
-    DurableState, EntryKind, HardState, LogWrite, MessageInfo, NodeView, Output, Refusal, Role,
-    SimNode, StartContext, StoredEntry,
+    Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
+    LogWrite, MessageInfo, NodeView, OpResult, Output, Refusal, Role, SimNode, StartContext,
+    StoredEntry,
+};
+use raft::{
+    KvOp, KvOutput, KvStore, Replicated, SessionCommand, SessionLimits, SessionOutput, Stamped,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
-/// A `raft::Node` adapted to the simulator.
+/// A `raft::Node` with its state machine, adapted to the simulator.
 #[derive(Debug)]
 pub struct RaftNode {
     node: raft::Node,
+    state_machine: Replicated<KvStore>,
+    /// Requests this node logged and will answer once applied: by client, what it waits for.
+    waiting: BTreeMap<ClientId, Waiting>,
+    replies: Vec<(ClientId, ClientReply)>,
+    applied: Vec<Applied>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    Register,
+    Op { session: u64, seq: u64 },
 }
 
 impl RaftNode {
     /// The wrapped node.
     pub fn inner(&self) -> &raft::Node {
         &self.node
+    }
+
+    /// The key-value store as applied so far.
+    pub fn store(&self) -> &KvStore {
+        self.state_machine.app()
+    }
+
+    fn apply(&mut self, entry: &StoredEntry) {
+        if entry.kind == EntryKind::Noop || entry.data.first() != Some(&b'{') {
+            // No-ops, and raw proposals of the load workload, are not session commands.
+            self.state_machine.skip(entry.index);
+            return;
+        }
+        match self.state_machine.apply(entry.index, &entry.data) {
+            SessionOutput::Registered { nonce, session } => {
+                if self.waiting.get(&nonce) == Some(&Waiting::Register) {
+                    self.waiting.remove(&nonce);
+                    self.replies
+                        .push((nonce, ClientReply::Registered { session }));
+                }
+            }
+            SessionOutput::Reply {
+                session,
+                seq,
+                output,
+                executed,
+            } => {
+                self.applied.push(Applied {
+                    index: entry.index,
+                    session,
+                    seq,
+                    executed,
+                });
+                self.answer(
+                    session,
+                    seq,
+                    ClientReply::Done {
+                        seq,
+                        result: op_result(output),
+                    },
+                );
+            }
+            SessionOutput::SessionExpired { session, seq } => {
+                self.answer(session, seq, ClientReply::SessionExpired { seq });
+            }
+            SessionOutput::Stale { .. } | SessionOutput::Malformed { .. } => {}
+        }
+    }
+
+    /// Replies to the client waiting for (`session`, `seq`) here, if any.
+    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) {
+        let waiting = Waiting::Op { session, seq };
+        let client = self
+            .waiting
+            .iter()
+            .find(|(_, w)| **w == waiting)
+            .map(|(c, _)| *c);
+        if let Some(client) = client {
+            self.waiting.remove(&client);
+            self.replies.push((client, reply));
+        }
+    }
+}
+
+fn op_result(output: KvOutput) -> OpResult {
+    match output {
+        KvOutput::Value(v) => OpResult::Value(v),
+        KvOutput::Done => OpResult::Done,
+        KvOutput::CasOk => OpResult::CasOk,
+        KvOutput::CasFailed { .. } => OpResult::CasFailed,
+        KvOutput::TooLarge => OpResult::TooLarge,
+    }
+}
+
+fn kv_op(op: ClientOp) -> KvOp {
+    match op {
+        ClientOp::Get { key } => KvOp::Get { key },
+        ClientOp::Put { key, value } => KvOp::Put { key, value },
+        ClientOp::Append { key, value } => KvOp::Append { key, value },
+        ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
     }
 }
 
@@ -78,7 +175,19 @@ impl SimNode for RaftNode {
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
         let node = raft::Node::restore(config, hard_state, entries, rng, ctx.now_ns)
             .map_err(|e| e.to_string())?;
-        Ok(RaftNode { node })
+        let limits = SessionLimits {
+            timeout_ns: s.session_timeout_ns,
+            sessions_max: usize::try_from(s.sessions_max).unwrap_or(usize::MAX),
+            dedup: mutation != Some(raft::Mutation::NoSessionDedup),
+        };
+        let store = KvStore::new(usize::try_from(s.value_bytes_max).unwrap_or(usize::MAX));
+        Ok(RaftNode {
+            node,
+            state_machine: Replicated::new(store, limits),
+            waiting: BTreeMap::new(),
+            replies: Vec::new(),
+            applied: Vec::new(),
+        })
     }
 
     fn deliver(&mut self, now_ns: u64, msg: raft::Message) -> Result<(), String> {
@@ -103,12 +212,50 @@ impl SimNode for RaftNode {
         }
     }
 
+    fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
+        let (command, waiting) = match request {
+            ClientRequest::Register => (
+                SessionCommand::Register { nonce: client },
+                Waiting::Register,
+            ),
+            ClientRequest::Op { session, seq, op } => (
+                SessionCommand::Request {
+                    session,
+                    seq,
+                    op: kv_op(op),
+                },
+                Waiting::Op { session, seq },
+            ),
+        };
+        // Section 6.3 of the dissertation: the leader stamps its clock into the entry; session
+        // expiry follows these stamps, never a server's own clock.
+        let bytes = Stamped {
+            time_ns: now_ns,
+            command,
+        }
+        .encode();
+        match self.node.propose(bytes) {
+            Ok(_) => {
+                self.waiting.insert(client, waiting);
+            }
+            Err(raft::ProposeError::NotLeader { leader_hint, .. }) => {
+                self.replies
+                    .push((client, ClientReply::NotLeader { leader_hint }));
+            }
+            Err(raft::ProposeError::Backpressure) => self.replies.push((client, ClientReply::Busy)),
+        }
+    }
+
     fn log_synced(&mut self, index: u64, term: u64) {
         self.node.log_synced(index, term);
     }
 
     fn take_output(&mut self) -> Output<raft::Message> {
         let ready = self.node.take_ready();
+        let committed: Vec<StoredEntry> = ready.committed.into_iter().map(to_stored).collect();
+        for entry in &committed {
+            self.apply(entry);
+        }
         Output {
             hard_state: ready.hard_state.map(|h| HardState {
                 term: h.term,
@@ -121,7 +268,9 @@ impl SimNode for RaftNode {
             }),
             must_sync: ready.must_sync,
             messages: ready.messages.into_iter().map(|m| (m.to, m)).collect(),
-            committed: ready.committed.into_iter().map(to_stored).collect(),
+            committed,
+            replies: std::mem::take(&mut self.replies),
+            applied: std::mem::take(&mut self.applied),
         }
     }
 

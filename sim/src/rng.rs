@@ -17,6 +17,10 @@ pub enum Stream {
     Disk = 4,
     /// Seeds of the nodes' own generators (election jitter).
     Nodes = 5,
+    /// Clients: their operations, keys, values and think times.
+    Clients = 6,
+    /// Latency and loss of messages between clients and nodes.
+    ClientNetwork = 7,
 }
 
 /// The generator of one concern.

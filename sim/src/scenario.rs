@@ -45,6 +45,8 @@ pub struct Scenario {
     pub faults: FaultSettings,
     /// The `[workload]` section.
     pub workload: Workload,
+    /// The `[clients]` section.
+    pub clients: Clients,
     /// The `[[schedule]]` tables, sorted by `at_ns` (stable: ties keep file order).
     pub schedule: Vec<ScheduledAction>,
 }
@@ -64,6 +66,13 @@ pub struct RaftSettings {
     pub inflight_msgs_max: u64,
     /// `uncommitted_entries_max` (default 4096): most uncommitted entries, `>= 1`.
     pub uncommitted_entries_max: u64,
+    /// `session_timeout` (default `"30s"`): a client session unused this long in log time
+    /// expires; `> 0`.
+    pub session_timeout_ns: u64,
+    /// `sessions_max` (default 1024): most client sessions; `1..=1000000`.
+    pub sessions_max: u64,
+    /// `value_bytes_max` (default 65536): largest value the key-value store holds; `>= 1`.
+    pub value_bytes_max: u64,
 }
 
 /// The `[network]` section.
@@ -117,6 +126,62 @@ pub struct Workload {
     pub count: u64,
     /// `start` (default `"1s"`): when proposals begin; must be `<` the duration when given.
     pub start_ns: u64,
+}
+
+/// The `[clients]` section: simulated clients of the replicated key-value store, each with one
+/// operation outstanding at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clients {
+    /// `count` (default 0: no clients): how many clients, `0..=1000`.
+    pub count: u64,
+    /// `operations` (default 0): operations in all, across clients.
+    pub operations: u64,
+    /// `keys` (default 5): how many keys, `1..=100000`, named `k1`, `k2`, ...
+    pub keys: u64,
+    /// `key_distribution` (default `"uniform"`): how keys are drawn.
+    pub key_distribution: KeyDistribution,
+    /// `mix` (default `{ get = 0.4, put = 0.2, append = 0.2, cas = 0.2 }`): relative weights of
+    /// the operations; each `>= 0`, some `> 0`.
+    pub mix: OpMix,
+    /// Lower bound of `think_time` (default `["0ms", "20ms"]`): the pause between a client's
+    /// operations.
+    pub think_time_min_ns: u64,
+    /// Upper bound of `think_time`.
+    pub think_time_max_ns: u64,
+    /// `timeout` (default `"500ms"`): how long a client waits for a reply before it retries
+    /// with the same sequence number at another node; `> 0`.
+    pub timeout_ns: u64,
+    /// `attempts_max` (default 8): tries of one operation before the client gives up on it
+    /// (its outcome is then unknown); `1..=1000`.
+    pub attempts_max: u64,
+    /// `start` (default `"1s"`): when clients begin; `<` the duration when given.
+    pub start_ns: u64,
+}
+
+/// How clients pick keys.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum KeyDistribution {
+    /// Every key equally likely.
+    Uniform,
+    /// Key `i` (from 1) with weight `1 / i^exponent`: a few hot keys.
+    Zipf {
+        /// The exponent, `> 0` and `<= 10` (default 1.0 in the file).
+        exponent: f64,
+    },
+}
+
+/// Relative weights of the client operations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpMix {
+    /// Weight of `get`.
+    pub get: f64,
+    /// Weight of `put`.
+    pub put: f64,
+    /// Weight of `append`.
+    pub append: f64,
+    /// Weight of `cas`.
+    pub cas: f64,
 }
 
 /// One `[[schedule]]` table: an action at a fixed time.
@@ -231,6 +296,9 @@ impl Scenario {
                 msg_entries_max: int(r.msg_entries_max),
                 inflight_msgs_max: int(r.inflight_msgs_max),
                 uncommitted_entries_max: int(r.uncommitted_entries_max),
+                session_timeout: dur(r.session_timeout_ns),
+                sessions_max: int(r.sessions_max),
+                value_bytes_max: int(r.value_bytes_max),
             },
             network: RawNetwork {
                 latency: range(self.network.latency_min_ns, self.network.latency_max_ns),
@@ -252,6 +320,7 @@ impl Scenario {
                 count: Some(Int(w.count)),
                 start: if omit_start { None } else { dur(w.start_ns) },
             },
+            clients: RawClients::new(&self.clients, self.duration_ns),
             schedule: self.schedule.iter().map(RawAction::new).collect(),
         };
         match toml::to_string(&raw) {
@@ -422,6 +491,8 @@ struct RawScenario {
     #[serde(default)]
     workload: RawWorkload,
     #[serde(default)]
+    clients: RawClients,
+    #[serde(default)]
     schedule: Vec<Spanned<RawAction>>,
 }
 
@@ -433,6 +504,9 @@ struct RawRaft {
     msg_entries_max: Opt<Int>,
     inflight_msgs_max: Opt<Int>,
     uncommitted_entries_max: Opt<Int>,
+    session_timeout: Opt<Dur>,
+    sessions_max: Opt<Int>,
+    value_bytes_max: Opt<Int>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -465,6 +539,73 @@ struct RawWorkload {
     rate: Opt<f64>,
     count: Option<Int>,
     start: Opt<Dur>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[clients]` section)")]
+struct RawClients {
+    count: Opt<Int>,
+    operations: Opt<Int>,
+    keys: Opt<Int>,
+    key_distribution: Opt<RawKeyDistribution>,
+    zipf_exponent: Opt<f64>,
+    mix: Option<Spanned<RawMix>>,
+    think_time: Opt<DurRange>,
+    timeout: Opt<Dur>,
+    attempts_max: Opt<Int>,
+    start: Opt<Dur>,
+}
+
+impl RawClients {
+    fn new(c: &Clients, duration_ns: u64) -> RawClients {
+        fn f<T>(x: T) -> Opt<T> {
+            Some(spanless(x))
+        }
+        let (distribution, exponent) = match c.key_distribution {
+            KeyDistribution::Uniform => (RawKeyDistribution::Uniform, None),
+            KeyDistribution::Zipf { exponent } => (RawKeyDistribution::Zipf, f(exponent)),
+        };
+        let omit_start = c.start_ns == DEFAULT_START_NS && c.start_ns >= duration_ns;
+        RawClients {
+            count: f(Int(c.count)),
+            operations: f(Int(c.operations)),
+            keys: f(Int(c.keys)),
+            key_distribution: f(distribution),
+            zipf_exponent: exponent,
+            mix: f(RawMix {
+                get: f(c.mix.get),
+                put: f(c.mix.put),
+                append: f(c.mix.append),
+                cas: f(c.mix.cas),
+            }),
+            think_time: f(DurRange {
+                min: c.think_time_min_ns,
+                max: c.think_time_max_ns,
+            }),
+            timeout: f(Dur(c.timeout_ns)),
+            attempts_max: f(Int(c.attempts_max)),
+            start: if omit_start { None } else { f(Dur(c.start_ns)) },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum RawKeyDistribution {
+    Uniform,
+    Zipf,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of weights, such as { get = 1, put = 1 }"
+)]
+struct RawMix {
+    get: Opt<f64>,
+    put: Opt<f64>,
+    append: Opt<f64>,
+    cas: Opt<f64>,
 }
 
 /// One `[[schedule]]` table. A flat struct rather than an enum tagged by `action`: serde
@@ -829,6 +970,7 @@ impl Cx<'_> {
                 || format!("must be before the end of the run (duration = {d}), found {found}");
             ensure(s < duration_ns, message)
         })?;
+        let clients = self.clients(&raw.clients, duration_ns)?;
         let mut schedule = (raw.schedule.iter())
             .map(|a| self.action(a, nodes, duration_ns))
             .collect::<Result<Vec<_>, _>>()?;
@@ -845,6 +987,11 @@ impl Cx<'_> {
                 msg_entries_max: int(&r.msg_entries_max, 64, 1, 4096)?,
                 inflight_msgs_max: int(&r.inflight_msgs_max, 16, 1, 1024)?,
                 uncommitted_entries_max: int(&r.uncommitted_entries_max, 4096, 1, u64::MAX)?,
+                session_timeout_ns: self
+                    .opt(&r.session_timeout, Dur(30 * NS_PER_S), positive)?
+                    .0,
+                sessions_max: int(&r.sessions_max, 1024, 1, 1_000_000)?,
+                value_bytes_max: int(&r.value_bytes_max, 65_536, 1, u64::MAX)?,
             },
             network: NetworkSettings {
                 latency_min_ns: latency.min,
@@ -870,7 +1017,75 @@ impl Cx<'_> {
                 count: w.count.map_or(0, |c| c.0),
                 start_ns,
             },
+            clients,
             schedule,
+        })
+    }
+
+    fn clients(&self, c: &RawClients, duration_ns: u64) -> Result<Clients, ScenarioError> {
+        let int = |v, default, lo, hi| self.opt(v, Int(default), between(lo, hi)).map(|i| i.0);
+        let weight = |v: &Opt<f64>, default| {
+            self.opt(v, default, |w: f64| {
+                ensure(w.is_finite() && w >= 0.0, || {
+                    format!("must be a weight >= 0, found {w:?}")
+                })
+            })
+        };
+        let mix = match &c.mix {
+            None => OpMix {
+                get: 0.4,
+                put: 0.2,
+                append: 0.2,
+                cas: 0.2,
+            },
+            Some(m) => {
+                let r = m.get_ref();
+                let mix = OpMix {
+                    get: weight(&r.get, 0.0)?,
+                    put: weight(&r.put, 0.0)?,
+                    append: weight(&r.append, 0.0)?,
+                    cas: weight(&r.cas, 0.0)?,
+                };
+                if mix.get + mix.put + mix.append + mix.cas <= 0.0 {
+                    return Err(self.fail(m, "some operation needs a weight above 0".to_string()));
+                }
+                mix
+            }
+        };
+        let exponent = self.opt(&c.zipf_exponent, 1.0, |x: f64| {
+            ensure(x > 0.0 && x <= 10.0, || {
+                format!("must be above 0 and at most 10, found {x:?}")
+            })
+        })?;
+        let key_distribution = match c.key_distribution.as_ref().map(|d| *d.get_ref()) {
+            None | Some(RawKeyDistribution::Uniform) => KeyDistribution::Uniform,
+            Some(RawKeyDistribution::Zipf) => KeyDistribution::Zipf { exponent },
+        };
+        let think = self.opt(
+            &c.think_time,
+            DurRange {
+                min: 0,
+                max: 20 * NS_PER_MS,
+            },
+            |_| Ok(()),
+        )?;
+        let Dur(start_ns) = self.opt(&c.start, Dur(DEFAULT_START_NS), |Dur(s)| {
+            let (d, found) = (format_duration(duration_ns), format_duration(s));
+            let message =
+                || format!("must be before the end of the run (duration = {d}), found {found}");
+            ensure(s < duration_ns, message)
+        })?;
+        Ok(Clients {
+            count: int(&c.count, 0, 0, 1000)?,
+            operations: int(&c.operations, 0, 0, u64::MAX)?,
+            keys: int(&c.keys, 5, 1, 100_000)?,
+            key_distribution,
+            mix,
+            think_time_min_ns: think.min,
+            think_time_max_ns: think.max,
+            timeout_ns: self.opt(&c.timeout, Dur(500 * NS_PER_MS), positive)?.0,
+            attempts_max: int(&c.attempts_max, 8, 1, 1000)?,
+            start_ns,
         })
     }
 
@@ -1380,6 +1595,9 @@ action = "heal"
                 msg_entries_max: 32,
                 inflight_msgs_max: 8,
                 uncommitted_entries_max: 100,
+                session_timeout_ns: 30 * NS_PER_S,
+                sessions_max: 1024,
+                value_bytes_max: 65_536,
             },
             network: NetworkSettings {
                 latency_min_ns: 2 * NS_PER_MS,
@@ -1405,6 +1623,7 @@ action = "heal"
                 count: 1000,
                 start_ns: 1_500 * NS_PER_MS,
             },
+            clients: default_clients(),
             schedule: vec![
                 ScheduledAction {
                     at_ns: 5 * NS_PER_S,
@@ -1476,6 +1695,9 @@ action = "heal"
                 msg_entries_max: 64,
                 inflight_msgs_max: 16,
                 uncommitted_entries_max: 4096,
+                session_timeout_ns: 30 * NS_PER_S,
+                sessions_max: 1024,
+                value_bytes_max: 65_536,
             },
             network: NetworkSettings {
                 latency_min_ns: NS_PER_MS,
@@ -1501,6 +1723,7 @@ action = "heal"
                 count: 0,
                 start_ns: NS_PER_S,
             },
+            clients: default_clients(),
             schedule: Vec::new(),
         };
         assert_eq!(s, expected);
@@ -1508,6 +1731,110 @@ action = "heal"
         let with_sections =
             "seed = 3\nnodes = 4\nduration = \"10s\"\n[raft]\n[network]\n[disk]\n[faults]\n[workload]\n";
         assert_eq!(parse("quiet.toml", with_sections), Ok(expected));
+    }
+
+    fn default_clients() -> Clients {
+        Clients {
+            count: 0,
+            operations: 0,
+            keys: 5,
+            key_distribution: KeyDistribution::Uniform,
+            mix: OpMix {
+                get: 0.4,
+                put: 0.2,
+                append: 0.2,
+                cas: 0.2,
+            },
+            think_time_min_ns: 0,
+            think_time_max_ns: 20 * NS_PER_MS,
+            timeout_ns: 500 * NS_PER_MS,
+            attempts_max: 8,
+            start_ns: NS_PER_S,
+        }
+    }
+
+    #[test]
+    fn clients_section() {
+        let text = "seed = 1\nnodes = 3\nduration = \"10s\"\n[raft]\nsession_timeout = \"5s\"\nsessions_max = 7\n\
+                    [clients]\ncount = 4\noperations = 100\nkeys = 9\nkey_distribution = \"zipf\"\n\
+                    zipf_exponent = 1.5\nmix = { get = 1, cas = 3 }\nthink_time = [\"1ms\", \"2ms\"]\n\
+                    timeout = \"200ms\"\nattempts_max = 3\nstart = \"2s\"\n";
+        let s = parse("c.toml", text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.raft.session_timeout_ns, 5 * NS_PER_S);
+        assert_eq!(s.raft.sessions_max, 7);
+        let expected = Clients {
+            count: 4,
+            operations: 100,
+            keys: 9,
+            key_distribution: KeyDistribution::Zipf { exponent: 1.5 },
+            mix: OpMix {
+                get: 1.0,
+                put: 0.0,
+                append: 0.0,
+                cas: 3.0,
+            },
+            think_time_min_ns: NS_PER_MS,
+            think_time_max_ns: 2 * NS_PER_MS,
+            timeout_ns: 200 * NS_PER_MS,
+            attempts_max: 3,
+            start_ns: 2 * NS_PER_S,
+        };
+        assert_eq!(s.clients, expected);
+        let back = parse("c.toml", &s.to_toml()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.clients, expected);
+    }
+
+    #[test]
+    fn clients_mistakes() {
+        let base = "seed = 1\nnodes = 3\nduration = \"10s\"\n[clients]\n";
+        check(
+            &format!("{base}mix = {{ get = 0, put = 0 }}\n"),
+            5,
+            Some("clients.mix"),
+            "weight above 0",
+        );
+        check(
+            &format!("{base}mix = {{ get = -1 }}\n"),
+            5,
+            Some("clients.mix.get"),
+            ">= 0",
+        );
+        check(
+            &format!("{base}mix = {{ scan = 1 }}\n"),
+            5,
+            Some("clients.mix.scan"),
+            "unknown field",
+        );
+        check(
+            &format!("{base}key_distribution = \"pareto\"\n"),
+            5,
+            Some("clients.key_distribution"),
+            "uniform",
+        );
+        check(
+            &format!("{base}zipf_exponent = 0.0\n"),
+            5,
+            Some("clients.zipf_exponent"),
+            "above 0",
+        );
+        check(
+            &format!("{base}count = 5000\n"),
+            5,
+            Some("clients.count"),
+            "between 0 and 1000",
+        );
+        check(
+            &format!("{base}timeout = \"0s\"\n"),
+            5,
+            Some("clients.timeout"),
+            "greater than 0",
+        );
+        check(
+            &format!("{base}start = \"11s\"\n"),
+            5,
+            Some("clients.start"),
+            "before the end",
+        );
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub enum Event {
     Commit { node: NodeId, index: u64 },
     /// The fault window ended: everything healed and restarted.
     FaultWindowEnd,
+    /// A client's request reached a node.
+    ClientRequest { client: u64, node: NodeId },
+    /// A node's reply reached a client.
+    ClientReply { client: u64, node: NodeId },
 }
 
 /// An event with its time and sequence number.
@@ -151,6 +155,12 @@ impl fmt::Display for Record {
             Event::Role { node, role, term } => write!(f, "node {node} is {role:?} in term {term}"),
             Event::Commit { node, index } => write!(f, "node {node} commits through {index}"),
             Event::FaultWindowEnd => write!(f, "fault window ends: heal and restart all"),
+            Event::ClientRequest { client, node } => {
+                write!(f, "client {client} request reaches node {node}")
+            }
+            Event::ClientReply { client, node } => {
+                write!(f, "client {client} gets a reply from node {node}")
+            }
         }
     }
 }

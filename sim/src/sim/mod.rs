@@ -1,9 +1,14 @@
 //! The discrete-event simulator: one thread, virtual time, one event queue.
 
+mod clients;
+
 use crate::checker::{Checker, Violation};
+use crate::clients::ClientSim;
 use crate::disk::Disk;
 use crate::network::Network;
-use crate::node::{NodeId, NodeView, Refusal, Role, SimNode, StartContext};
+use crate::node::{
+    ClientId, ClientReply, ClientRequest, NodeId, NodeView, Refusal, Role, SimNode, StartContext,
+};
 use crate::rng::{self, Stream};
 use crate::scenario::{Action, Scenario};
 use crate::trace::{DropReason, Event, Trace};
@@ -12,7 +17,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 /// A run stops after this many events even if simulated time remains: a bound on every run.
 pub const EVENTS_MAX: u64 = 200_000_000;
@@ -31,6 +36,8 @@ pub struct RunOptions {
 /// Counters of one run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
+    /// Client requests and replies lost on the way, or sent to a node that was down.
+    pub client_messages_lost: u64,
     /// Messages handed to the network.
     pub messages_sent: u64,
     /// Messages that reached a running node.
@@ -85,6 +92,10 @@ pub struct Outcome {
     pub budget_exhausted: bool,
     /// The trace.
     pub trace: Trace,
+    /// The clients' history (empty without clients).
+    pub history: Vec<crate::history::Event>,
+    /// Client operations started.
+    pub client_operations: u64,
 }
 
 enum Ev<M> {
@@ -102,6 +113,23 @@ enum Ev<M> {
         sync_id: u64,
     },
     Scheduled(Action),
+    ClientWake {
+        client: ClientId,
+    },
+    ClientTimeout {
+        client: ClientId,
+        attempt: u64,
+    },
+    ClientRequestArrives {
+        node: NodeId,
+        client: ClientId,
+        request: ClientRequest,
+    },
+    ClientReplyArrives {
+        client: ClientId,
+        from: NodeId,
+        reply: ClientReply,
+    },
     RandomCrash,
     RandomRestart {
         node: NodeId,
@@ -184,6 +212,12 @@ pub struct Simulator<N: SimNode> {
     stats: Stats,
     leader_guess: Option<NodeId>,
     proposals_made: u64,
+    clients: Option<ClientSim>,
+    rng_client_network: ChaCha8Rng,
+    /// Per node, the (session, seq) its state machine executed in its current life.
+    executed: Vec<BTreeSet<(u64, u64)>>,
+    /// Every (session, seq) any node executed.
+    executed_anywhere: BTreeSet<(u64, u64)>,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -207,6 +241,8 @@ impl<N: SimNode> Simulator<N> {
             })
             .collect();
         let keep_trace = options.keep_trace;
+        let clients = (scenario.clients.count > 0 && scenario.clients.operations > 0)
+            .then(|| ClientSim::new(scenario.clients.clone(), n, seed));
         Simulator {
             voters: (1..=n).collect(),
             network,
@@ -225,6 +261,10 @@ impl<N: SimNode> Simulator<N> {
             slots,
             leader_guess: None,
             proposals_made: 0,
+            clients,
+            rng_client_network: rng::stream(seed, Stream::ClientNetwork),
+            executed: vec![BTreeSet::new(); n as usize],
+            executed_anywhere: BTreeSet::new(),
         }
     }
 
@@ -238,9 +278,15 @@ impl<N: SimNode> Simulator<N> {
         let violation = match failure {
             Some(Failure::Start(e)) => return Err(e),
             Some(Failure::Violation(v)) => Some(v),
-            None => None,
+            None => self.check_acknowledged_writes(),
+        };
+        let (history, client_operations) = match self.clients.take() {
+            Some(c) => (c.history().to_vec(), c.operations_started()),
+            None => (Vec::new(), 0),
         };
         Ok(Outcome {
+            history,
+            client_operations,
             seed: self.seed,
             violation,
             sim_time_ns: self.now_ns,
@@ -256,6 +302,7 @@ impl<N: SimNode> Simulator<N> {
         for id in 1..=self.scenario.nodes {
             self.start_node(id)?;
         }
+        self.start_clients();
         for action in self.scenario.schedule.clone() {
             self.push(action.at_ns, Ev::Scheduled(action.action));
         }
@@ -319,6 +366,18 @@ impl<N: SimNode> Simulator<N> {
                 sync_id,
             } => self.sync_done(node, incarnation, sync_id),
             Ev::Scheduled(action) => self.act(action),
+            Ev::ClientWake { client } => self.client_wake(client),
+            Ev::ClientTimeout { client, attempt } => self.client_timeout(client, attempt),
+            Ev::ClientRequestArrives {
+                node,
+                client,
+                request,
+            } => self.client_request_arrives(node, client, request),
+            Ev::ClientReplyArrives {
+                client,
+                from,
+                reply,
+            } => self.client_reply_arrives(client, from, reply),
             Ev::RandomCrash => self.random_crash(),
             Ev::RandomRestart { node, incarnation } => {
                 if self.slot(node).incarnation == incarnation {
@@ -375,6 +434,9 @@ impl<N: SimNode> Simulator<N> {
         slot.node = None;
         slot.incarnation += 1;
         slot.timer_event_ns = u64::MAX;
+        // The state machine is volatile: the next life replays the log into a new one.
+        self.executed[(id - 1) as usize].clear();
+        let slot = self.slot(id);
         let lost = slot.disk.crash();
         let held: u64 = slot
             .held
@@ -573,6 +635,8 @@ impl<N: SimNode> Simulator<N> {
             );
         }
         self.trace_view_change(id, view_before, view);
+        self.check_applied(id, &output.applied)?;
+        self.send_replies(id, output.replies);
         for (to, msg) in messages {
             self.send(id, to, msg);
         }

@@ -1,0 +1,461 @@
+//! Simulated clients of the replicated key-value store.
+//!
+//! Each client opens a session, then runs one operation at a time: it sends the request to the
+//! node it believes leads, follows `NotLeader` hints, and on a timeout retries the same
+//! (session, sequence number) at another node, up to `attempts_max` tries; then it gives up and
+//! the operation's outcome is unknown (`info`). Every operation is recorded in a Jepsen-style
+//! history. Clients reach every node: partitions cut nodes from each other, not from clients.
+
+use crate::history::{Event, EventKind, Function, Value};
+use crate::node::{ClientId, ClientOp, ClientReply, ClientRequest, NodeId, OpResult};
+use crate::rng;
+use crate::scenario::{Clients, KeyDistribution};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// What the simulator must do for the clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send `request` from `client` to `node`.
+    Send {
+        /// The client.
+        client: ClientId,
+        /// The node.
+        node: NodeId,
+        /// The request.
+        request: ClientRequest,
+    },
+    /// Call [`ClientSim::timeout`] for `client` with `attempt` after `after_ns`.
+    Timeout {
+        /// The client.
+        client: ClientId,
+        /// Which try the timeout belongs to.
+        attempt: u64,
+        /// Delay.
+        after_ns: u64,
+    },
+    /// Call [`ClientSim::wake`] for `client` after `after_ns`.
+    Wake {
+        /// The client.
+        client: ClientId,
+        /// Delay.
+        after_ns: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Thinking, or not started.
+    Idle,
+    /// Waiting for a session.
+    Registering,
+    /// Waiting for command `seq`'s reply.
+    Waiting { op: ClientOp, seq: u64 },
+    /// No operations left.
+    Done,
+}
+
+#[derive(Clone, Debug)]
+struct Client {
+    session: Option<u64>,
+    seq: u64,
+    state: State,
+    /// Which try of the current request this is, from 1; a timeout names the try it ends.
+    attempt: u64,
+    /// `NotLeader` hints followed in this try.
+    redirects: u64,
+    target: NodeId,
+    /// The last value this client saw for each key: what its cas expects.
+    seen: BTreeMap<String, String>,
+}
+
+/// A write acknowledged to a client: it must have been executed exactly once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AckedWrite {
+    /// The session.
+    pub session: u64,
+    /// The command.
+    pub seq: u64,
+    /// Position of its `ok` event in the history.
+    pub event: usize,
+}
+
+/// All the clients of a run.
+#[derive(Debug)]
+pub struct ClientSim {
+    settings: Clients,
+    nodes: u64,
+    clients: Vec<Client>,
+    rng: ChaCha8Rng,
+    /// Cumulative key weights for the key distribution.
+    key_cdf: Vec<f64>,
+    operations_started: u64,
+    values_made: u64,
+    history: Vec<Event>,
+    acked_writes: Vec<AckedWrite>,
+}
+
+impl ClientSim {
+    /// The clients of a run, none started yet.
+    pub fn new(settings: Clients, nodes: u64, seed: u64) -> ClientSim {
+        let mut rng = rng::stream(seed, rng::Stream::Clients);
+        let clients = (0..settings.count)
+            .map(|_| Client {
+                session: None,
+                seq: 0,
+                state: State::Idle,
+                attempt: 0,
+                redirects: 0,
+                target: rng.gen_range(1..=nodes),
+                seen: BTreeMap::new(),
+            })
+            .collect();
+        let key_cdf = key_cdf(&settings);
+        ClientSim {
+            settings,
+            nodes,
+            clients,
+            rng,
+            key_cdf,
+            operations_started: 0,
+            values_made: 0,
+            history: Vec::new(),
+            acked_writes: Vec::new(),
+        }
+    }
+
+    /// Every client's first wake-up, spread over one think time after `start`.
+    pub fn start(&mut self) -> Vec<Action> {
+        (1..=self.settings.count)
+            .map(|client| Action::Wake {
+                client,
+                after_ns: self.think(),
+            })
+            .collect()
+    }
+
+    /// The history so far.
+    pub fn history(&self) -> &[Event] {
+        &self.history
+    }
+
+    /// The writes acknowledged so far.
+    pub fn acked_writes(&self) -> &[AckedWrite] {
+        &self.acked_writes
+    }
+
+    /// How many operations the clients started.
+    pub fn operations_started(&self) -> u64 {
+        self.operations_started
+    }
+
+    fn client(&mut self, id: ClientId) -> &mut Client {
+        &mut self.clients[(id - 1) as usize]
+    }
+
+    fn think(&mut self) -> u64 {
+        rng::uniform(
+            &mut self.rng,
+            self.settings.think_time_min_ns,
+            self.settings.think_time_max_ns,
+        )
+    }
+
+    /// A client's think time is over: it registers, or starts its next operation.
+    pub fn wake(&mut self, id: ClientId, now_ns: u64) -> Vec<Action> {
+        if self.client(id).state != State::Idle {
+            return Vec::new();
+        }
+        if self.client(id).session.is_none() {
+            self.client(id).state = State::Registering;
+            return self.send_first(id, ClientRequest::Register);
+        }
+        if self.operations_started >= self.settings.operations {
+            self.client(id).state = State::Done;
+            return Vec::new();
+        }
+        self.operations_started += 1;
+        let op = self.next_op(id);
+        let client = self.client(id);
+        client.seq += 1;
+        let (seq, session) = (client.seq, client.session.expect("registered"));
+        client.state = State::Waiting {
+            op: op.clone(),
+            seq,
+        };
+        self.history.push(invoke_event(id, &op, now_ns));
+        self.send_first(id, ClientRequest::Op { session, seq, op })
+    }
+
+    fn send_first(&mut self, id: ClientId, request: ClientRequest) -> Vec<Action> {
+        self.client(id).attempt = 1;
+        self.client(id).redirects = 0;
+        self.send(id, request)
+    }
+
+    fn send(&mut self, id: ClientId, request: ClientRequest) -> Vec<Action> {
+        let client = self.client(id);
+        let (node, attempt) = (client.target, client.attempt);
+        let after_ns = self.settings.timeout_ns;
+        vec![
+            Action::Send {
+                client: id,
+                node,
+                request,
+            },
+            Action::Timeout {
+                client: id,
+                attempt,
+                after_ns,
+            },
+        ]
+    }
+
+    /// The request of the current state, to send again.
+    fn request(&self, id: ClientId) -> Option<ClientRequest> {
+        let client = &self.clients[(id - 1) as usize];
+        match &client.state {
+            State::Registering => Some(ClientRequest::Register),
+            State::Waiting { op, seq } => Some(ClientRequest::Op {
+                session: client.session?,
+                seq: *seq,
+                op: op.clone(),
+            }),
+            State::Idle | State::Done => None,
+        }
+    }
+
+    /// Try `attempt` of a client's request got no answer in time: retry at the next node, or
+    /// give up after `attempts_max` tries.
+    pub fn timeout(&mut self, id: ClientId, attempt: u64, now_ns: u64) -> Vec<Action> {
+        let client = self.client(id);
+        if client.attempt != attempt {
+            return Vec::new(); // That try was answered.
+        }
+        let Some(request) = self.request(id) else {
+            return Vec::new();
+        };
+        let (nodes, attempts_max) = (self.nodes, self.settings.attempts_max);
+        let client = self.client(id);
+        client.target = client.target % nodes + 1;
+        if client.attempt >= attempts_max {
+            if let State::Waiting { op, .. } = client.state.clone() {
+                // Given up: the command may still execute later, or never. Its outcome is
+                // unknown, and the next command gets a new sequence number.
+                self.complete(id, &op, EventKind::Info, None, now_ns);
+                return self.rest(id);
+            }
+        }
+        let client = self.client(id);
+        client.attempt += 1;
+        client.redirects = 0;
+        self.send(id, request)
+    }
+
+    /// A node's reply reached a client.
+    pub fn reply(
+        &mut self,
+        id: ClientId,
+        from: NodeId,
+        reply: ClientReply,
+        now_ns: u64,
+    ) -> Vec<Action> {
+        let state = self.client(id).state.clone();
+        match (state, reply) {
+            (State::Registering, ClientReply::Registered { session }) => {
+                let client = self.client(id);
+                client.session = Some(session);
+                client.seq = 0;
+                client.target = from;
+                client.attempt = 0;
+                client.state = State::Idle;
+                self.wake(id, now_ns)
+            }
+            (State::Waiting { op, seq }, ClientReply::Done { seq: done, result })
+                if done == seq =>
+            {
+                self.client(id).target = from;
+                self.finish(id, &op, seq, result, now_ns);
+                self.rest(id)
+            }
+            (State::Waiting { op, seq }, ClientReply::SessionExpired { seq: expired })
+                if expired == seq =>
+            {
+                // An earlier try may have executed it before the session expired.
+                self.complete(id, &op, EventKind::Info, None, now_ns);
+                self.client(id).session = None;
+                self.rest(id)
+            }
+            (
+                State::Registering | State::Waiting { .. },
+                ClientReply::NotLeader { leader_hint },
+            ) => self.redirect(id, from, leader_hint),
+            // Busy, or an answer to a try or command this client has moved past.
+            _ => Vec::new(),
+        }
+    }
+
+    /// A refusal with a hint: try the hinted node at once, as the same try, at most once per
+    /// node. Without a hint, wait for the try's timeout, which moves on to the next node.
+    fn redirect(&mut self, id: ClientId, from: NodeId, hint: Option<NodeId>) -> Vec<Action> {
+        let Some(hint) = hint.filter(|&h| h != from && (1..=self.nodes).contains(&h)) else {
+            return Vec::new();
+        };
+        let Some(request) = self.request(id) else {
+            return Vec::new();
+        };
+        let nodes = self.nodes;
+        let client = self.client(id);
+        if client.redirects >= nodes {
+            return Vec::new();
+        }
+        client.redirects += 1;
+        client.target = hint;
+        vec![Action::Send {
+            client: id,
+            node: hint,
+            request,
+        }]
+    }
+
+    fn rest(&mut self, id: ClientId) -> Vec<Action> {
+        let client = self.client(id);
+        client.state = State::Idle;
+        client.attempt = 0;
+        let after_ns = self.think();
+        vec![Action::Wake {
+            client: id,
+            after_ns,
+        }]
+    }
+
+    fn finish(&mut self, id: ClientId, op: &ClientOp, seq: u64, result: OpResult, now_ns: u64) {
+        let key = op.key().to_string();
+        let (kind, read) = match (&result, op) {
+            (OpResult::Value(v), _) => {
+                self.client(id).seen.insert(key, v.clone());
+                (EventKind::Ok, Some(Value::Str(v.clone())))
+            }
+            (OpResult::CasFailed | OpResult::TooLarge, _) => (EventKind::Fail, None),
+            (OpResult::Done | OpResult::CasOk, ClientOp::Put { value, .. }) => {
+                self.client(id).seen.insert(key, value.clone());
+                (EventKind::Ok, None)
+            }
+            (OpResult::Done | OpResult::CasOk, ClientOp::Cas { new, .. }) => {
+                self.client(id).seen.insert(key, new.clone());
+                (EventKind::Ok, None)
+            }
+            (OpResult::Done | OpResult::CasOk, _) => {
+                self.client(id).seen.remove(&key);
+                (EventKind::Ok, None)
+            }
+        };
+        let write = !matches!(op, ClientOp::Get { .. });
+        if kind == EventKind::Ok && write {
+            let session = self.client(id).session.expect("a reply comes to a session");
+            self.acked_writes.push(AckedWrite {
+                session,
+                seq,
+                event: self.history.len(),
+            });
+        }
+        self.complete(id, op, kind, read, now_ns);
+    }
+
+    /// Records the end of `op`: with the value a read saw, else the invocation's value, as
+    /// Jepsen histories do.
+    fn complete(
+        &mut self,
+        id: ClientId,
+        op: &ClientOp,
+        kind: EventKind,
+        read: Option<Value>,
+        now_ns: u64,
+    ) {
+        let invoke = invoke_event(id, op, now_ns);
+        let value = read.unwrap_or(invoke.value.clone());
+        self.history.push(Event {
+            kind,
+            value,
+            ..invoke
+        });
+    }
+
+    fn next_op(&mut self, id: ClientId) -> ClientOp {
+        let key = self.next_key();
+        self.values_made += 1;
+        let n = self.values_made;
+        let mix = self.settings.mix;
+        let total = mix.get + mix.put + mix.append + mix.cas;
+        let draw = self.rng.gen::<f64>() * total;
+        if draw < mix.get {
+            ClientOp::Get { key }
+        } else if draw < mix.get + mix.put {
+            ClientOp::Put {
+                key,
+                value: format!("p{id}.{n}"),
+            }
+        } else if draw < mix.get + mix.put + mix.append {
+            // Appended tokens end in ';' so a read shows every append, in order.
+            ClientOp::Append {
+                key,
+                value: format!("a{id}.{n};"),
+            }
+        } else {
+            let expected = self.client(id).seen.get(&key).cloned().unwrap_or_default();
+            ClientOp::Cas {
+                key,
+                expected,
+                new: format!("c{id}.{n}"),
+            }
+        }
+    }
+
+    fn next_key(&mut self) -> String {
+        let draw = self.rng.gen::<f64>();
+        let i = self
+            .key_cdf
+            .partition_point(|&c| c < draw)
+            .min(self.key_cdf.len() - 1);
+        format!("k{}", i + 1)
+    }
+}
+
+fn key_cdf(settings: &Clients) -> Vec<f64> {
+    let weights: Vec<f64> = (1..=settings.keys)
+        .map(|i| match settings.key_distribution {
+            KeyDistribution::Uniform => 1.0,
+            KeyDistribution::Zipf { exponent } => 1.0 / (i as f64).powf(exponent),
+        })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut acc = 0.0;
+    weights
+        .iter()
+        .map(|w| {
+            acc += w / total;
+            acc
+        })
+        .collect()
+}
+
+fn invoke_event(client: ClientId, op: &ClientOp, now_ns: u64) -> Event {
+    let (f, value) = match op {
+        ClientOp::Get { .. } => (Function::Read, Value::Nil),
+        ClientOp::Put { value, .. } => (Function::Write, Value::Str(value.clone())),
+        ClientOp::Append { value, .. } => (Function::Append, Value::Str(value.clone())),
+        ClientOp::Cas { expected, new, .. } => (
+            Function::Cas,
+            Value::List(vec![Value::Str(expected.clone()), Value::Str(new.clone())]),
+        ),
+    };
+    Event {
+        process: client,
+        kind: EventKind::Invoke,
+        f,
+        key: Some(op.key().to_string()),
+        value,
+        time_ns: Some(now_ns),
+    }
+}

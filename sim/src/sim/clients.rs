@@ -1,0 +1,178 @@
+//! The simulator's side of the clients: their messages travel the client network (latency and
+//! loss, never partitions), nodes answer through their outputs, and every command a node's
+//! state machine executes is checked for exactly-once execution as it happens.
+
+use super::{Ev, Failure, Simulator};
+use crate::checker::{Invariant, Violation};
+use crate::clients::Action;
+use crate::network;
+use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
+use crate::trace::Event;
+
+impl<N: SimNode> Simulator<N> {
+    pub(super) fn start_clients(&mut self) {
+        let Some(clients) = self.clients.as_mut() else {
+            return;
+        };
+        let actions = clients.start();
+        let start_ns = self.scenario.clients.start_ns;
+        for action in actions {
+            if let Action::Wake { client, after_ns } = action {
+                self.push(start_ns + after_ns, Ev::ClientWake { client });
+            }
+        }
+    }
+
+    pub(super) fn client_wake(&mut self, client: ClientId) -> Result<(), Failure> {
+        let now = self.now_ns;
+        let actions = match self.clients.as_mut() {
+            Some(c) => c.wake(client, now),
+            None => Vec::new(),
+        };
+        self.client_actions(actions);
+        Ok(())
+    }
+
+    pub(super) fn client_timeout(&mut self, client: ClientId, attempt: u64) -> Result<(), Failure> {
+        let now = self.now_ns;
+        let actions = match self.clients.as_mut() {
+            Some(c) => c.timeout(client, attempt, now),
+            None => Vec::new(),
+        };
+        self.client_actions(actions);
+        Ok(())
+    }
+
+    pub(super) fn client_reply_arrives(
+        &mut self,
+        client: ClientId,
+        from: NodeId,
+        reply: ClientReply,
+    ) -> Result<(), Failure> {
+        let now = self.now_ns;
+        self.trace
+            .record(now, Event::ClientReply { client, node: from }, Some(&reply));
+        let actions = match self.clients.as_mut() {
+            Some(c) => c.reply(client, from, reply, now),
+            None => Vec::new(),
+        };
+        self.client_actions(actions);
+        Ok(())
+    }
+
+    pub(super) fn client_request_arrives(
+        &mut self,
+        node: NodeId,
+        client: ClientId,
+        request: ClientRequest,
+    ) -> Result<(), Failure> {
+        let now = self.now_ns;
+        let Some(running) = self.slot(node).node.as_mut() else {
+            self.stats.client_messages_lost += 1;
+            return Ok(()); // A crashed node answers nothing; the client times out.
+        };
+        running.submit(now, client, request.clone());
+        self.trace
+            .record(now, Event::ClientRequest { client, node }, Some(&request));
+        self.after_input(node)
+    }
+
+    fn client_actions(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send {
+                    client,
+                    node,
+                    request,
+                } => match network::transit(&self.scenario.network, &mut self.rng_client_network) {
+                    Some(latency) => self.push(
+                        self.now_ns + latency,
+                        Ev::ClientRequestArrives {
+                            node,
+                            client,
+                            request,
+                        },
+                    ),
+                    None => self.stats.client_messages_lost += 1,
+                },
+                Action::Timeout {
+                    client,
+                    attempt,
+                    after_ns,
+                } => {
+                    self.push(
+                        self.now_ns + after_ns,
+                        Ev::ClientTimeout { client, attempt },
+                    );
+                }
+                Action::Wake { client, after_ns } => {
+                    self.push(self.now_ns + after_ns, Ev::ClientWake { client })
+                }
+            }
+        }
+    }
+
+    /// Sends a node's replies back over the client network.
+    pub(super) fn send_replies(&mut self, from: NodeId, replies: Vec<(ClientId, ClientReply)>) {
+        for (client, reply) in replies {
+            match network::transit(&self.scenario.network, &mut self.rng_client_network) {
+                Some(latency) => self.push(
+                    self.now_ns + latency,
+                    Ev::ClientReplyArrives {
+                        client,
+                        from,
+                        reply,
+                    },
+                ),
+                None => self.stats.client_messages_lost += 1,
+            }
+        }
+    }
+
+    /// Exactly-once, online: no node's state machine executes one (session, seq) twice in one
+    /// life. (A restarted node replays its log into a fresh state machine: a new life.)
+    pub(super) fn check_applied(
+        &mut self,
+        node: NodeId,
+        applied: &[Applied],
+    ) -> Result<(), Failure> {
+        for a in applied.iter().filter(|a| a.executed) {
+            let key = (a.session, a.seq);
+            if !self.executed[(node - 1) as usize].insert(key) {
+                let detail = format!(
+                    "node {node} executed command {} of session {} a second time, at index {}",
+                    a.seq, a.session, a.index
+                );
+                let violation = Violation {
+                    invariant: Invariant::ExactlyOnce,
+                    nodes: vec![node],
+                    time_ns: self.now_ns,
+                    detail,
+                };
+                return Err(Failure::Violation(violation));
+            }
+            self.executed_anywhere.insert(key);
+        }
+        Ok(())
+    }
+
+    /// Exactly-once, at the end: every write acknowledged to a client was executed by some
+    /// node (the online check already makes it at most once per node life).
+    pub(super) fn check_acknowledged_writes(&self) -> Option<Violation> {
+        let clients = self.clients.as_ref()?;
+        let missing = clients
+            .acked_writes()
+            .iter()
+            .find(|w| !self.executed_anywhere.contains(&(w.session, w.seq)))?;
+        let detail = format!(
+            "command {} of session {} was acknowledged (history event {}) but no node executed it",
+            missing.seq, missing.session, missing.event
+        );
+        Some(Violation {
+            invariant: Invariant::ExactlyOnce,
+            nodes: Vec::new(),
+            time_ns: self.now_ns,
+            detail,
+        })
+    }
+}
