@@ -36,14 +36,19 @@ pub enum Mutation {
     /// Dissertation section 6.3 broken: the session table executes a retried command again
     /// instead of answering from its cache. Read by the host's state machine, not by `Node`.
     NoSessionDedup,
+    /// Section 6.4 of the dissertation broken: a server that believes it leads answers reads
+    /// from its own state machine, without the log or a check that it still leads. A deposed
+    /// leader then serves stale reads. Read by the host, not by `Node`.
+    ReadWithoutQuorum,
 }
 
 impl Mutation {
     /// Every mutation, for listings.
-    pub const ALL: [Mutation; 3] = [
+    pub const ALL: [Mutation; 4] = [
         Mutation::CommitPriorTermByCounting,
         Mutation::VoteWithoutLogCheck,
         Mutation::NoSessionDedup,
+        Mutation::ReadWithoutQuorum,
     ];
 
     /// The name used in scenario files and on the command line.
@@ -52,6 +57,7 @@ impl Mutation {
             Mutation::CommitPriorTermByCounting => "commit-prior-term-by-counting",
             Mutation::VoteWithoutLogCheck => "vote-without-log-check",
             Mutation::NoSessionDedup => "no-session-dedup",
+            Mutation::ReadWithoutQuorum => "read-without-quorum",
         }
     }
 

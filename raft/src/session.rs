@@ -45,14 +45,19 @@ pub enum SessionCommand<Op> {
 }
 
 impl<Op: Serialize + for<'de> Deserialize<'de>> Stamped<Op> {
-    /// Encodes the command as entry bytes.
+    /// Encodes the command as entry bytes (postcard: compact, and quick to decode on every
+    /// server and at every replay).
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("commands always encode")
+        postcard::to_stdvec(self).expect("commands always encode")
     }
 
-    /// Decodes entry bytes.
+    /// Decodes entry bytes; trailing bytes are an error.
     pub fn decode(bytes: &[u8]) -> Result<Stamped<Op>, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+        match postcard::take_from_bytes(bytes) {
+            Ok((stamped, [])) => Ok(stamped),
+            Ok((_, rest)) => Err(format!("{} bytes after the command", rest.len())),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 

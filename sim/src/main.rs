@@ -23,23 +23,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run one scenario with one seed and check every safety invariant after every event.
-    Run {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-        /// The seed; the scenario's own seed if omitted.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Write every event of the run to FILE as JSON lines.
-        #[arg(long, value_name = "FILE")]
-        trace: Option<PathBuf>,
-        /// Print one JSON object instead of the summary.
-        #[arg(long)]
-        json: bool,
-        /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
-        #[arg(long, value_name = "NAME")]
-        mutation: Option<String>,
-    },
+    /// Run one scenario with one seed and check every safety invariant after every event,
+    /// and the clients' history at the end.
+    Run(RunArgs),
+    /// Check a history (raftsim JSON lines, Jepsen EDN or a Jepsen log) for linearizability.
+    /// Exit 0 linearizable, 1 not, 3 unknown (step budget spent), 2 bad input.
+    CheckHistory(sim::history::cli::CheckHistoryArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -53,16 +42,32 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// The seed; the scenario's own seed if omitted.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write every event of the run to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Write the clients' history to FILE: Jepsen EDN if FILE ends in .edn, else JSON lines.
+    #[arg(long, value_name = "FILE")]
+    history: Option<PathBuf>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
+    #[arg(long, value_name = "NAME")]
+    mutation: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            trace,
-            json,
-            mutation,
-        } => run(&scenario, seed, trace, json, mutation),
+        Command::Run(args) => run(args),
+        Command::CheckHistory(args) => ExitCode::from(sim::history::cli::check_history(&args)),
         Command::Bench { scenario, seeds } => bench(&scenario, seeds),
         Command::Mutations => {
             for m in raft::Mutation::ALL {
@@ -73,13 +78,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
-    path: &std::path::Path,
-    seed: Option<u64>,
-    trace_path: Option<PathBuf>,
-    json: bool,
-    mutation: Option<String>,
-) -> ExitCode {
+fn run(args: RunArgs) -> ExitCode {
+    let RunArgs {
+        scenario: path,
+        seed,
+        trace: trace_path,
+        history: history_path,
+        json,
+        mutation,
+    } = args;
+    let path = path.as_path();
     let scenario = match sim::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -118,6 +126,18 @@ fn run(
     if let Some(trace_path) = trace_path {
         if let Err(e) = write_trace(&trace_path, &outcome) {
             eprintln!("error: --trace {}: {e}", trace_path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if let Some(history_path) = history_path {
+        let edn = history_path.extension().is_some_and(|x| x == "edn");
+        let text = if edn {
+            sim::history::parse::to_edn(&outcome.history)
+        } else {
+            sim::history::parse::to_json_lines(&outcome.history)
+        };
+        if let Err(e) = std::fs::write(&history_path, text) {
+            eprintln!("error: --history {}: {e}", history_path.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }

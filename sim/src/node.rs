@@ -87,7 +87,8 @@ pub struct LogWrite {
 }
 
 /// What a node asks of its host after an input, acted on in this order: write, sync if
-/// `must_sync` (messages wait for it), send, apply.
+/// `must_sync` (messages wait for it), send. The node applies committed entries to its own
+/// state machine and reports what it executed in `applied`.
 #[derive(Clone, Debug)]
 pub struct Output<M> {
     /// New hard state.
@@ -98,8 +99,6 @@ pub struct Output<M> {
     pub must_sync: bool,
     /// Messages, each with its destination.
     pub messages: Vec<(NodeId, M)>,
-    /// Entries newly committed, to apply in order.
-    pub committed: Vec<StoredEntry>,
     /// Replies to clients, each with the client it goes to.
     pub replies: Vec<(ClientId, ClientReply)>,
     /// Client commands the node's state machine applied, in log order.
@@ -113,7 +112,6 @@ impl<M> Default for Output<M> {
             log_write: None,
             must_sync: false,
             messages: Vec::new(),
-            committed: Vec::new(),
             replies: Vec::new(),
             applied: Vec::new(),
         }

@@ -22,6 +22,8 @@ pub struct RaftNode {
     waiting: BTreeMap<ClientId, Waiting>,
     replies: Vec<(ClientId, ClientReply)>,
     applied: Vec<Applied>,
+    /// The `read-without-quorum` mutation: a leader answers gets from its own state.
+    local_reads: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,13 +43,16 @@ impl RaftNode {
         self.state_machine.app()
     }
 
-    fn apply(&mut self, entry: &StoredEntry) {
-        if entry.kind == EntryKind::Noop || entry.data.first() != Some(&b'{') {
+    fn apply(&mut self, entry: &raft::Entry) {
+        let session_command = match &entry.payload {
+            raft::Payload::Command(data) if data.first() == Some(&ENTRY_SESSION) => &data[1..],
             // No-ops, and raw proposals of the load workload, are not session commands.
-            self.state_machine.skip(entry.index);
-            return;
-        }
-        match self.state_machine.apply(entry.index, &entry.data) {
+            _ => {
+                self.state_machine.skip(entry.index);
+                return;
+            }
+        };
+        match self.state_machine.apply(entry.index, session_command) {
             SessionOutput::Registered { nonce, session } => {
                 if self.waiting.get(&nonce) == Some(&Waiting::Register) {
                     self.waiting.remove(&nonce);
@@ -96,6 +101,17 @@ impl RaftNode {
             self.replies.push((client, reply));
         }
     }
+}
+
+/// The first byte of a command entry: what the rest is.
+const ENTRY_RAW: u8 = 0;
+const ENTRY_SESSION: u8 = 1;
+
+fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(bytes.len() + 1);
+    entry.push(tag);
+    entry.extend_from_slice(bytes);
+    entry
 }
 
 fn op_result(output: KvOutput) -> OpResult {
@@ -187,6 +203,7 @@ impl SimNode for RaftNode {
             waiting: BTreeMap::new(),
             replies: Vec::new(),
             applied: Vec::new(),
+            local_reads: mutation == Some(raft::Mutation::ReadWithoutQuorum),
         })
     }
 
@@ -203,7 +220,7 @@ impl SimNode for RaftNode {
     }
 
     fn propose(&mut self, _now_ns: u64, command: Vec<u8>) -> Result<(), Refusal> {
-        match self.node.propose(command) {
+        match self.node.propose(tagged(ENTRY_RAW, &command)) {
             Ok(_) => Ok(()),
             Err(raft::ProposeError::NotLeader { leader_hint, .. }) => {
                 Err(Refusal::NotLeader { leader_hint })
@@ -213,6 +230,14 @@ impl SimNode for RaftNode {
     }
 
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
+        if let (true, ClientRequest::Op { seq, op: ClientOp::Get { key }, .. }) = (self.local_reads, &request) {
+            if self.node.role() == raft::Role::Leader {
+                let value = self.store().get(key).unwrap_or("").to_string();
+                let reply = ClientReply::Done { seq: *seq, result: OpResult::Value(value) };
+                self.replies.push((client, reply));
+                return;
+            }
+        }
         let (command, waiting) = match request {
             ClientRequest::Register => (
                 SessionCommand::Register { nonce: client },
@@ -234,7 +259,7 @@ impl SimNode for RaftNode {
             command,
         }
         .encode();
-        match self.node.propose(bytes) {
+        match self.node.propose(tagged(ENTRY_SESSION, &bytes)) {
             Ok(_) => {
                 self.waiting.insert(client, waiting);
             }
@@ -252,8 +277,7 @@ impl SimNode for RaftNode {
 
     fn take_output(&mut self) -> Output<raft::Message> {
         let ready = self.node.take_ready();
-        let committed: Vec<StoredEntry> = ready.committed.into_iter().map(to_stored).collect();
-        for entry in &committed {
+        for entry in &ready.committed {
             self.apply(entry);
         }
         Output {
@@ -268,7 +292,6 @@ impl SimNode for RaftNode {
             }),
             must_sync: ready.must_sync,
             messages: ready.messages.into_iter().map(|m| (m.to, m)).collect(),
-            committed,
             replies: std::mem::take(&mut self.replies),
             applied: std::mem::take(&mut self.applied),
         }

@@ -2,6 +2,9 @@
 
 use crate::checker::Violation;
 use crate::sim::{Outcome, Stats};
+use crate::checker::Invariant;
+use crate::history::linearizability::{KeyReport, Verdict};
+use crate::history::EventKind;
 use crate::trace::format_time;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -46,8 +49,67 @@ pub struct Report {
     pub budget_exhausted: bool,
     /// The command that reproduces this run.
     pub reproduce: String,
-    /// The last events before the violation, if any.
+    /// The last events before a safety violation (empty for history checks, whose evidence is
+    /// the history itself).
     pub recent_events: Vec<String>,
+    /// The clients' operations and the verdict on their history; `None` without clients.
+    pub clients: Option<ClientsReport>,
+}
+
+/// What the clients did, and the linearizability verdict on their history.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientsReport {
+    /// Operations invoked.
+    pub operations: u64,
+    /// Completed ok.
+    pub ok: u64,
+    /// Certainly not executed (a failed cas, a refused request).
+    pub fail: u64,
+    /// Outcome unknown (the client gave up, or its session expired).
+    pub info: u64,
+    /// Linearizability of the whole history: `linearizable`, `not-linearizable`, `unknown`;
+    /// `null` when the run stopped at a safety violation before it could be checked.
+    pub linearizability: Option<Verdict>,
+    /// Per key verdicts, with the minimal failing sub-history and the longest linearization
+    /// of a key that is not linearizable.
+    pub keys: Vec<KeyReport>,
+}
+
+impl ClientsReport {
+    fn new(outcome: &Outcome) -> Option<ClientsReport> {
+        if outcome.history.is_empty() {
+            return None;
+        }
+        let count = |kind| outcome.history.iter().filter(|e| e.kind == kind).count() as u64;
+        let lin = outcome.linearizability.as_ref();
+        Some(ClientsReport {
+            operations: count(EventKind::Invoke),
+            ok: count(EventKind::Ok),
+            fail: count(EventKind::Fail),
+            info: count(EventKind::Info),
+            linearizability: lin.map(|r| r.verdict),
+            keys: lin.map_or(Vec::new(), |r| r.keys.clone()),
+        })
+    }
+
+    fn human(&self, s: &mut String) {
+        let verdict = match self.linearizability {
+            Some(Verdict::Linearizable) => "linearizable",
+            Some(Verdict::NotLinearizable) => "NOT linearizable",
+            Some(Verdict::Unknown) => "unknown (the checker's step budget ran out)",
+            None => "not checked",
+        };
+        let steps: u64 = self.keys.iter().map(|k| k.steps).sum();
+        let _ = writeln!(
+            s,
+            "  clients              {} operations: {} ok, {} fail, {} unknown; history {verdict} ({} keys, {steps} search steps)",
+            self.operations,
+            self.ok,
+            self.fail,
+            self.info,
+            self.keys.len()
+        );
+    }
 }
 
 impl Report {
@@ -61,7 +123,10 @@ impl Report {
     ) -> Report {
         let mutation_flag = mutation.map_or(String::new(), |m| format!(" --mutation {m}"));
         let violations: Vec<Violation> = outcome.violation.iter().cloned().collect();
-        let recent_events = if violations.is_empty() {
+        let history_violation = violations
+            .iter()
+            .any(|v| matches!(v.invariant, Invariant::Linearizability | Invariant::ExactlyOnce));
+        let recent_events = if violations.is_empty() || history_violation {
             Vec::new()
         } else {
             outcome.trace.recent().map(|r| r.to_string()).collect()
@@ -93,6 +158,7 @@ impl Report {
                 outcome.seed
             ),
             recent_events,
+            clients: ClientsReport::new(outcome),
         }
     }
 
@@ -145,6 +211,9 @@ impl Report {
             self.wall_time_ms,
             rate
         );
+        if let Some(clients) = &self.clients {
+            clients.human(&mut s);
+        }
         let _ = writeln!(s, "  trace hash           {}", self.trace_hash);
         if self.budget_exhausted {
             let _ = writeln!(
@@ -161,13 +230,38 @@ impl Report {
                 v.nodes,
                 v.detail
             );
-            let _ = writeln!(s, "  events that led to it:");
+            if !self.recent_events.is_empty() {
+                let _ = writeln!(s, "  events that led to it:");
+            }
             for e in &self.recent_events {
                 let _ = writeln!(s, "    {e}");
+            }
+            if v.invariant == Invariant::Linearizability {
+                self.linearization_evidence(&mut s);
             }
             let _ = writeln!(s, "\nreproduce: {}", self.reproduce);
         }
         s
+    }
+}
+
+impl Report {
+    /// The longest linearization of each failing key: how far a legal order gets.
+    fn linearization_evidence(&self, s: &mut String) {
+        let failing = self.clients.iter().flat_map(|c| &c.keys);
+        for key in failing.filter(|k| k.verdict == Verdict::NotLinearizable) {
+            let name = key.key.as_deref().unwrap_or("(register)");
+            let _ = writeln!(
+                s,
+                "  key {name}: the longest linearization found orders {} of its {} operations; the next cannot follow:",
+                key.longest_linearization.len(),
+                key.operations
+            );
+            let tail = key.longest_linearization.len().saturating_sub(8);
+            for op in &key.longest_linearization[tail..] {
+                let _ = writeln!(s, "    {}", crate::sim::describe(op));
+            }
+        }
     }
 }
 

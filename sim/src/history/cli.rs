@@ -1,1 +1,685 @@
-//! The `raftsim check-history` command.
+//! The `raftsim check-history` command: read a history file in any format
+//! [`parse`](super::parse) knows, pair it into operations, and check that it is linearizable.
+//!
+//! Exit status: 0 linearizable, 1 not linearizable, 3 unknown (the search gave up), 2 bad
+//! input (an unreadable file, a parse or pairing error, a bad `--initial`), with
+//! `error: FILE:LINE: ...` on stderr.
+
+use super::linearizability::{check, CheckOptions, KeyReport, Model, Report, Verdict};
+use super::parse::{self, function_name, value_to_edn, ParseOptions, ParsedHistory};
+use super::{Call, Completion, Function, Operation, Value};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Exit status: the history is linearizable.
+pub const EXIT_LINEARIZABLE: u8 = 0;
+/// Exit status: the history is not linearizable.
+pub const EXIT_NOT_LINEARIZABLE: u8 = 1;
+/// Exit status: bad input (a file, a flag).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status: the checker gave up before deciding (`--steps-max`).
+pub const EXIT_UNKNOWN: u8 = 3;
+
+/// The model a history is checked against.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelArg {
+    /// A string per key, initially empty: read (get), write (put), append, cas; values are
+    /// taken by their string form.
+    Kv,
+    /// One register (read, write), or one per key.
+    Register,
+    /// One register with compare-and-set (read, write, cas), or one per key.
+    CasRegister,
+}
+
+impl ModelArg {
+    /// The name, as `--model` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelArg::Kv => "kv",
+            ModelArg::Register => "register",
+            ModelArg::CasRegister => "cas-register",
+        }
+    }
+}
+
+/// Check that a client history is linearizable.
+#[derive(clap::Args, Clone, Debug)]
+pub struct CheckHistoryArgs {
+    /// The history: raftsim JSON lines, Jepsen EDN (history.edn) or a Jepsen log; the format
+    /// is detected.
+    pub file: PathBuf,
+    /// What the history is of.
+    #[arg(long, value_enum, default_value = "cas-register")]
+    pub model: ModelArg,
+    /// The registers' initial value, in EDN: an integer, nil or a "string" (default nil).
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub initial: Option<String>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Take a read that returned nil as a read whose result is unknown.
+    #[arg(long)]
+    pub nil_read_unknown: bool,
+    /// Values are Jepsen independent tuples [key value]: check each key on its own.
+    #[arg(long)]
+    pub independent: bool,
+    /// Give up, with the verdict unknown, after this many search steps for a key.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub steps_max: u64,
+}
+
+/// Runs the command: prints the summary (or the JSON object) on stdout, or the error on
+/// stderr, and returns the exit status.
+pub fn check_history(args: &CheckHistoryArgs) -> u8 {
+    match evaluate(args) {
+        Ok(checked) => {
+            if args.json {
+                println!("{}", checked.json());
+            } else {
+                print!("{}", checked.human());
+            }
+            checked.exit_status()
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// A history read, paired and checked.
+struct Checked {
+    file: String,
+    parsed: ParsedHistory,
+    ops: Vec<Operation>,
+    model: ModelArg,
+    /// The registers' initial value; `None` for the kv model.
+    initial: Option<Value>,
+    report: Report,
+}
+
+/// Reads, pairs and checks; the error is the message for a bad input.
+fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
+    let file = args.file.display().to_string();
+    let initial = match (&args.initial, args.model) {
+        (Some(_), ModelArg::Kv) => {
+            return Err(
+                "--initial: the kv model has no initial value (every key starts empty); \
+                 expected --model register or cas-register"
+                    .to_string(),
+            )
+        }
+        (Some(text), _) => {
+            Some(parse::parse_value(text).map_err(|e| format!("--initial `{text}`: {e}"))?)
+        }
+        (None, ModelArg::Kv) => None,
+        (None, _) => Some(Value::Nil),
+    };
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("{file}: cannot read the history: {e}"))?;
+    let options = ParseOptions {
+        independent: args.independent,
+    };
+    let parsed = parse::parse_history(&file, &text, &options).map_err(|e| e.to_string())?;
+    let ops = parse::pair(&parsed, &file).map_err(|e| e.to_string())?;
+    let model = match (args.model, &initial) {
+        (ModelArg::Kv, _) => Model::Kv,
+        (ModelArg::Register, initial) => Model::Register {
+            initial: initial.clone().unwrap_or(Value::Nil),
+        },
+        (ModelArg::CasRegister, initial) => Model::CasRegister {
+            initial: initial.clone().unwrap_or(Value::Nil),
+        },
+    };
+    let check_options = CheckOptions {
+        steps_max: args.steps_max,
+        nil_read_unknown: args.nil_read_unknown,
+    };
+    let report = check(&ops, &model, &check_options);
+    Ok(Checked {
+        file,
+        parsed,
+        ops,
+        model: args.model,
+        initial,
+        report,
+    })
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Linearizable => "linearizable",
+        Verdict::NotLinearizable => "not linearizable",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+/// "1 operation", "3 operations".
+fn operations(n: usize) -> String {
+    if n == 1 {
+        "1 operation".to_string()
+    } else {
+        format!("{n} operations")
+    }
+}
+
+fn key_name(key: &Option<String>) -> String {
+    match key {
+        Some(key) => format!("key {key}"),
+        None => "the register".to_string(),
+    }
+}
+
+impl Checked {
+    fn exit_status(&self) -> u8 {
+        match self.report.verdict {
+            Verdict::Linearizable => EXIT_LINEARIZABLE,
+            Verdict::NotLinearizable => EXIT_NOT_LINEARIZABLE,
+            Verdict::Unknown => EXIT_UNKNOWN,
+        }
+    }
+
+    /// How many operations completed ok, failed, and stayed unknown.
+    fn completions(&self) -> (usize, usize, usize) {
+        let count =
+            |f: fn(&Completion) -> bool| self.ops.iter().filter(|op| f(&op.completion)).count();
+        (
+            count(|c| matches!(c, Completion::Ok(_))),
+            count(|c| matches!(c, Completion::Fail)),
+            count(|c| matches!(c, Completion::Info)),
+        )
+    }
+
+    fn keys(&self) -> usize {
+        let mut keys: Vec<&Option<String>> = self.ops.iter().map(|op| &op.key).collect();
+        keys.sort();
+        keys.dedup();
+        keys.len()
+    }
+
+    fn model_description(&self) -> String {
+        match &self.initial {
+            Some(initial) => format!("{}, initial {}", self.model.name(), value_to_edn(initial)),
+            None => self.model.name().to_string(),
+        }
+    }
+
+    /// The summary for people.
+    fn human(&self) -> String {
+        let mut out = String::new();
+        let (ok, fail, info) = self.completions();
+        let _ = writeln!(
+            out,
+            "history      {} ({}, {} events)",
+            self.file,
+            self.parsed.format,
+            self.parsed.events.len()
+        );
+        let _ = writeln!(out, "model        {}", self.model_description());
+        let _ = writeln!(
+            out,
+            "operations   {}: {ok} ok, {fail} fail, {info} info",
+            self.ops.len()
+        );
+        let _ = writeln!(out, "keys         {}", self.keys());
+        let _ = writeln!(out, "verdict      {}", verdict_name(self.report.verdict));
+        for key in &self.report.keys {
+            match key.verdict {
+                Verdict::Linearizable => {}
+                Verdict::Unknown => {
+                    let _ = writeln!(
+                        out,
+                        "\n{}: unknown: gave up after {} steps over {} (--steps-max)",
+                        key_name(&key.key),
+                        key.steps,
+                        operations(key.operations)
+                    );
+                }
+                Verdict::NotLinearizable => self.human_failure(&mut out, key),
+            }
+        }
+        out
+    }
+
+    fn human_failure(&self, out: &mut String, key: &KeyReport) {
+        let _ = writeln!(
+            out,
+            "\n{}: not linearizable ({}, {} steps)",
+            key_name(&key.key),
+            operations(key.operations),
+            key.steps
+        );
+        let _ = writeln!(
+            out,
+            "  a minimal history that is not linearizable ({}):",
+            operations(key.minimal.len())
+        );
+        self.human_ops(out, &key.minimal);
+        let _ = writeln!(
+            out,
+            "  the longest linearization found ({} of {}):",
+            key.longest_linearization.len(),
+            operations(key.operations)
+        );
+        self.human_ops(out, &key.longest_linearization);
+    }
+
+    /// One operation a line: `process 2 cas [1 4] -> ok  events [7, 12]  lines 8, 13`.
+    fn human_ops(&self, out: &mut String, ops: &[Operation]) {
+        if ops.is_empty() {
+            let _ = writeln!(out, "    (none)");
+            return;
+        }
+        let described: Vec<String> = ops.iter().map(describe).collect();
+        let positions: Vec<String> = ops
+            .iter()
+            .map(|op| {
+                let end = op.return_pos.map_or("-".to_string(), |p| p.to_string());
+                format!("[{}, {end}]", op.invoke_pos)
+            })
+            .collect();
+        let width = described
+            .iter()
+            .map(|d| d.chars().count())
+            .max()
+            .unwrap_or(0);
+        let position_width = positions.iter().map(String::len).max().unwrap_or(0);
+        for ((op, description), position) in ops.iter().zip(&described).zip(&positions) {
+            let lines = match (
+                self.line_of(op.invoke_pos),
+                op.return_pos.and_then(|p| self.line_of(p)),
+            ) {
+                (Some(start), Some(end)) => format!("lines {start}, {end}"),
+                (Some(start), None) => format!("line {start}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "    {description:<width$}  events {position:<position_width$}  {lines}"
+            );
+        }
+    }
+
+    fn line_of(&self, position: u64) -> Option<usize> {
+        usize::try_from(position)
+            .ok()
+            .and_then(|p| self.parsed.lines.get(p).copied())
+    }
+
+    /// The JSON object of `--json`.
+    fn json(&self) -> serde_json::Value {
+        let (ok, fail, info) = self.completions();
+        let keys: Vec<serde_json::Value> = self
+            .report
+            .keys
+            .iter()
+            .map(|key| {
+                json!({
+                    "key": key.key,
+                    "verdict": key.verdict,
+                    "steps": key.steps,
+                    "operations": key.operations,
+                    "minimal": key.minimal.iter().map(|op| self.op_json(op)).collect::<Vec<_>>(),
+                    "longest_linearization": key
+                        .longest_linearization
+                        .iter()
+                        .map(|op| self.op_json(op))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "verdict": self.report.verdict,
+            "model": self.model.name(),
+            "initial": self.initial,
+            "file": self.file,
+            "format": self.parsed.format.name(),
+            "events": self.parsed.events.len(),
+            "operations": self.ops.len(),
+            "ok": ok,
+            "fail": fail,
+            "info": info,
+            "keys": keys,
+        })
+    }
+
+    /// An operation as JSON: `value` is the argument, or for a read that completed ok the
+    /// value read; positions are event indexes, lines 1-based source lines.
+    fn op_json(&self, op: &Operation) -> serde_json::Value {
+        let (f, value) = call_parts(op);
+        let completion = match op.completion {
+            Completion::Ok(_) => "ok",
+            Completion::Fail => "fail",
+            Completion::Info => "info",
+        };
+        json!({
+            "process": op.process,
+            "key": op.key,
+            "f": f,
+            "value": value,
+            "completion": completion,
+            "invoke_pos": op.invoke_pos,
+            "return_pos": op.return_pos,
+            "invoke_line": self.line_of(op.invoke_pos),
+            "return_line": op.return_pos.and_then(|p| self.line_of(p)),
+            "invoke_ns": op.invoke_ns,
+            "return_ns": op.return_ns,
+        })
+    }
+}
+
+/// The function's name and the value a Jepsen op would show: the argument, or the value a
+/// read returned.
+fn call_parts(op: &Operation) -> (&'static str, Value) {
+    match &op.call {
+        Call::Read => (
+            function_name(Function::Read),
+            match &op.completion {
+                Completion::Ok(value) => value.clone(),
+                _ => Value::Nil,
+            },
+        ),
+        Call::Write(v) => (function_name(Function::Write), v.clone()),
+        Call::Cas(expected, new) => (
+            function_name(Function::Cas),
+            Value::List(vec![expected.clone(), new.clone()]),
+        ),
+        Call::Append(v) => (function_name(Function::Append), v.clone()),
+    }
+}
+
+/// `process 2 cas [1 4] -> ok`, `process 0 read -> ok 3`.
+fn describe(op: &Operation) -> String {
+    let (f, value) = call_parts(op);
+    let call = match op.call {
+        Call::Read => f.to_string(),
+        _ => format!("{f} {}", value_to_edn(&value)),
+    };
+    let completion = match (&op.call, &op.completion) {
+        (Call::Read, Completion::Ok(v)) => format!("ok {}", value_to_edn(v)),
+        (_, Completion::Ok(_)) => "ok".to_string(),
+        (_, Completion::Fail) => "fail".to_string(),
+        (_, Completion::Info) => "info".to_string(),
+    };
+    format!("process {} {call} -> {completion}", op.process)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/histories")
+            .join(name)
+    }
+
+    fn args(file: PathBuf) -> CheckHistoryArgs {
+        CheckHistoryArgs {
+            file,
+            model: ModelArg::CasRegister,
+            initial: None,
+            json: false,
+            nil_read_unknown: false,
+            independent: false,
+            steps_max: 10_000_000,
+        }
+    }
+
+    /// A file of its own under the temporary directory.
+    fn temp_file(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "raftsim-check-history-{}-{name}",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn bad_input(args: &CheckHistoryArgs) -> String {
+        match evaluate(args) {
+            Ok(checked) => panic!("expected bad input, got:\n{}", checked.human()),
+            Err(message) => {
+                assert_eq!(check_history(args), EXIT_BAD_INPUT);
+                message
+            }
+        }
+    }
+
+    #[test]
+    fn linearizable_samples_pass() {
+        let mut cases = vec![
+            args(sample("etcd-cas-register.edn")),
+            args(sample("etcd-cas-register.log")),
+        ];
+        let mut independent = args(sample("independent-cas-register.edn"));
+        independent.independent = true;
+        cases.push(independent);
+        let mut kv = args(sample("kv.jsonl"));
+        kv.model = ModelArg::Kv;
+        cases.push(kv);
+        for case in cases {
+            let checked = evaluate(&case).unwrap_or_else(|e| panic!("{e}"));
+            let human = checked.human();
+            assert_eq!(checked.report.verdict, Verdict::Linearizable, "{human}");
+            assert!(human.contains("verdict      linearizable\n"), "{human}");
+            assert_eq!(check_history(&case), EXIT_LINEARIZABLE);
+        }
+    }
+
+    #[test]
+    fn summary_counts_operations_and_keys() {
+        let mut independent = args(sample("independent-cas-register.edn"));
+        independent.independent = true;
+        let human = evaluate(&independent).unwrap().human();
+        assert!(human.contains("(Jepsen EDN, 60 events)"), "{human}");
+        assert!(human.contains("keys         2\n"), "{human}");
+        assert!(
+            human.contains("model        cas-register, initial nil\n"),
+            "{human}"
+        );
+
+        let log = evaluate(&args(sample("etcd-cas-register.log"))).unwrap();
+        let (ok, fail, info) = log.completions();
+        assert_eq!(ok + fail + info, log.ops.len());
+        assert!(log.human().contains("(Jepsen log, 48 events)"));
+    }
+
+    #[test]
+    fn a_stale_read_is_caught_and_shown() {
+        let stale = args(sample("etcd-stale-read.edn"));
+        assert_eq!(check_history(&stale), EXIT_NOT_LINEARIZABLE);
+        let checked = evaluate(&stale).unwrap();
+        assert_eq!(checked.report.verdict, Verdict::NotLinearizable);
+        let human = checked.human();
+        assert!(human.contains("verdict      not linearizable\n"), "{human}");
+        assert!(human.contains("the register: not linearizable"), "{human}");
+        assert!(
+            human.contains("a minimal history that is not linearizable"),
+            "{human}"
+        );
+        assert!(human.contains("the longest linearization found"), "{human}");
+
+        let json = checked.json();
+        assert_eq!(json["verdict"], "not-linearizable");
+        assert_eq!(json["model"], "cas-register");
+        assert_eq!(json["operations"], 14);
+        let key = &json["keys"][0];
+        assert_eq!(key["verdict"], "not-linearizable");
+        assert_eq!(key["key"], serde_json::Value::Null);
+        let minimal = key["minimal"].as_array().unwrap();
+        let longest = key["longest_linearization"].as_array().unwrap();
+        assert!(!minimal.is_empty());
+        // The file's event i (its `:index`) is on line i + 3, after two comment lines.
+        for op in minimal.iter().chain(longest) {
+            let line = |pos: &serde_json::Value| pos.as_u64().map(|p| p + 3);
+            assert_eq!(op["invoke_line"].as_u64(), line(&op["invoke_pos"]), "{op}");
+            assert_eq!(op["return_line"].as_u64(), line(&op["return_pos"]), "{op}");
+            let printed = format!("events [{}, {}]", op["invoke_pos"], op["return_pos"]);
+            assert!(human.contains(&printed), "{printed} not in {human}");
+        }
+        // The stale read (invoked at event 23, returned 3 at event 27) fits in no
+        // linearization: every write before it completed before it began, the last of 1.
+        assert!(!longest.iter().any(|op| op["invoke_pos"] == 23), "{key}");
+    }
+
+    #[test]
+    fn json_output_has_the_documented_fields() {
+        let mut kv = args(sample("kv.jsonl"));
+        kv.model = ModelArg::Kv;
+        kv.json = true;
+        let json = evaluate(&kv).unwrap().json();
+        assert_eq!(json["verdict"], "linearizable");
+        assert_eq!(json["model"], "kv");
+        assert_eq!(json["format"], "raftsim JSON lines");
+        assert_eq!(json["operations"], 36);
+        for key in json["keys"].as_array().unwrap() {
+            for field in ["key", "verdict", "steps", "operations", "minimal"] {
+                assert!(!key[field].is_null(), "{field} in {key}");
+            }
+            assert!(key["longest_linearization"].is_array());
+        }
+        assert_eq!(check_history(&kv), EXIT_LINEARIZABLE);
+    }
+
+    #[test]
+    fn the_initial_value_matters() {
+        // A history whose one read returns 5 is linearizable only from 5.
+        let path = temp_file(
+            "initial.edn",
+            "{:type :invoke, :f :read, :value nil, :process 0}\n\
+             {:type :ok, :f :read, :value 5, :process 0}\n",
+        );
+        let mut from_nil = args(path.clone());
+        assert_eq!(check_history(&from_nil), EXIT_NOT_LINEARIZABLE);
+        from_nil.initial = Some("5".to_string());
+        assert_eq!(check_history(&from_nil), EXIT_LINEARIZABLE);
+        from_nil.model = ModelArg::Register;
+        assert_eq!(check_history(&from_nil), EXIT_LINEARIZABLE);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn nil_reads_can_be_unknown() {
+        let path = temp_file(
+            "nil-read.edn",
+            "{:type :invoke, :f :write, :value 1, :process 0}\n\
+             {:type :ok, :f :write, :value 1, :process 0}\n\
+             {:type :invoke, :f :read, :value nil, :process 1}\n\
+             {:type :ok, :f :read, :value nil, :process 1}\n",
+        );
+        let mut nil_read = args(path.clone());
+        assert_eq!(check_history(&nil_read), EXIT_NOT_LINEARIZABLE);
+        nil_read.nil_read_unknown = true;
+        assert_eq!(check_history(&nil_read), EXIT_LINEARIZABLE);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn giving_up_is_unknown() {
+        let mut tiny = args(sample("etcd-cas-register.edn"));
+        tiny.steps_max = 1;
+        let checked = evaluate(&tiny).unwrap();
+        assert_eq!(
+            checked.report.verdict,
+            Verdict::Unknown,
+            "{}",
+            checked.human()
+        );
+        assert!(checked.human().contains("--steps-max"));
+        assert_eq!(check_history(&tiny), EXIT_UNKNOWN);
+    }
+
+    #[test]
+    fn bad_inputs_exit_2_with_file_and_line() {
+        let missing = bad_input(&args(sample("no-such-history.edn")));
+        assert!(
+            missing.contains("no-such-history.edn: cannot read"),
+            "{missing}"
+        );
+
+        let path = temp_file(
+            "frob.edn",
+            "{:type :invoke, :f :read, :value nil, :process 0}\n\
+             {:type :invoke, :f :frob, :value nil, :process 1}\n",
+        );
+        let message = bad_input(&args(path.clone()));
+        assert_eq!(
+            message,
+            format!(
+                "{}:2: unknown :f :frob: expected :read, :write, :cas or :append (or :get, :put)",
+                path.display()
+            )
+        );
+        std::fs::remove_file(path).unwrap();
+
+        let path = temp_file(
+            "orphan.edn",
+            "{:type :invoke, :f :read, :value nil, :process 0}\n\
+             \n\
+             {:type :ok, :f :write, :value 3, :process 4}\n",
+        );
+        let message = bad_input(&args(path.clone()));
+        assert!(
+            message.starts_with(&format!("{}:3: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("never invoked"), "{message}");
+
+        let mut bad_initial = args(path.clone());
+        bad_initial.initial = Some("[1".to_string());
+        let message = bad_input(&bad_initial);
+        assert!(
+            message.starts_with("--initial `[1`: unterminated vector"),
+            "{message}"
+        );
+        bad_initial.initial = Some("1.5".to_string());
+        assert!(bad_input(&bad_initial).contains("unsupported value 1.5"));
+        bad_initial.initial = Some("3".to_string());
+        bad_initial.model = ModelArg::Kv;
+        assert!(bad_input(&bad_initial).contains("kv model has no initial value"));
+        std::fs::remove_file(path).unwrap();
+
+        let mut not_tuples = args(sample("etcd-cas-register.edn"));
+        not_tuples.independent = true;
+        let message = bad_input(&not_tuples);
+        assert!(message.contains("etcd-cas-register.edn:1: "), "{message}");
+        assert!(message.contains("independent tuple"), "{message}");
+    }
+
+    #[test]
+    fn describes_operations_like_jepsen() {
+        let op = |call, completion, return_pos| Operation {
+            process: 2,
+            key: None,
+            call,
+            completion,
+            invoke_pos: 3,
+            return_pos,
+            invoke_ns: None,
+            return_ns: None,
+        };
+        assert_eq!(
+            describe(&op(
+                Call::Cas(Value::Int(1), Value::Int(4)),
+                Completion::Ok(Value::Nil),
+                Some(5)
+            )),
+            "process 2 cas [1 4] -> ok"
+        );
+        assert_eq!(
+            describe(&op(
+                Call::Read,
+                Completion::Ok(Value::Str("x".into())),
+                Some(5)
+            )),
+            "process 2 read -> ok \"x\""
+        );
+        assert_eq!(
+            describe(&op(Call::Write(Value::Int(7)), Completion::Info, None)),
+            "process 2 write 7 -> info"
+        );
+    }
+}

@@ -1,1 +1,1044 @@
 //! Linearizability checking (Wing-Gong-Lowe with memoization).
+//!
+//! [`check`] splits a history by key (keys are independent) and searches each key for a
+//! linearization: a total order of its operations that respects real time (an operation that
+//! returned before another was invoked comes first) and is a legal sequential run of the
+//! [`Model`]. Operations that failed (`Fail`) are dropped: they did not happen. Operations
+//! whose outcome is unknown (`Info`, or never completed) may have taken effect at any point
+//! after their invocation, or never.
+//!
+//! The search is Wing & Gong's with Lowe's and Porcupine's memoization of configurations,
+//! plus a few reductions that keep it fast on long, highly concurrent histories; see
+//! `lin/search.rs` for the engine. [`check_brute_force`] is the definition, run literally on
+//! small histories, for tests.
+//!
+//! # Models
+//!
+//! - [`Model::Register`] and [`Model::CasRegister`]: one register per key, read, write and
+//!   cas (both accept all three; the names only tell what a history is expected to hold).
+//!   Values compare as [`Value`]s: `Int(1)` is not `Str("1")`, and a read of `Nil` matches only
+//!   a register holding `Nil` (never written, when `initial` is `Nil`). An append, should one
+//!   occur, makes the register the string form of its value followed by the argument's.
+//! - [`Model::Kv`]: a string per key, initially empty. Every value is taken by its string form:
+//!   `Nil` is `""` (so a read of `Nil` is a read of the empty string), an integer its decimal
+//!   digits, a string itself, a tuple `[a b]`. Get (`Read`), put (`Write`), append and cas
+//!   (comparing string forms).
+//!
+//! With [`CheckOptions::nil_read_unknown`] (Knossos's convention), an `Ok` read of `Nil`
+//! means "value not known" and matches any state, in every model.
+//!
+//! # Reports
+//!
+//! A [`KeyReport`] keeps its operations as [`Operation`]s; serialized (JSON), each becomes an
+//! [`OperationView`] (Jepsen-like: `process`, `type`, `f`, `value`, positions).
+
+#[path = "lin/brute.rs"]
+mod brute;
+#[path = "lin/search.rs"]
+mod search;
+
+use super::{Call, Completion, EventKind, Function, Operation, Value};
+use search::{COp, Domain, Kind, Problem, ANY, GARBAGE};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a key holds and what operations do to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// A register per key with read, write (and cas); `initial` is its value before any
+    /// write (`Value::Nil`: never written).
+    Register {
+        /// The value before any write.
+        initial: Value,
+    },
+    /// A register per key with read, write and compare-and-set.
+    CasRegister {
+        /// The value before any write.
+        initial: Value,
+    },
+    /// A string per key, initially empty: get (`Read`), put (`Write`), `Append`, `Cas`.
+    /// Values are taken by their string form; a read of `Nil` reads the empty string.
+    Kv,
+}
+
+/// How hard to try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Search steps (entries visited) per key before giving up with [`Verdict::Unknown`].
+    /// Finding a minimal failing sub-history gets another budget of this size.
+    pub steps_max: u64,
+    /// Knossos convention: an ok read whose value is `Nil` is "value unknown" (matches
+    /// anything).
+    pub nil_read_unknown: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions {
+            steps_max: 10_000_000,
+            nil_read_unknown: false,
+        }
+    }
+}
+
+/// The outcome of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A linearization exists.
+    Linearizable,
+    /// None exists.
+    NotLinearizable,
+    /// The search ran out of steps.
+    Unknown,
+}
+
+/// The verdict on one key.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyReport {
+    /// The key; `None` for a single-register history.
+    pub key: Option<String>,
+    /// Whether this key's operations are linearizable.
+    pub verdict: Verdict,
+    /// Search steps the check took (not counting the search for `minimal`).
+    pub steps: u64,
+    /// Operations of this key that were checked (all but the failed ones).
+    pub operations: usize,
+    /// On `NotLinearizable`: a sub-history of this key's operations that is still not
+    /// linearizable, in history order, such that removing any single operation makes it
+    /// linearizable (found by greedy deletion; if the step budget runs out first, it is not
+    /// linearizable but may not be minimal). Empty otherwise.
+    #[serde(serialize_with = "serialize_operations")]
+    pub minimal: Vec<Operation>,
+    /// On `NotLinearizable`: the longest linearization the search found, in linearized order;
+    /// a prefix that the model accepts and that respects real time. Empty otherwise.
+    #[serde(serialize_with = "serialize_operations")]
+    pub longest_linearization: Vec<Operation>,
+}
+
+/// The verdict on a history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `NotLinearizable` if any key is, else `Unknown` if any key is, else `Linearizable`.
+    pub verdict: Verdict,
+    /// One report per key, sorted by key.
+    pub keys: Vec<KeyReport>,
+}
+
+impl Report {
+    /// Combines per-key reports (say, checked in parallel with [`check_key`]).
+    pub fn from_keys(mut keys: Vec<KeyReport>) -> Report {
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
+        let any = |v: Verdict| keys.iter().any(|k| k.verdict == v);
+        let verdict = if any(Verdict::NotLinearizable) {
+            Verdict::NotLinearizable
+        } else if any(Verdict::Unknown) {
+            Verdict::Unknown
+        } else {
+            Verdict::Linearizable
+        };
+        Report { verdict, keys }
+    }
+}
+
+/// How an [`Operation`] appears in a serialized report, Jepsen-like.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OperationView {
+    /// The client.
+    pub process: u64,
+    /// How it ended: `ok`, `fail` or `info`.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// The operation.
+    pub f: Function,
+    /// The key, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The value read (an ok read), written or appended, or `[expected new]` for a cas;
+    /// `Nil` for a read that did not complete ok.
+    pub value: Value,
+    /// Index of the invoke event.
+    pub invoke_pos: u64,
+    /// Index of the completion event; `None` for an unknown outcome.
+    pub return_pos: Option<u64>,
+    /// Time of the invoke event, if the history has times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoke_ns: Option<u64>,
+    /// Time of the completion event, if the history has times.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_ns: Option<u64>,
+}
+
+impl From<&Operation> for OperationView {
+    fn from(op: &Operation) -> OperationView {
+        let (f, value) = match &op.call {
+            Call::Read => match &op.completion {
+                Completion::Ok(v) => (Function::Read, v.clone()),
+                _ => (Function::Read, Value::Nil),
+            },
+            Call::Write(v) => (Function::Write, v.clone()),
+            Call::Cas(e, n) => (Function::Cas, Value::List(vec![e.clone(), n.clone()])),
+            Call::Append(v) => (Function::Append, v.clone()),
+        };
+        let kind = match op.completion {
+            Completion::Ok(_) => EventKind::Ok,
+            Completion::Fail => EventKind::Fail,
+            Completion::Info => EventKind::Info,
+        };
+        OperationView {
+            process: op.process,
+            kind,
+            f,
+            key: op.key.clone(),
+            value,
+            invoke_pos: op.invoke_pos,
+            return_pos: op.return_pos,
+            invoke_ns: op.invoke_ns,
+            return_ns: op.return_ns,
+        }
+    }
+}
+
+fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
+    match v {
+        Value::Nil => write!(f, "nil"),
+        Value::Int(i) => write!(f, "{i}"),
+        Value::Str(s) => write!(f, "{s:?}"),
+        Value::List(items) => {
+            write!(f, "[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    write!(f, " ")?;
+                }
+                write_value(f, item)?;
+            }
+            write!(f, "]")
+        }
+    }
+}
+
+/// One line, for people: `process 2 cas [1 2] ok key "x" events 4..9`.
+impl fmt::Display for OperationView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.f {
+            Function::Read => "read",
+            Function::Write => "write",
+            Function::Cas => "cas",
+            Function::Append => "append",
+        };
+        let kind = match self.kind {
+            EventKind::Ok => "ok",
+            EventKind::Fail => "fail",
+            EventKind::Info | EventKind::Invoke => "info",
+        };
+        write!(f, "process {} {name} ", self.process)?;
+        write_value(f, &self.value)?;
+        write!(f, " {kind}")?;
+        if let Some(key) = &self.key {
+            write!(f, " key {key:?}")?;
+        }
+        match self.return_pos {
+            Some(r) => write!(f, " events {}..{}", self.invoke_pos, r),
+            None => write!(f, " events {}..", self.invoke_pos),
+        }
+    }
+}
+
+fn serialize_operations<S: Serializer>(ops: &[Operation], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ops.iter().map(OperationView::from))
+}
+
+/// Splits a history by key, keeping history order within each key.
+pub fn by_key(ops: &[Operation]) -> BTreeMap<Option<String>, Vec<Operation>> {
+    let mut keys: BTreeMap<Option<String>, Vec<Operation>> = BTreeMap::new();
+    for op in ops {
+        keys.entry(op.key.clone()).or_default().push(op.clone());
+    }
+    keys
+}
+
+/// Checks a history: each key on its own, with at most `options.steps_max` steps per key.
+pub fn check(ops: &[Operation], model: &Model, options: &CheckOptions) -> Report {
+    let mut keys: BTreeMap<Option<&str>, Vec<&Operation>> = BTreeMap::new();
+    for op in ops {
+        keys.entry(op.key.as_deref()).or_default().push(op);
+    }
+    let reports = keys
+        .into_iter()
+        .map(|(key, ops)| check_key_refs(key.map(str::to_owned), &ops, model, options))
+        .collect();
+    Report::from_keys(reports)
+}
+
+/// Checks the operations of one key (all of `ops` are taken as one key's, whatever their
+/// `key` field), reporting them under `key`.
+pub fn check_key(
+    key: Option<String>,
+    ops: &[Operation],
+    model: &Model,
+    options: &CheckOptions,
+) -> KeyReport {
+    let refs: Vec<&Operation> = ops.iter().collect();
+    check_key_refs(key, &refs, model, options)
+}
+
+fn check_key_refs(
+    key: Option<String>,
+    ops: &[&Operation],
+    model: &Model,
+    options: &CheckOptions,
+) -> KeyReport {
+    let live: Vec<&Operation> = ops
+        .iter()
+        .copied()
+        .filter(|o| o.completion != Completion::Fail)
+        .collect();
+    let (outcome, ids) = run(&live, model, options.nil_read_unknown, options.steps_max);
+    let mut report = KeyReport {
+        key,
+        verdict: outcome.verdict,
+        steps: outcome.steps,
+        operations: live.len(),
+        minimal: Vec::new(),
+        longest_linearization: Vec::new(),
+    };
+    if outcome.verdict == Verdict::NotLinearizable {
+        report.longest_linearization = outcome
+            .longest
+            .iter()
+            .map(|&id| live[ids[id as usize]].clone())
+            .collect();
+        report.minimal = minimize(&live, model, options)
+            .into_iter()
+            .map(|i| live[i].clone())
+            .collect();
+    }
+    report
+}
+
+/// Exhaustive: tries every order consistent with real time, key by key. For tests on small
+/// histories (at most 8 operations or so per key).
+pub fn check_brute_force(ops: &[Operation], model: &Model, nil_read_unknown: bool) -> bool {
+    let mut keys: BTreeMap<Option<&str>, Vec<&Operation>> = BTreeMap::new();
+    for op in ops {
+        keys.entry(op.key.as_deref()).or_default().push(op);
+    }
+    keys.values()
+        .all(|ops| brute::linearizable(ops, model, nil_read_unknown))
+}
+
+/// Compiles and searches one key's operations (none failed). Also returns, for each
+/// operation id of the search, its index in `ops`.
+fn run(
+    ops: &[&Operation],
+    model: &Model,
+    nil_read_unknown: bool,
+    budget: u64,
+) -> (search::Outcome, Vec<usize>) {
+    let (problem, mut domain, ids) = compile(ops, model, nil_read_unknown);
+    (search::search(&problem, &mut domain, budget), ids)
+}
+
+struct Pre {
+    index: usize,
+    ok: bool,
+    op: COp,
+    invoke: u64,
+    ret: Option<u64>,
+}
+
+/// Interns the values and drops what cannot matter: reads and identity cas whose outcome is
+/// unknown (they change nothing), and, on keys without appends, unknown-outcome writes and cas
+/// of a value no operation can observe (a value never read nor expected by a cas: no
+/// linearization needs them). Values no operation can observe all become one state.
+fn compile(
+    ops: &[&Operation],
+    model: &Model,
+    nil_read_unknown: bool,
+) -> (Problem, Domain, Vec<usize>) {
+    let mut domain = Domain::new(matches!(model, Model::Kv));
+    let mut initial = domain.intern(&brute::initial(model));
+    let mut pre: Vec<Pre> = Vec::with_capacity(ops.len());
+    let mut has_append = false;
+    for (index, op) in ops.iter().enumerate() {
+        let ok = match op.completion {
+            Completion::Fail => continue,
+            Completion::Ok(_) => true,
+            Completion::Info => false,
+        };
+        let op_c = match (&op.call, &op.completion) {
+            (Call::Read, Completion::Ok(v)) => {
+                let a = if nil_read_unknown && *v == Value::Nil {
+                    ANY
+                } else {
+                    domain.intern(v)
+                };
+                COp {
+                    kind: Kind::Read,
+                    a,
+                    b: 0,
+                    identity: true,
+                }
+            }
+            (Call::Read, _) => continue,
+            (Call::Write(v), _) => COp {
+                kind: Kind::Write,
+                a: domain.intern(v),
+                b: 0,
+                identity: false,
+            },
+            (Call::Cas(e, n), _) => {
+                let (a, b) = (domain.intern(e), domain.intern(n));
+                if !ok && a == b {
+                    continue;
+                }
+                COp {
+                    kind: Kind::Cas,
+                    a,
+                    b,
+                    identity: a == b,
+                }
+            }
+            (Call::Append(v), _) => {
+                has_append = true;
+                COp {
+                    kind: Kind::Append,
+                    a: domain.intern(v),
+                    b: 0,
+                    identity: false,
+                }
+            }
+        };
+        let ret = if ok { op.return_pos } else { None };
+        pre.push(Pre {
+            index,
+            ok,
+            op: op_c,
+            invoke: op.invoke_pos,
+            ret,
+        });
+    }
+    if !has_append {
+        let mut observed = vec![false; domain.len()];
+        for p in &pre {
+            match p.op.kind {
+                Kind::Read if p.op.a != ANY => observed[p.op.a as usize] = true,
+                Kind::Cas => observed[p.op.a as usize] = true,
+                _ => {}
+            }
+        }
+        let seen = |x: u32| observed[x as usize];
+        pre.retain(|p| {
+            p.ok || match p.op.kind {
+                Kind::Write => seen(p.op.a),
+                Kind::Cas => seen(p.op.b),
+                _ => true,
+            }
+        });
+        let canon = |x: u32| if seen(x) { x } else { GARBAGE };
+        for p in &mut pre {
+            match p.op.kind {
+                Kind::Write => p.op.a = canon(p.op.a),
+                Kind::Cas => p.op.b = canon(p.op.b),
+                _ => {}
+            }
+        }
+        initial = canon(initial);
+    }
+    pre.sort_by_key(|p| (!p.ok, p.invoke, p.index));
+    let problem = Problem {
+        n_ok: pre.iter().filter(|p| p.ok).count(),
+        ops: pre.iter().map(|p| p.op).collect(),
+        invoke: pre.iter().map(|p| p.invoke).collect(),
+        ret: pre.iter().map(|p| p.ret).collect(),
+        initial,
+        values: domain.len(),
+    };
+    (problem, domain, pre.iter().map(|p| p.index).collect())
+}
+
+/// A smallest-by-deletion sub-history of `ops` (known not linearizable) that is still not
+/// linearizable, as indexes into `ops`. Removes chunks, halving their size, then single
+/// operations until none can go. A removal stays only if the rest is certainly not
+/// linearizable; all sub-checks share one budget of `steps_max` steps.
+fn minimize(ops: &[&Operation], model: &Model, options: &CheckOptions) -> Vec<usize> {
+    let mut keep: Vec<usize> = (0..ops.len()).collect();
+    let mut budget = options.steps_max;
+    let bad_without = |keep: &[usize], from: usize, to: usize, budget: &mut u64| -> bool {
+        let sub: Vec<&Operation> = keep[..from]
+            .iter()
+            .chain(&keep[to..])
+            .map(|&i| ops[i])
+            .collect();
+        let (outcome, _) = run(&sub, model, options.nil_read_unknown, *budget);
+        *budget = budget.saturating_sub(outcome.steps);
+        outcome.verdict == Verdict::NotLinearizable
+    };
+    let mut chunk = keep.len() / 2;
+    while chunk > 1 {
+        let mut i = 0;
+        while i < keep.len() && budget > 0 {
+            let end = (i + chunk).min(keep.len());
+            if bad_without(&keep, i, end, &mut budget) {
+                keep.drain(i..end);
+            } else {
+                i = end;
+            }
+        }
+        chunk /= 2;
+    }
+    loop {
+        let mut changed = false;
+        let mut i = 0;
+        while i < keep.len() && budget > 0 {
+            if bad_without(&keep, i, i + 1, &mut budget) {
+                keep.remove(i);
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        if !changed || budget == 0 {
+            return keep;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn op(
+        process: u64,
+        call: Call,
+        completion: Completion,
+        invoke: u64,
+        ret: Option<u64>,
+    ) -> Operation {
+        Operation {
+            process,
+            key: None,
+            call,
+            completion,
+            invoke_pos: invoke,
+            return_pos: ret,
+            invoke_ns: None,
+            return_ns: None,
+        }
+    }
+    fn int(i: i64) -> Value {
+        Value::Int(i)
+    }
+    fn s(x: &str) -> Value {
+        Value::Str(x.to_owned())
+    }
+    fn write(p: u64, v: i64, inv: u64, ret: u64) -> Operation {
+        op(
+            p,
+            Call::Write(int(v)),
+            Completion::Ok(Value::Nil),
+            inv,
+            Some(ret),
+        )
+    }
+    fn read(p: u64, v: Value, inv: u64, ret: u64) -> Operation {
+        op(p, Call::Read, Completion::Ok(v), inv, Some(ret))
+    }
+    fn cas(
+        p: u64,
+        e: i64,
+        n: i64,
+        completion: Completion,
+        inv: u64,
+        ret: Option<u64>,
+    ) -> Operation {
+        op(p, Call::Cas(int(e), int(n)), completion, inv, ret)
+    }
+    fn keyed(mut o: Operation, key: &str) -> Operation {
+        o.key = Some(key.to_owned());
+        o
+    }
+    fn reg(initial: Value) -> Model {
+        Model::CasRegister { initial }
+    }
+
+    /// The verdict of `check` with default options, after checking it against brute force.
+    fn verdict(ops: &[Operation], model: &Model, nil_read_unknown: bool) -> Verdict {
+        let options = CheckOptions {
+            nil_read_unknown,
+            ..CheckOptions::default()
+        };
+        let report = check(ops, model, &options);
+        let brute = check_brute_force(ops, model, nil_read_unknown);
+        let expected = if brute {
+            Verdict::Linearizable
+        } else {
+            Verdict::NotLinearizable
+        };
+        assert_eq!(
+            report.verdict, expected,
+            "check disagrees with brute force on {ops:#?}"
+        );
+        report.verdict
+    }
+
+    /// The model accepts `ops` in this order, and the order respects real time.
+    fn valid_prefix(ops: &[Operation], model: &Model, nil_read_unknown: bool) -> bool {
+        let mut state = brute::initial(model);
+        for (i, o) in ops.iter().enumerate() {
+            match brute::apply(model, &state, o, nil_read_unknown) {
+                Some(next) => state = next,
+                None => return false,
+            }
+            if ops[i + 1..]
+                .iter()
+                .any(|later| later.return_pos.is_some_and(|r| r < o.invoke_pos))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(
+            CheckOptions::default(),
+            CheckOptions {
+                steps_max: 10_000_000,
+                nil_read_unknown: false
+            }
+        );
+        let json = serde_json::to_string(&Verdict::NotLinearizable).unwrap();
+        assert_eq!(json, "\"not-linearizable\"");
+    }
+
+    /// A read concurrent with a write may see either the old or the new value.
+    #[test]
+    fn concurrent_write_and_read_is_linearizable() {
+        let model = reg(Value::Nil);
+        assert_eq!(
+            verdict(&[write(0, 1, 0, 3), read(1, int(1), 1, 2)], &model, false),
+            Verdict::Linearizable
+        );
+        assert_eq!(
+            verdict(
+                &[write(0, 1, 0, 3), read(1, Value::Nil, 1, 2)],
+                &model,
+                false
+            ),
+            Verdict::Linearizable
+        );
+        // Two concurrent writes, then reads see the one linearized last, consistently.
+        let ops = [
+            write(0, 1, 0, 3),
+            write(1, 2, 1, 2),
+            read(0, int(1), 4, 5),
+            read(1, int(1), 6, 7),
+        ];
+        assert_eq!(verdict(&ops, &model, false), Verdict::Linearizable);
+    }
+
+    /// A stale read after a partition: the write of 1 returned, a read invoked strictly
+    /// later returns the old value 0 (say, from an isolated old leader).
+    #[test]
+    fn stale_read_is_not_linearizable() {
+        let ops = [write(0, 1, 0, 1), read(1, int(0), 2, 3)];
+        assert_eq!(verdict(&ops, &reg(int(0)), false), Verdict::NotLinearizable);
+    }
+
+    /// A lost write: the ok write of 2 is never visible, later reads see 1 forever, and no
+    /// operation is concurrent with anything.
+    #[test]
+    fn lost_write_is_not_linearizable() {
+        let ops = [
+            write(0, 1, 0, 1),
+            write(0, 2, 2, 3),
+            read(1, int(1), 4, 5),
+            read(2, int(1), 6, 7),
+        ];
+        assert_eq!(
+            verdict(
+                &ops,
+                &Model::Register {
+                    initial: Value::Nil
+                },
+                false
+            ),
+            Verdict::NotLinearizable
+        );
+    }
+
+    /// An append applied twice (say, a retried request executed twice): "x" appended once,
+    /// "xx" read.
+    #[test]
+    fn duplicated_append_is_not_linearizable() {
+        let append = op(
+            0,
+            Call::Append(s("x")),
+            Completion::Ok(Value::Nil),
+            0,
+            Some(1),
+        );
+        let ops = [append.clone(), read(1, s("xx"), 2, 3)];
+        assert_eq!(verdict(&ops, &Model::Kv, false), Verdict::NotLinearizable);
+        let ops = [append, read(1, s("x"), 2, 3)];
+        assert_eq!(verdict(&ops, &Model::Kv, false), Verdict::Linearizable);
+        // Kv takes values by their string form: append 1 then 2 reads "12"; a missing key
+        // (or a nil read) is "".
+        let ops = [
+            read(2, Value::Nil, 0, 1),
+            read(2, s(""), 2, 3),
+            op(
+                0,
+                Call::Append(int(1)),
+                Completion::Ok(Value::Nil),
+                4,
+                Some(5),
+            ),
+            op(
+                0,
+                Call::Append(s("2")),
+                Completion::Ok(Value::Nil),
+                6,
+                Some(7),
+            ),
+            read(1, s("12"), 8, 9),
+        ];
+        assert_eq!(verdict(&ops, &Model::Kv, false), Verdict::Linearizable);
+    }
+
+    /// Two concurrent cas(0 -> 1) cannot both succeed; one success and one failure is fine.
+    #[test]
+    fn concurrent_cas_pair() {
+        let model = reg(int(0));
+        let both = [
+            cas(0, 0, 1, Completion::Ok(Value::Nil), 0, Some(2)),
+            cas(1, 0, 1, Completion::Ok(Value::Nil), 1, Some(3)),
+        ];
+        assert_eq!(verdict(&both, &model, false), Verdict::NotLinearizable);
+        let one = [
+            cas(0, 0, 1, Completion::Ok(Value::Nil), 0, Some(2)),
+            cas(1, 0, 1, Completion::Fail, 1, Some(3)),
+        ];
+        assert_eq!(verdict(&one, &model, false), Verdict::Linearizable);
+    }
+
+    /// An unknown-outcome write may have happened (a later read sees it) or not (a later read
+    /// does not); but once seen it cannot be undone.
+    #[test]
+    fn info_write_may_or_may_not_happen() {
+        let model = reg(int(0));
+        let info = op(0, Call::Write(int(1)), Completion::Info, 0, None);
+        assert_eq!(
+            verdict(&[info.clone(), read(1, int(1), 1, 2)], &model, false),
+            Verdict::Linearizable
+        );
+        assert_eq!(
+            verdict(&[info.clone(), read(1, int(0), 1, 2)], &model, false),
+            Verdict::Linearizable
+        );
+        let ops = [info.clone(), read(1, int(0), 1, 2), read(1, int(1), 3, 4)];
+        assert_eq!(verdict(&ops, &model, false), Verdict::Linearizable);
+        let ops = [info, read(1, int(1), 1, 2), read(1, int(0), 3, 4)];
+        assert_eq!(verdict(&ops, &model, false), Verdict::NotLinearizable);
+    }
+
+    /// Knossos's convention: a nil read is "value unknown".
+    #[test]
+    fn nil_read_unknown_changes_the_verdict() {
+        let ops = [write(0, 1, 0, 1), read(1, Value::Nil, 2, 3)];
+        assert_eq!(verdict(&ops, &reg(int(0)), false), Verdict::NotLinearizable);
+        assert_eq!(verdict(&ops, &reg(int(0)), true), Verdict::Linearizable);
+    }
+
+    /// An operation with unknown outcome invoked after everything else completed: it need
+    /// not happen, even if it could never succeed.
+    #[test]
+    fn info_after_everything() {
+        let model = reg(int(0));
+        let ops = [
+            write(0, 1, 0, 1),
+            read(1, int(1), 2, 3),
+            op(2, Call::Write(int(2)), Completion::Info, 4, None),
+            cas(3, 7, 8, Completion::Info, 5, None),
+        ];
+        assert_eq!(verdict(&ops, &model, false), Verdict::Linearizable);
+        // And an ok operation before it still has to be explained.
+        let mut bad = ops.to_vec();
+        bad[1] = read(1, int(2), 2, 3);
+        assert_eq!(verdict(&bad, &model, false), Verdict::NotLinearizable);
+    }
+
+    /// Only key "b" is bad (a stale read among harmless writes): the report names it, its
+    /// minimal sub-history is exactly the write and the stale read, and its longest
+    /// linearization is a valid prefix.
+    #[test]
+    fn one_bad_key_among_several() {
+        let model = reg(int(0));
+        let ops = vec![
+            keyed(write(0, 5, 0, 2), "a"),
+            keyed(write(1, 1, 1, 3), "b"),
+            keyed(read(2, int(5), 4, 6), "a"),
+            keyed(read(3, int(0), 5, 7), "b"),
+            keyed(write(1, 2, 8, 9), "b"),
+            keyed(write(0, 3, 10, 12), "b"),
+            keyed(read(2, int(3), 11, 13), "a"),
+            op(
+                4,
+                Call::Write(int(9)),
+                Completion::Ok(Value::Nil),
+                14,
+                Some(15),
+            ),
+        ];
+        let report = check(&ops, &model, &CheckOptions::default());
+        assert_eq!(report.verdict, Verdict::NotLinearizable);
+        let keys: Vec<_> = report
+            .keys
+            .iter()
+            .map(|k| (k.key.as_deref(), k.verdict))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (None, Verdict::Linearizable),
+                (Some("a"), Verdict::NotLinearizable),
+                (Some("b"), Verdict::NotLinearizable)
+            ]
+        );
+        // Key "a" reads 3, never written to "a": its minimal sub-history is that read alone.
+        assert_eq!(report.keys[1].minimal, [ops[6].clone()]);
+        let b = &report.keys[2];
+        assert_eq!(b.operations, 4);
+        assert_eq!(b.minimal, [ops[1].clone(), ops[3].clone()]);
+        assert!(!b.longest_linearization.is_empty());
+        assert!(valid_prefix(&b.longest_linearization, &model, false));
+        assert!(b
+            .longest_linearization
+            .iter()
+            .all(|o| o.key.as_deref() == Some("b")));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["verdict"], "not-linearizable");
+        assert_eq!(json["keys"][2]["minimal"][1]["f"], "read");
+        assert_eq!(json["keys"][2]["minimal"][1]["type"], "ok");
+        assert_eq!(json["keys"][2]["minimal"][1]["value"], 0);
+        let line = OperationView::from(&ops[3]).to_string();
+        assert_eq!(line, "process 3 read 0 ok key \"b\" events 5..7");
+    }
+
+    /// Many overlapping writes of values nobody reads, then a read of the first one: the
+    /// search space is exponential; a tiny budget gives Unknown at once, never a hang.
+    #[test]
+    fn step_budget_gives_unknown() {
+        let n = 40;
+        let mut ops: Vec<Operation> = (0..n).map(|i| write(i, i as i64, i, 2 * n + i)).collect();
+        ops.push(read(n, int(1000), 3 * n, 3 * n + 1));
+        ops.push(read(n, int(0), 3 * n + 2, 3 * n + 3));
+        let options = CheckOptions {
+            steps_max: 1000,
+            nil_read_unknown: false,
+        };
+        let report = check(&ops, &reg(Value::Nil), &options);
+        assert_eq!(report.verdict, Verdict::Unknown);
+        assert!(report.keys[0].steps <= 1000);
+        assert!(report.keys[0].minimal.is_empty());
+    }
+
+    /// Failed operations did not happen, whatever they claim.
+    #[test]
+    fn failed_operations_are_ignored() {
+        let ops = [
+            op(0, Call::Write(int(1)), Completion::Fail, 0, Some(1)),
+            read(1, int(0), 2, 3),
+        ];
+        assert_eq!(verdict(&ops, &reg(int(0)), false), Verdict::Linearizable);
+        assert_eq!(
+            check(&ops, &reg(int(0)), &CheckOptions::default()).keys[0].operations,
+            1
+        );
+    }
+
+    // ---- differential testing against brute force ----
+
+    struct Tape<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+
+    impl Tape<'_> {
+        fn draw(&mut self, n: usize) -> usize {
+            let b = self.bytes.get(self.at).copied().unwrap_or(0);
+            self.at += 1;
+            b as usize % n
+        }
+    }
+
+    struct Pending {
+        op: usize,
+        /// Not applied yet / applied with this read result / a cas that found another value.
+        applied: Option<Option<Value>>,
+    }
+
+    /// A random history of at most 8 operations over 1-3 processes: each operation takes
+    /// effect (or not) at a random instant of a real register between its invoke and
+    /// completion; then some ok reads get a random value instead.
+    fn history(model: &Model, tape: &[u8]) -> (Vec<Operation>, bool) {
+        let mut t = Tape { bytes: tape, at: 0 };
+        let kv = matches!(model, Model::Kv);
+        let nil_read_unknown = t.draw(4) == 0;
+        let procs = 1 + t.draw(3);
+        let keys: Vec<Option<String>> = if t.draw(3) == 0 {
+            vec![Some("a".into()), Some("b".into())]
+        } else {
+            vec![None]
+        };
+        let ops_max = 1 + t.draw(8);
+        let mut state: BTreeMap<Option<String>, Value> = keys
+            .iter()
+            .map(|k| (k.clone(), brute::initial(model)))
+            .collect();
+        let mut pending: Vec<Option<Pending>> = (0..procs).map(|_| None).collect();
+        let mut ops: Vec<Operation> = Vec::new();
+        let mut pos = 0u64;
+        let small = |t: &mut Tape| -> Value {
+            let i = t.draw(3) as i64;
+            if kv && t.draw(2) == 0 {
+                Value::Str(i.to_string())
+            } else {
+                Value::Int(i)
+            }
+        };
+        for _ in 0..200 {
+            let p = t.draw(procs);
+            match pending[p].take() {
+                None => {
+                    if ops.len() == ops_max {
+                        if pending.iter().all(Option::is_none) {
+                            break;
+                        }
+                        continue;
+                    }
+                    let call = match t.draw(if kv { 4 } else { 3 }) {
+                        0 => Call::Read,
+                        1 => Call::Write(small(&mut t)),
+                        2 => Call::Cas(small(&mut t), small(&mut t)),
+                        _ => Call::Append(small(&mut t)),
+                    };
+                    let key = keys[t.draw(keys.len())].clone();
+                    ops.push(Operation {
+                        key,
+                        ..op(p as u64, call, Completion::Info, pos, None)
+                    });
+                    pos += 1;
+                    pending[p] = Some(Pending {
+                        op: ops.len() - 1,
+                        applied: None,
+                    });
+                }
+                Some(mut pend) => {
+                    let action = t.draw(4);
+                    if pend.applied.is_none() && (action == 0 || action == 3) {
+                        let o = &ops[pend.op];
+                        let current = state.get_mut(&o.key).unwrap();
+                        let result = brute::apply(model, current, o, false);
+                        pend.applied = Some(match (&o.call, result) {
+                            (Call::Read, _) => Some(current.clone()),
+                            (_, Some(next)) => {
+                                *current = next;
+                                Some(Value::Nil)
+                            }
+                            (_, None) => None,
+                        });
+                    }
+                    let o = &mut ops[pend.op];
+                    match action {
+                        0 => {
+                            pending[p] = Some(pend);
+                            continue;
+                        }
+                        2 => {}
+                        _ => {
+                            o.completion = match pend.applied {
+                                Some(Some(v)) => Completion::Ok(v),
+                                _ => Completion::Fail,
+                            };
+                            o.return_pos = Some(pos);
+                        }
+                    }
+                    pos += 1;
+                }
+            }
+        }
+        for o in &mut ops {
+            if o.call == Call::Read && matches!(o.completion, Completion::Ok(_)) && t.draw(3) == 0 {
+                let v = match t.draw(5) {
+                    0 => Value::Nil,
+                    i if kv => Value::Str(["", "0", "1", "01", "10"][i].to_owned()),
+                    i => Value::Int(i as i64 - 1),
+                };
+                o.completion = Completion::Ok(v);
+            }
+        }
+        (ops, nil_read_unknown)
+    }
+
+    fn model_of(i: usize) -> Model {
+        match i {
+            0 => Model::Register {
+                initial: Value::Nil,
+            },
+            1 => Model::CasRegister {
+                initial: Value::Int(0),
+            },
+            _ => Model::Kv,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn agrees_with_brute_force(model in 0usize..3, tape in prop::collection::vec(any::<u8>(), 0..160)) {
+            let model = model_of(model);
+            let (ops, nil_read_unknown) = history(&model, &tape);
+            let options = CheckOptions { nil_read_unknown, ..CheckOptions::default() };
+            let report = check(&ops, &model, &options);
+            let brute = check_brute_force(&ops, &model, nil_read_unknown);
+            let expected = if brute { Verdict::Linearizable } else { Verdict::NotLinearizable };
+            prop_assert_eq!(report.verdict, expected, "{:#?}", ops);
+            for key in &report.keys {
+                if key.verdict != Verdict::NotLinearizable {
+                    prop_assert!(key.minimal.is_empty() && key.longest_linearization.is_empty());
+                    continue;
+                }
+                prop_assert!(valid_prefix(&key.longest_linearization, &model, nil_read_unknown));
+                prop_assert!(!check_brute_force(&key.minimal, &model, nil_read_unknown));
+                for i in 0..key.minimal.len() {
+                    let mut fewer = key.minimal.clone();
+                    fewer.remove(i);
+                    prop_assert!(check_brute_force(&fewer, &model, nil_read_unknown), "{:#?}", key.minimal);
+                }
+            }
+        }
+    }
+
+    /// The generator produces both verdicts, in every model.
+    #[test]
+    fn generator_covers_both_verdicts() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for m in 0..3 {
+            let model = model_of(m);
+            let mut seen = [0usize; 2];
+            for _ in 0..500 {
+                let tape: Vec<u8> = (0..160).map(|_| rng.gen()).collect();
+                let (ops, nil) = history(&model, &tape);
+                seen[usize::from(check_brute_force(&ops, &model, nil))] += 1;
+            }
+            assert!(seen[0] > 50 && seen[1] > 50, "{model:?}: {seen:?}");
+        }
+    }
+}

@@ -7,6 +7,8 @@ use crate::checker::{Invariant, Violation};
 use crate::clients::Action;
 use crate::network;
 use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
+use crate::history::linearizability::{self, CheckOptions, Model, Verdict};
+use crate::history::{self, Operation};
 use crate::trace::Event;
 
 impl<N: SimNode> Simulator<N> {
@@ -175,4 +177,47 @@ impl<N: SimNode> Simulator<N> {
             detail,
         })
     }
+}
+
+/// Checks a run's history against the key-value model, key by key: a key that is not
+/// linearizable is a violation whose detail shows its minimal failing sub-history.
+pub(super) fn check_linearizability(
+    events: &[history::Event],
+    now_ns: u64,
+) -> (linearizability::Report, Option<Violation>) {
+    let ops = match history::operations(events) {
+        Ok(ops) => ops,
+        Err(e) => {
+            // The simulator wrote this history: a malformed one is a bug in raftsim itself.
+            panic!("raftsim recorded a malformed history: {e}");
+        }
+    };
+    let report = linearizability::check(&ops, &Model::Kv, &CheckOptions::default());
+    let violation = report.keys.iter().find(|k| k.verdict == Verdict::NotLinearizable).map(|key| {
+        let name = key.key.clone().unwrap_or_default();
+        let mut detail = format!(
+            "key {name}: {} operations are not linearizable; the smallest failing set is {}:",
+            key.operations,
+            key.minimal.len()
+        );
+        for op in &key.minimal {
+            detail.push_str("\n    ");
+            detail.push_str(&describe(op));
+        }
+        Violation { invariant: Invariant::Linearizability, nodes: Vec::new(), time_ns: now_ns, detail }
+    });
+    (report, violation)
+}
+
+/// One line for an operation: who, what, how it ended, and when.
+pub fn describe(op: &Operation) -> String {
+    let when = |ns: Option<u64>| ns.map_or("?".to_string(), crate::trace::format_time);
+    format!(
+        "client {} {:?} -> {:?}  [{} .. {}]",
+        op.process,
+        op.call,
+        op.completion,
+        when(op.invoke_ns),
+        if op.return_pos.is_some() { when(op.return_ns) } else { "never".to_string() }
+    )
 }

@@ -2,6 +2,7 @@
 
 mod clients;
 
+pub use clients::describe;
 use crate::checker::{Checker, Violation};
 use crate::clients::ClientSim;
 use crate::disk::Disk;
@@ -94,6 +95,9 @@ pub struct Outcome {
     pub trace: Trace,
     /// The clients' history (empty without clients).
     pub history: Vec<crate::history::Event>,
+    /// The linearizability verdict on the history (`None` without clients, or when the run
+    /// stopped at a safety violation).
+    pub linearizability: Option<crate::history::linearizability::Report>,
     /// Client operations started.
     pub client_operations: u64,
 }
@@ -284,8 +288,17 @@ impl<N: SimNode> Simulator<N> {
             Some(c) => (c.history().to_vec(), c.operations_started()),
             None => (Vec::new(), 0),
         };
+        let checked = match &violation {
+            None if !history.is_empty() => Some(clients::check_linearizability(&history, self.now_ns)),
+            _ => None,
+        };
+        let (linearizability, violation) = match checked {
+            Some((report, found)) => (Some(report), found),
+            None => (None, violation),
+        };
         Ok(Outcome {
             history,
+            linearizability,
             client_operations,
             seed: self.seed,
             violation,
