@@ -1,6 +1,7 @@
 //! raftsim's integration tests: whole runs through the library and the `raftsim` binary.
 
 mod cli;
+mod clients;
 mod determinism;
 mod mutations;
 mod scenarios;

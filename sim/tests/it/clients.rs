@@ -1,0 +1,161 @@
+//! Clients end to end: histories, their linearizability, exactly-once execution, and the
+//! mutations that break them (dissertation chapter 6).
+
+use crate::scenario;
+use sim::history::linearizability::Verdict;
+use sim::history::EventKind;
+use sim::{Invariant, RunOptions};
+use std::process::Command;
+
+fn with_mutation(name: &str) -> RunOptions {
+    RunOptions {
+        mutation: Some(name.to_string()),
+        ..RunOptions::default()
+    }
+}
+
+#[test]
+fn client_scenarios_produce_linearizable_histories() {
+    for name in [
+        "churn",
+        "exactly-once",
+        "leader-crash",
+        "lossy",
+        "old-leader-partitioned",
+    ] {
+        let s = scenario(name);
+        assert!(s.clients.count > 0, "{name} has clients");
+        for seed in 1..=5 {
+            let outcome = sim::run(&s, seed, RunOptions::default()).unwrap();
+            assert!(
+                outcome.violation.is_none(),
+                "{name} seed {seed}: {:?}",
+                outcome.violation
+            );
+            let report = outcome.linearizability.expect("a history was checked");
+            assert_eq!(report.verdict, Verdict::Linearizable, "{name} seed {seed}");
+            let ok = outcome
+                .history
+                .iter()
+                .filter(|e| e.kind == EventKind::Ok)
+                .count() as u64;
+            assert!(
+                ok * 4 > s.clients.operations,
+                "{name} seed {seed}: only {ok} operations completed"
+            );
+        }
+    }
+}
+
+#[test]
+fn retries_without_session_dedup_execute_twice_and_are_caught() {
+    // Dissertation 6.3: without the session table's cache, a retried command runs again.
+    let s = scenario("exactly-once");
+    for seed in 1..=5 {
+        let outcome = sim::run(&s, seed, with_mutation("no-session-dedup")).unwrap();
+        let v = outcome
+            .violation
+            .unwrap_or_else(|| panic!("seed {seed}: duplicate execution not caught"));
+        assert_eq!(v.invariant, Invariant::ExactlyOnce, "seed {seed}: {v:?}");
+        assert!(v.detail.contains("a second time"), "{}", v.detail);
+        // The same seed with the real rule passes.
+        assert!(sim::run(&s, seed, RunOptions::default())
+            .unwrap()
+            .violation
+            .is_none());
+    }
+}
+
+#[test]
+fn reads_without_quorum_are_caught_as_stale() {
+    // Dissertation 6.4: a deposed leader that answers reads from its own state serves stale
+    // values; only the history shows it.
+    let s = scenario("churn");
+    let (seed, v) = (1..=60)
+        .find_map(|seed| {
+            let outcome = sim::run(&s, seed, with_mutation("read-without-quorum")).unwrap();
+            outcome.violation.map(|v| (seed, v))
+        })
+        .expect("no seed of churn in 1..=60 caught stale reads");
+    assert_eq!(
+        v.invariant,
+        Invariant::Linearizability,
+        "seed {seed}: {v:?}"
+    );
+    assert!(v.detail.contains("not linearizable"), "{}", v.detail);
+}
+
+#[test]
+fn expired_sessions_end_in_unknown_outcomes_not_violations() {
+    // Sessions that expire between a client's operations: the next command gets a clear
+    // SessionExpired, the client records the outcome as unknown and registers again.
+    let mut s = scenario("lossy");
+    s.raft.session_timeout_ns = 30_000_000; // 30ms of log time
+    s.clients.think_time_min_ns = 40_000_000;
+    s.clients.think_time_max_ns = 80_000_000;
+    let outcome = sim::run(&s, 1, RunOptions::default()).unwrap();
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    let info = outcome
+        .history
+        .iter()
+        .filter(|e| e.kind == EventKind::Info)
+        .count();
+    assert!(info > 10, "expirations leave unknown outcomes: {info}");
+    assert_eq!(
+        outcome.linearizability.unwrap().verdict,
+        Verdict::Linearizable
+    );
+}
+
+#[test]
+fn a_run_history_checks_the_same_through_check_history() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = crate::scenarios_dir().join("exactly-once.toml");
+    for file in ["run-history.jsonl", "run-history.edn"] {
+        let history = dir.join(file);
+        let run = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+            .args([
+                "run",
+                path.to_str().unwrap(),
+                "--seed",
+                "3",
+                "--history",
+                history.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut args = vec![
+            "check-history",
+            history.to_str().unwrap(),
+            "--model",
+            "kv",
+            "--json",
+        ];
+        if file.ends_with(".edn") {
+            args.push("--independent");
+        }
+        let check = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{file}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        assert_eq!(v["verdict"], "linearizable", "{file}");
+        assert_eq!(
+            v["keys"].as_array().unwrap().len(),
+            4,
+            "{file}: exactly-once uses 4 keys"
+        );
+    }
+}
