@@ -8,9 +8,17 @@
 //! after their invocation, or never.
 //!
 //! The search is Wing & Gong's with Lowe's and Porcupine's memoization of configurations,
-//! plus a few reductions that keep it fast on long, highly concurrent histories; see
-//! `lin/search.rs` for the engine. [`check_brute_force`] is the definition, run literally on
-//! small histories, for tests.
+//! restricted to linearizations of a normal form (legal reads at once, identical operations
+//! in return order, unknown-outcome operations only right before an observer) and cut at
+//! dead ends (a read or cas that can no longer get its value); see `lin/search.rs`. Before
+//! searching, values are interned, and operations that cannot matter are dropped: failed
+//! ones, reads and `cas(v, v)` with unknown outcome, and (on keys without appends)
+//! unknown-outcome writes of a value nobody reads or expects. [`check_brute_force`] is the
+//! definition, run literally, for tests.
+//!
+//! [`KeyReport::steps`] counts list entries visited; the budget
+//! ([`CheckOptions::steps_max`]) bounds time and memory (each step stores at most one
+//! configuration, typically a few dozen bytes).
 //!
 //! # Models
 //!
@@ -317,8 +325,9 @@ fn check_key_refs(
     report
 }
 
-/// Exhaustive: tries every order consistent with real time, key by key. For tests on small
-/// histories (at most 8 operations or so per key).
+/// Exhaustive: tries every order consistent with real time, key by key, on plain values and
+/// with none of [`check`]'s shortcuts (it only remembers the (operations done, state) pairs
+/// it already failed from). For tests: exponential beyond a few dozen operations per key.
 pub fn check_brute_force(ops: &[Operation], model: &Model, nil_read_unknown: bool) -> bool {
     let mut keys: BTreeMap<Option<&str>, Vec<&Operation>> = BTreeMap::new();
     for op in ops {
@@ -829,22 +838,36 @@ mod tests {
         assert_eq!(line, "process 3 read 0 ok key \"b\" events 5..7");
     }
 
-    /// Many overlapping writes of values nobody reads, then a read of the first one: the
-    /// search space is exponential; a tiny budget gives Unknown at once, never a hang.
+    /// 50 writes of distinct values and 50 reads of them, all concurrent, then sequential
+    /// reads of 0 and of 1: not linearizable (the write of 1 returned before the read of 0 was
+    /// invoked), but only the last two reads say so, after an exponential number of orders
+    /// of the writes. A tiny budget gives Unknown at once, never a hang.
     #[test]
     fn step_budget_gives_unknown() {
-        let n = 40;
-        let mut ops: Vec<Operation> = (0..n).map(|i| write(i, i as i64, i, 2 * n + i)).collect();
-        ops.push(read(n, int(1000), 3 * n, 3 * n + 1));
-        ops.push(read(n, int(0), 3 * n + 2, 3 * n + 3));
-        let options = CheckOptions {
-            steps_max: 1000,
-            nil_read_unknown: false,
-        };
-        let report = check(&ops, &reg(Value::Nil), &options);
-        assert_eq!(report.verdict, Verdict::Unknown);
-        assert!(report.keys[0].steps <= 1000);
-        assert!(report.keys[0].minimal.is_empty());
+        let n = 50;
+        let mut ops: Vec<Operation> = Vec::new();
+        for i in 0..n {
+            ops.push(write(i, i as i64, 2 * i, 4 * n + 2 * i));
+            ops.push(read(n + i, int(i as i64), 2 * i + 1, 4 * n + 2 * i + 1));
+        }
+        ops.push(read(2 * n, int(0), 6 * n, 6 * n + 1));
+        ops.push(read(2 * n, int(1), 6 * n + 2, 6 * n + 3));
+        for steps_max in [1000, 200_000] {
+            let options = CheckOptions {
+                steps_max,
+                nil_read_unknown: false,
+            };
+            let report = check(&ops, &reg(Value::Nil), &options);
+            assert_eq!(report.verdict, Verdict::Unknown);
+            assert!(report.keys[0].steps <= steps_max);
+            assert!(report.keys[0].minimal.is_empty());
+        }
+        // Without the last read it is linearizable, and found at once.
+        ops.pop();
+        assert_eq!(
+            check(&ops, &reg(Value::Nil), &CheckOptions::default()).verdict,
+            Verdict::Linearizable
+        );
     }
 
     /// Failed operations did not happen, whatever they claim.
@@ -886,16 +909,27 @@ mod tests {
     /// effect (or not) at a random instant of a real register between its invoke and
     /// completion; then some ok reads get a random value instead.
     fn history(model: &Model, tape: &[u8]) -> (Vec<Operation>, bool) {
+        history_sized(model, tape, 3, 8)
+    }
+
+    fn history_sized(
+        model: &Model,
+        tape: &[u8],
+        procs_max: usize,
+        ops_max: usize,
+    ) -> (Vec<Operation>, bool) {
         let mut t = Tape { bytes: tape, at: 0 };
         let kv = matches!(model, Model::Kv);
         let nil_read_unknown = t.draw(4) == 0;
-        let procs = 1 + t.draw(3);
+        let procs = 1 + t.draw(procs_max);
         let keys: Vec<Option<String>> = if t.draw(3) == 0 {
             vec![Some("a".into()), Some("b".into())]
         } else {
             vec![None]
         };
-        let ops_max = 1 + t.draw(8);
+        // Unknown outcomes: often in short histories, rarer in long ones (for brute force).
+        let info_one_in = if ops_max > 8 { 16 } else { 4 };
+        let ops_max = 1 + t.draw(ops_max);
         let mut state: BTreeMap<Option<String>, Value> = keys
             .iter()
             .map(|k| (k.clone(), brute::initial(model)))
@@ -911,7 +945,7 @@ mod tests {
                 Value::Int(i)
             }
         };
-        for _ in 0..200 {
+        for _ in 0..25 * ops_max {
             let p = t.draw(procs);
             match pending[p].take() {
                 None => {
@@ -939,7 +973,11 @@ mod tests {
                     });
                 }
                 Some(mut pend) => {
-                    let action = t.draw(4);
+                    // 0: take effect, 1: complete, 2: outcome unknown, 3: both 0 and 1.
+                    let action = match t.draw(info_one_in) {
+                        x if x + 1 == info_one_in => 2,
+                        x => [0, 1, 3][x % 3],
+                    };
                     if pend.applied.is_none() && (action == 0 || action == 3) {
                         let o = &ops[pend.op];
                         let current = state.get_mut(&o.key).unwrap();
@@ -972,8 +1010,13 @@ mod tests {
                 }
             }
         }
+        // Corrupt about one read in two in short histories, fewer in long ones.
+        let corrupt = if ops.len() > 8 { 6 } else { 2 };
         for o in &mut ops {
-            if o.call == Call::Read && matches!(o.completion, Completion::Ok(_)) && t.draw(3) == 0 {
+            if o.call == Call::Read
+                && matches!(o.completion, Completion::Ok(_))
+                && t.draw(corrupt) == 1
+            {
                 let v = match t.draw(5) {
                     0 => Value::Nil,
                     i if kv => Value::Str(["", "0", "1", "01", "10"][i].to_owned()),
@@ -1025,6 +1068,36 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Longer, more concurrent histories (up to 40 operations over up to 6 processes)
+        /// exercise the pruning rules; the reference is the same exhaustive definition with
+        /// its failed (done, state) pairs remembered.
+        #[test]
+        fn agrees_with_brute_force_on_longer_histories(
+            model in 0usize..3,
+            tape in prop::collection::vec(any::<u8>(), 200..900),
+        ) {
+            let model = model_of(model);
+            let (ops, nil_read_unknown) = history_sized(&model, &tape, 6, 40);
+            let options = CheckOptions { nil_read_unknown, ..CheckOptions::default() };
+            let report = check(&ops, &model, &options);
+            let brute = check_brute_force(&ops, &model, nil_read_unknown);
+            let expected = if brute { Verdict::Linearizable } else { Verdict::NotLinearizable };
+            prop_assert_eq!(report.verdict, expected, "{:#?}", ops);
+            for key in report.keys.iter().filter(|k| k.verdict == Verdict::NotLinearizable) {
+                prop_assert!(valid_prefix(&key.longest_linearization, &model, nil_read_unknown));
+                prop_assert!(!check_brute_force(&key.minimal, &model, nil_read_unknown));
+                for i in 0..key.minimal.len() {
+                    let mut fewer = key.minimal.clone();
+                    fewer.remove(i);
+                    prop_assert!(check_brute_force(&fewer, &model, nil_read_unknown), "{:#?}", key.minimal);
+                }
+            }
+        }
+    }
+
     /// The generator produces both verdicts, in every model.
     #[test]
     fn generator_covers_both_verdicts() {
@@ -1032,13 +1105,22 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         for m in 0..3 {
             let model = model_of(m);
-            let mut seen = [0usize; 2];
-            for _ in 0..500 {
+            let mut short = [0usize; 2];
+            let mut long = [0usize; 2];
+            for i in 0..500 {
                 let tape: Vec<u8> = (0..160).map(|_| rng.gen()).collect();
                 let (ops, nil) = history(&model, &tape);
-                seen[usize::from(check_brute_force(&ops, &model, nil))] += 1;
+                short[usize::from(check_brute_force(&ops, &model, nil))] += 1;
+                if i % 2 == 1 {
+                    continue;
+                }
+                let tape: Vec<u8> = (0..rng.gen_range(200..900)).map(|_| rng.gen()).collect();
+                let (ops, nil) = history_sized(&model, &tape, 6, 40);
+                long[usize::from(check_brute_force(&ops, &model, nil))] += 1;
             }
-            assert!(seen[0] > 50 && seen[1] > 50, "{model:?}: {seen:?}");
+            eprintln!("{model:?}: {short:?} {long:?}");
+            assert!(short[0] > 60 && short[1] > 60, "{model:?}: {short:?}");
+            assert!(long[0] > 50 && long[1] > 50, "{model:?}: {long:?}");
         }
     }
 }

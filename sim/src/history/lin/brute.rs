@@ -5,6 +5,7 @@
 use super::search::rendered;
 use super::Model;
 use crate::history::{Call, Completion, Operation, Value};
+use std::collections::HashSet;
 
 /// The model's state after `op` in `state`, if `op` is legal there.
 pub(crate) fn apply(
@@ -42,7 +43,8 @@ pub(crate) fn initial(model: &Model) -> Value {
     }
 }
 
-/// Whether one key's operations are linearizable, trying every order.
+/// Whether one key's operations are linearizable, trying every order (remembering the
+/// (set of operations done, state) pairs from which none worked).
 pub(crate) fn linearizable(ops: &[&Operation], model: &Model, nil_read_unknown: bool) -> bool {
     let ops: Vec<&Operation> = ops
         .iter()
@@ -63,16 +65,16 @@ pub(crate) fn linearizable(ops: &[&Operation], model: &Model, nil_read_unknown: 
                 .collect()
         })
         .collect();
-    let mut used = vec![false; ops.len()];
-    let ok_total = ok.iter().filter(|&&k| k).count();
-    let cx = Cx {
+    let mut cx = Cx {
         ops: &ops,
         ok: &ok,
         before: &before,
         model,
         nil_read_unknown,
-        ok_total,
+        ok_total: ok.iter().filter(|&&k| k).count(),
+        failed: HashSet::new(),
     };
+    let mut used = vec![false; ops.len()];
     cx.go(&initial(model), &mut used, 0)
 }
 
@@ -83,12 +85,16 @@ struct Cx<'a> {
     model: &'a Model,
     nil_read_unknown: bool,
     ok_total: usize,
+    failed: HashSet<(Vec<bool>, Value)>,
 }
 
 impl Cx<'_> {
-    fn go(&self, state: &Value, used: &mut [bool], ok_done: usize) -> bool {
+    fn go(&mut self, state: &Value, used: &mut [bool], ok_done: usize) -> bool {
         if ok_done == self.ok_total {
             return true;
+        }
+        if self.failed.contains(&(used.to_vec(), state.clone())) {
+            return false;
         }
         for i in 0..self.ops.len() {
             if used[i] || self.before[i].iter().any(|&a| !used[a]) {
@@ -102,6 +108,7 @@ impl Cx<'_> {
                 used[i] = false;
             }
         }
+        self.failed.insert((used.to_vec(), state.clone()));
         false
     }
 }

@@ -8,20 +8,25 @@
 //! a return entry of an operation not yet linearized it is too late: it pops the last choice,
 //! relinks it and tries the next call after it. Every configuration is explored at most once.
 //!
-//! On top of that:
-//! - Operations whose outcome is unknown (`Info`) have no return entry: they may be
-//!   linearized at any point after their call, or never. The search succeeds as soon as every
-//!   `Ok` operation is linearized.
-//! - Identity operations (reads, `cas(v, v)`) that are legal in the current state are
-//!   linearized at once, and their alternatives are never tried: if any linearization exists
-//!   from a configuration, one exists that starts with such an operation (it observes the
-//!   current state and changes nothing, and it is already callable), so when it fails the
-//!   whole configuration fails.
-//! - The seen-configurations set is keyed by an incremental Zobrist hash of the linearized
-//!   set XOR a mix of the state, and stores each configuration compactly for an exact
-//!   comparison: the `Ok` operations as the first word that is not all ones plus the words up
-//!   to the last non-zero one (the linearized `Ok` operations form a prefix in call order plus
-//!   a window about as wide as the concurrency), and the `Info` operations as a full bitset.
+//! Operations whose outcome is unknown (`Info`) have no return entry: they may be linearized
+//! at any point after their call, or never. The search succeeds as soon as every `Ok`
+//! operation is linearized.
+//!
+//! What makes it fast on long, highly concurrent histories (see [`search`] for why each is
+//! sound):
+//! - values are interned per key, so a state is a `u32` and a step a comparison;
+//! - legal reads are taken at once, without trying alternatives;
+//! - of identical operations, only the one that returns first is tried;
+//! - an operation with unknown outcome is linearized only right before an operation that
+//!   observes what it wrote;
+//! - configurations from which some `Ok` read or cas can no longer get the value it needs
+//!   are cut at once ([`Producers`]);
+//! - the seen-configurations set hashes incrementally (Zobrist: a fixed random `u64` per
+//!   operation XORed in and out, XOR a mix of the state), and stores each configuration
+//!   compactly for an exact comparison on a hash match: the linearized `Ok` operations as
+//!   the index of the first 64-operation word that is not full plus the words up to the last
+//!   non-zero one (in call order they are a prefix plus a window about as wide as the
+//!   concurrency), the `Info` ones as the span of non-zero words of their bitset.
 
 use super::Verdict;
 use crate::history::Value;
@@ -34,6 +39,8 @@ pub(crate) const ANY: u32 = u32::MAX;
 /// (never read, never the expected value of a cas). All such values behave alike.
 pub(crate) const GARBAGE: u32 = u32::MAX - 1;
 const NIL: u32 = u32::MAX;
+/// How many entries past the first return entry are checked for dead ends.
+const LOOKAHEAD: u32 = 64;
 
 /// What an operation does, on interned values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,18 +65,33 @@ pub(crate) struct COp {
     pub identity: bool,
 }
 
-/// A fast hasher for integer keys (FxHash's multiply-rotate).
+/// A fast, non-cryptographic hasher (FxHash's multiply-rotate, eight bytes at a time), for
+/// the interning maps: their keys come from the history being checked, not from an attacker.
 #[derive(Default)]
 pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply only carries bits upwards; tables index by the low bits.
+        mix(self.0)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.write_u64(u64::from_le_bytes(chunk.try_into().unwrap()));
+        }
+        for &b in chunks.remainder() {
             self.write_u64(u64::from(b));
         }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
     }
     fn write_u64(&mut self, x: u64) {
         self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
@@ -82,7 +104,7 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 pub(crate) struct Domain {
     kv: bool,
     values: Vec<Value>,
-    ids: HashMap<Value, u32>,
+    ids: FxMap<Value, u32>,
     appends: FxMap<u64, u32>,
 }
 
@@ -125,7 +147,7 @@ impl Domain {
         Domain {
             kv,
             values: Vec::new(),
-            ids: HashMap::new(),
+            ids: FxMap::default(),
             appends: FxMap::default(),
         }
     }
@@ -150,6 +172,14 @@ impl Domain {
         self.values.push(value.clone());
         self.ids.insert(value, id);
         id
+    }
+
+    /// The string form of value `id` (see [`render`]).
+    fn text(&self, id: u32) -> std::borrow::Cow<'_, str> {
+        match &self.values[id as usize] {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(rendered(other)),
+        }
     }
 
     /// How many values are interned.
@@ -236,7 +266,7 @@ struct Bits {
 impl Bits {
     fn new(n_ok: usize, n_info: usize) -> Bits {
         let words = n_ok.div_ceil(64);
-        let last_full = if n_ok % 64 == 0 {
+        let last_full = if n_ok.is_multiple_of(64) {
             !0
         } else {
             (1u64 << (n_ok % 64)) - 1
@@ -313,29 +343,25 @@ impl Bits {
 
 /// Configurations already explored: open addressing over an arena of compact encodings.
 struct Seen {
-    /// (hash, arena offset + 1); offset 0 is an empty slot.
-    slots: Vec<(u64, usize)>,
+    /// Per slot: the hash's high 32 bits, then the entry's arena offset + 1 (0: empty). A
+    /// slot's index is the top bits of the hash, so growing needs no other hash bits.
+    slots: Vec<u64>,
+    /// log2 of the number of slots.
+    bits: u32,
     len: usize,
+    /// Entries: [state | needs-observer << 63, lo | ok words << 32, info lo | info words << 32,
+    /// ok words.., info words..].
     arena: Vec<u64>,
 }
 
 impl Seen {
     fn new() -> Seen {
         Seen {
-            slots: vec![(0, 0); 1 << 10],
+            slots: vec![0; 1 << 8],
+            bits: 8,
             len: 0,
             arena: Vec::new(),
         }
-    }
-
-    #[inline]
-    fn equal(&self, off: usize, head: u64, bits: &Bits) -> bool {
-        let window = &bits.ok[bits.lo..bits.hi];
-        let a = &self.arena;
-        a[off] == head
-            && a[off + 1] == window.len() as u64
-            && a[off + 2..off + 2 + window.len()] == *window
-            && a[off + 2 + window.len()..off + 2 + window.len() + bits.info.len()] == *bits.info
     }
 
     /// Records (`bits`, `state`, `needs_observer`); false if it was already there.
@@ -345,67 +371,147 @@ impl Seen {
         }
         let flag = u64::from(needs_observer) << 63;
         let hash = bits.hash ^ state_hash(u64::from(state) | flag);
-        let head = u64::from(state) | ((bits.lo as u64) << 32) | flag;
+        let ok = &bits.ok[bits.lo..bits.hi];
+        let info_lo = bits.info.iter().position(|&w| w != 0).unwrap_or(0);
+        let info_hi = bits.info.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+        let info = &bits.info[info_lo..info_hi.max(info_lo)];
+        let head = [
+            u64::from(state) | flag,
+            bits.lo as u64 | (ok.len() as u64) << 32,
+            info_lo as u64 | (info.len() as u64) << 32,
+        ];
+        let fingerprint = hash >> 32;
         let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
+        let mut i = (fingerprint >> (32 - self.bits)) as usize;
         loop {
-            let (h, off) = self.slots[i];
-            if off == 0 {
+            let slot = self.slots[i];
+            if slot == 0 {
                 break;
             }
-            if h == hash && self.equal(off - 1, head, bits) {
-                return false;
+            if slot >> 32 == fingerprint {
+                let off = (slot & 0xffff_ffff) as usize - 1;
+                let a = &self.arena;
+                if a[off..off + 3] == head
+                    && a[off + 3..off + 3 + ok.len()] == *ok
+                    && a[off + 3 + ok.len()..off + 3 + ok.len() + info.len()] == *info
+                {
+                    return false;
+                }
             }
             i = (i + 1) & mask;
         }
         let off = self.arena.len();
-        self.arena.push(head);
-        self.arena.push((bits.hi - bits.lo) as u64);
-        self.arena.extend_from_slice(&bits.ok[bits.lo..bits.hi]);
-        self.arena.extend_from_slice(&bits.info);
-        self.slots[i] = (hash, off + 1);
+        assert!(
+            off < u32::MAX as usize,
+            "linearizability search: configuration store full"
+        );
+        self.arena.extend_from_slice(&head);
+        self.arena.extend_from_slice(ok);
+        self.arena.extend_from_slice(info);
+        self.slots[i] = fingerprint << 32 | (off as u64 + 1);
         self.len += 1;
         true
     }
 
     fn grow(&mut self) {
-        let mut slots = vec![(0, 0); self.slots.len() * 2];
+        self.bits += 1;
+        assert!(
+            self.bits <= 32,
+            "linearizability search: configuration store full"
+        );
+        let mut slots = vec![0u64; 1 << self.bits];
         let mask = slots.len() - 1;
-        for &(h, off) in &self.slots {
-            if off != 0 {
-                let mut i = h as usize & mask;
-                while slots[i].1 != 0 {
+        for &slot in &self.slots {
+            if slot != 0 {
+                let mut i = ((slot >> 32) >> (32 - self.bits)) as usize;
+                while slots[i] != 0 {
                     i = (i + 1) & mask;
                 }
-                slots[i] = (h, off);
+                slots[i] = slot;
             }
         }
         self.slots = slots;
     }
 }
 
-/// For each value, the operations that can make the state that value (a write of it, a cas
-/// to it from another value), by invocation, and the first of them not linearized. An `Ok`
-/// read of a value other than the current state needs one of them linearized before the
-/// read returns; so does an `Ok` cas expecting another value than the current state. If
-/// none was invoked in time, the configuration is a dead end. (Not used with appends, which
-/// make new values.)
+/// Dead ends: configurations from which some `Ok` read or cas can no longer get the value
+/// it needs (a read: the value it returned; a cas: its expected value).
+///
+/// Without appends: for each value, the operations that can make the state that value (a
+/// write of it, a cas to it from another value; "makers"), by invocation, and the first of
+/// them not linearized; and the `Ok` operations that need it, by return, and the first of
+/// them not linearized. One that needs a value other than the current state needs a maker
+/// linearized before it returns; if no maker left was invoked in time, it is a dead end. That
+/// can only become true when the state leaves a value, so it is checked then, for that value,
+/// in O(1) ([`Producers::satisfiable`]). And over the callable operations and the next
+/// [`LOOKAHEAD`] entries, Hall's condition for cas ops: each successful cas from a value
+/// needs its own time the state becomes that value ([`Producers::dead_end`]).
+///
+/// With appends, which make new values: a value is reachable only from a state whose string
+/// form is a prefix of it, or after a write or cas to such a prefix; checked over the same
+/// window.
 struct Producers {
     lists: Vec<Vec<u32>>,
     /// Per operation: the value it produces (`NIL`: none) and its index in that list.
     produces: Vec<(u32, u32)>,
     first: Vec<u32>,
+    /// Per value, the `Ok` operations that need it, by return.
+    needers: Vec<Vec<u32>>,
+    /// Per operation: the value it needs (`NIL`: none) and its index in that list.
+    needs: Vec<(u32, u32)>,
+    needers_first: Vec<u32>,
     enabled: bool,
+    /// With appends instead: per value, the writes and cas whose value's string form is a
+    /// prefix of its string form, by invocation (appends only extend the string, so a value
+    /// is reachable only from such a reset or from a state that is a prefix of it).
+    prefix_makers: Vec<Vec<u32>>,
+    /// Scratch: (value, return) of the cas ops that need the state to become that value.
+    consumers: Vec<(u32, u64)>,
 }
 
 impl Producers {
-    fn new(p: &Problem) -> Producers {
+    fn new(p: &Problem, domain: &Domain) -> Producers {
         let n = p.ops.len();
         let mut lists: Vec<Vec<u32>> = vec![Vec::new(); p.values];
         let mut produces = vec![(NIL, 0); n];
         let enabled = p.ops.iter().all(|op| op.kind != Kind::Append);
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&o| (p.invoke[o], o));
+        let mut prefix_makers: Vec<Vec<u32>> = Vec::new();
+        if !enabled {
+            // Resets by value made, then each needed value's prefixes among those values.
+            let mut resets: FxMap<u32, Vec<u32>> = FxMap::default();
+            for &o in &order {
+                let op = &p.ops[o];
+                match op.kind {
+                    Kind::Write => resets.entry(op.a).or_default().push(o as u32),
+                    Kind::Cas if op.a != op.b => resets.entry(op.b).or_default().push(o as u32),
+                    _ => {}
+                }
+            }
+            let mut made: Vec<(u32, &Vec<u32>)> = resets.iter().map(|(&v, l)| (v, l)).collect();
+            made.sort_unstable();
+            let made: Vec<(std::borrow::Cow<'_, str>, &Vec<u32>)> =
+                made.into_iter().map(|(v, l)| (domain.text(v), l)).collect();
+            prefix_makers = vec![Vec::new(); p.values];
+            let mut needed = vec![false; p.values];
+            for o in 0..p.n_ok {
+                let op = &p.ops[o];
+                if (op.kind == Kind::Read || op.kind == Kind::Cas) && (op.a as usize) < p.values {
+                    needed[op.a as usize] = true;
+                }
+            }
+            for v in (0..p.values).filter(|&v| needed[v]) {
+                let text = domain.text(v as u32);
+                let list = &mut prefix_makers[v];
+                for (w, ops) in &made {
+                    if text.starts_with(&**w) {
+                        list.extend_from_slice(ops);
+                    }
+                }
+                list.sort_by_key(|&o| (p.invoke[o as usize], o));
+            }
+        }
         for o in order {
             let op = &p.ops[o];
             let v = match op.kind {
@@ -418,17 +524,65 @@ impl Producers {
                 lists[v as usize].push(o as u32);
             }
         }
-        Producers { first: vec![0; p.values], lists, produces, enabled }
+        let mut needers: Vec<Vec<u32>> = vec![Vec::new(); p.values];
+        let mut needs = vec![(NIL, 0); n];
+        let mut order: Vec<usize> = (0..p.n_ok).filter(|&o| p.ret[o].is_some()).collect();
+        order.sort_by_key(|&o| (p.ret[o], o));
+        for o in order {
+            let op = &p.ops[o];
+            if (op.kind == Kind::Read || op.kind == Kind::Cas) && (op.a as usize) < p.values {
+                needs[o] = (op.a, needers[op.a as usize].len() as u32);
+                needers[op.a as usize].push(o as u32);
+            }
+        }
+        Producers {
+            first: vec![0; p.values],
+            lists,
+            produces,
+            needers_first: vec![0; p.values],
+            needers,
+            needs,
+            enabled,
+            prefix_makers,
+            consumers: Vec::new(),
+        }
+    }
+
+    /// Whether the operations that need `v` can still have it, the state being `state`.
+    #[inline]
+    fn satisfiable(&self, v: u32, state: u32, p: &Problem) -> bool {
+        if !self.enabled || v == state || v as usize >= self.lists.len() {
+            return true;
+        }
+        let Some(&needer) = self.needers[v as usize].get(self.needers_first[v as usize] as usize)
+        else {
+            return true;
+        };
+        let by = p.ret[needer as usize].unwrap_or(u64::MAX);
+        match self.lists[v as usize].get(self.first[v as usize] as usize) {
+            Some(&maker) => p.invoke[maker as usize] <= by,
+            None => false,
+        }
     }
 
     #[inline]
     fn linearized(&mut self, o: usize, bits: &Bits) {
-        let (v, _) = self.produces[o];
-        if v != NIL {
-            let (list, first) = (&self.lists[v as usize], &mut self.first[v as usize]);
+        fn advance(list: &[u32], first: &mut u32, bits: &Bits) {
             while (*first as usize) < list.len() && bits.has(list[*first as usize] as usize) {
                 *first += 1;
             }
+        }
+        let (v, _) = self.produces[o];
+        if v != NIL {
+            advance(&self.lists[v as usize], &mut self.first[v as usize], bits);
+        }
+        let (v, _) = self.needs[o];
+        if v != NIL {
+            advance(
+                &self.needers[v as usize],
+                &mut self.needers_first[v as usize],
+                bits,
+            );
         }
     }
 
@@ -438,16 +592,126 @@ impl Producers {
         if v != NIL && at < self.first[v as usize] {
             self.first[v as usize] = at;
         }
+        let (v, at) = self.needs[o];
+        if v != NIL && at < self.needers_first[v as usize] {
+            self.needers_first[v as usize] = at;
+        }
     }
 
-    /// Whether some operation not linearized, invoked at or before `by`, can make the state `v`.
-    #[inline]
-    fn can_make(&self, v: u32, by: u64, p: &Problem) -> bool {
-        let list = &self.lists[v as usize];
-        match list.get(self.first[v as usize] as usize) {
-            Some(&o) => p.invoke[o as usize] <= by,
-            None => false,
+    /// Whether some `Ok` operation, callable or among the next [`LOOKAHEAD`] entries, can
+    /// no longer be linearized: a read or cas that needs a value other than the current state
+    /// that no operation left can make in time, or more cas ops from a value (each needs a
+    /// new time the state is that value) than operations left can make it, in time.
+    fn dead_end(
+        &mut self,
+        p: &Problem,
+        list: &List,
+        bits: &Bits,
+        state: u32,
+        domain: &Domain,
+    ) -> bool {
+        if !self.enabled {
+            return self.dead_end_appending(p, list, bits, state, domain);
         }
+        let n = p.ops.len();
+        self.consumers.clear();
+        let mut e = list.head();
+        let mut past = 0;
+        while e != NIL && past < LOOKAHEAD {
+            let o = e as usize;
+            e = list.next[o];
+            if o >= n {
+                past += 1;
+                continue;
+            }
+            past += u32::from(past > 0);
+            let op = &p.ops[o];
+            if o >= p.n_ok || !(op.kind == Kind::Read || op.kind == Kind::Cas) || op.a == ANY {
+                continue;
+            }
+            let Some(by) = p.ret[o] else { continue };
+            if op.a != state {
+                let list = &self.lists[op.a as usize];
+                match list.get(self.first[op.a as usize] as usize) {
+                    Some(&first) if p.invoke[first as usize] <= by => {}
+                    _ => return true,
+                }
+            }
+            if op.kind == Kind::Cas && op.a != op.b {
+                self.consumers.push((op.a, by));
+            }
+        }
+        // Hall's condition, per value: the i-th cas from it by return needs i makers in time.
+        self.consumers.sort_unstable();
+        let mut i = 0;
+        while i < self.consumers.len() {
+            let v = self.consumers[i].0;
+            let list = &self.lists[v as usize];
+            let mut k = self.first[v as usize] as usize;
+            let mut have = usize::from(state == v);
+            let mut need = 0;
+            while i < self.consumers.len() && self.consumers[i].0 == v {
+                let by = self.consumers[i].1;
+                need += 1;
+                while k < list.len() && p.invoke[list[k] as usize] <= by {
+                    have += usize::from(!bits.has(list[k] as usize));
+                    k += 1;
+                }
+                if have < need {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+        false
+    }
+
+    /// [`Producers::dead_end`] on a key with appends: an `Ok` read or cas, callable or among
+    /// the next [`LOOKAHEAD`] entries, needs a value whose string form the current state's
+    /// is not a prefix of, and no reset to a prefix of it is left that was invoked in time.
+    fn dead_end_appending(
+        &self,
+        p: &Problem,
+        list: &List,
+        bits: &Bits,
+        state: u32,
+        domain: &Domain,
+    ) -> bool {
+        let n = p.ops.len();
+        let current = domain.text(state);
+        let mut e = list.head();
+        let mut past = 0;
+        while e != NIL && past < LOOKAHEAD {
+            let o = e as usize;
+            e = list.next[o];
+            if o >= n {
+                past += 1;
+                continue;
+            }
+            past += u32::from(past > 0);
+            let op = &p.ops[o];
+            if o >= p.n_ok
+                || !(op.kind == Kind::Read || op.kind == Kind::Cas)
+                || op.a == ANY
+                || op.a == state
+                || op.a as usize >= p.values
+            {
+                continue;
+            }
+            let Some(by) = p.ret[o] else { continue };
+            if domain.text(op.a).starts_with(&*current) {
+                continue;
+            }
+            let makers = &self.prefix_makers[op.a as usize];
+            let reset_left = makers
+                .iter()
+                .take_while(|&&m| p.invoke[m as usize] <= by)
+                .any(|&m| !bits.has(m as usize));
+            if !reset_left {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -546,7 +810,13 @@ const DOMINATORS_MAX: usize = 64;
 /// eagerly anyway. Returned as (start per op, list).
 fn dominators(p: &Problem) -> (Vec<u32>, Vec<u32>) {
     let n = p.ops.len();
-    let ret = |o: usize| if o < p.n_ok { p.ret[o].unwrap_or(u64::MAX) } else { u64::MAX };
+    let ret = |o: usize| {
+        if o < p.n_ok {
+            p.ret[o].unwrap_or(u64::MAX)
+        } else {
+            u64::MAX
+        }
+    };
     let rank = |o: usize| (ret(o), p.invoke[o], o);
     let mut classes: FxMap<(u8, u32, u32), Vec<usize>> = FxMap::default();
     let mut order: Vec<usize> = (0..n).filter(|&o| p.ops[o].kind != Kind::Read).collect();
@@ -574,165 +844,246 @@ fn dominators(p: &Problem) -> (Vec<u32>, Vec<u32>) {
     (start, flat)
 }
 
+/// How a configuration reached for the first time turned out.
+enum Arrival {
+    /// Every `Ok` operation is linearized.
+    Done,
+    /// It cannot lead to a linearization (or was explored already).
+    Dead,
+    /// Its children are to be tried.
+    Explore,
+}
+
+/// The search's state: the current configuration and how it was reached.
+struct Search<'a> {
+    p: &'a Problem,
+    has_return: Vec<bool>,
+    dom_start: Vec<u32>,
+    dom: Vec<u32>,
+    list: List,
+    bits: Bits,
+    seen: Seen,
+    producers: Producers,
+    stack: Vec<Frame>,
+    state: u32,
+    /// The last operation linearized has an unknown outcome: the next must observe it.
+    needs_observer: bool,
+    /// The position of the first return entry: an operation is callable if its call is before.
+    frontier: u64,
+    ok_done: usize,
+    steps: u64,
+    /// The deepest stack so far; its first `shared` operations are the current stack's.
+    longest: Vec<u32>,
+    shared: usize,
+}
+
+impl Search<'_> {
+    /// Linearizes `o` (its bit already set and its configuration recorded).
+    fn push(&mut self, o: usize, next_state: u32, needs_observer: bool, forced: bool) {
+        self.stack.push(Frame {
+            op: o as u32,
+            prev_state: self.state,
+            prev_needs_observer: self.needs_observer,
+            prev_frontier: self.frontier,
+            forced,
+        });
+        self.state = next_state;
+        self.needs_observer = needs_observer;
+        self.producers.linearized(o, &self.bits);
+        self.list.lift(o, self.has_return[o]);
+        self.ok_done += usize::from(o < self.p.n_ok);
+        if self.stack.len() > self.longest.len() {
+            self.longest.truncate(self.shared);
+            self.longest
+                .extend(self.stack[self.shared..].iter().map(|f| f.op));
+            self.shared = self.stack.len();
+        }
+    }
+
+    /// Undoes the last push.
+    fn pop(&mut self) -> Option<Frame> {
+        let f = self.stack.pop()?;
+        self.shared = self.shared.min(self.stack.len());
+        let o = f.op as usize;
+        self.bits.clear(o);
+        self.producers.unlinearized(o);
+        self.state = f.prev_state;
+        self.needs_observer = f.prev_needs_observer;
+        self.frontier = f.prev_frontier;
+        self.list.unlift(o, self.has_return[o]);
+        self.ok_done -= usize::from(o < self.p.n_ok);
+        Some(f)
+    }
+
+    /// A configuration reached for the first time: checks that what needs the value the state
+    /// just left can still have it, takes legal identity operations at once, and looks for
+    /// dead ends.
+    fn arrive(&mut self, domain: &Domain) -> Arrival {
+        let p = self.p;
+        let n = p.ops.len();
+        if let Some(f) = self.stack.last() {
+            if !f.forced
+                && f.prev_state != self.state
+                && !self.producers.satisfiable(f.prev_state, self.state, p)
+            {
+                return Arrival::Dead;
+            }
+        }
+        loop {
+            if self.ok_done == p.n_ok && !self.needs_observer {
+                return Arrival::Done;
+            }
+            let mut e = self.list.head();
+            while e != NIL && (e as usize) < n {
+                let op = &p.ops[e as usize];
+                if op.identity && (op.a == self.state || (op.a == ANY && !self.needs_observer)) {
+                    break;
+                }
+                e = self.list.next[e as usize];
+            }
+            if e == NIL || e as usize >= n {
+                if self
+                    .producers
+                    .dead_end(p, &self.list, &self.bits, self.state, domain)
+                {
+                    return Arrival::Dead;
+                }
+                self.frontier = if e == NIL {
+                    u64::MAX
+                } else {
+                    p.ret[e as usize - n].unwrap_or(u64::MAX)
+                };
+                return Arrival::Explore;
+            }
+            self.steps += 1;
+            let o = e as usize;
+            self.bits.set(o);
+            if !self.seen.insert(&self.bits, self.state, false) {
+                self.bits.clear(o);
+                return Arrival::Dead;
+            }
+            self.push(o, self.state, false, true);
+        }
+    }
+
+    fn run(mut self, domain: &mut Domain, budget: u64) -> Outcome {
+        let p = self.p;
+        let (n, n_ok) = (p.ops.len(), p.n_ok);
+        let mut entry = NIL;
+        let mut arrived = true;
+        loop {
+            if arrived {
+                arrived = false;
+                match self.arrive(domain) {
+                    Arrival::Done => return self.outcome(Verdict::Linearizable),
+                    Arrival::Dead => entry = NIL,
+                    Arrival::Explore => entry = self.list.head(),
+                }
+            }
+            if self.steps >= budget {
+                return self.outcome(Verdict::Unknown);
+            }
+            self.steps += 1;
+            if entry == NIL || entry as usize >= n {
+                // Too late for the operation of this return entry, or nothing left to try:
+                // back to the last choice (through the identity operations taken at once).
+                loop {
+                    let Some(f) = self.pop() else {
+                        return self.outcome(Verdict::NotLinearizable);
+                    };
+                    if !f.forced {
+                        entry = self.list.next[f.op as usize];
+                        break;
+                    }
+                }
+                continue;
+            }
+            let o = entry as usize;
+            entry = self.list.next[o];
+            let op = &p.ops[o];
+            if self.needs_observer && op.kind == Kind::Write {
+                continue;
+            }
+            let doms = &self.dom[self.dom_start[o] as usize..self.dom_start[o + 1] as usize];
+            if doms
+                .iter()
+                .any(|&d| !self.bits.has(d as usize) && p.invoke[d as usize] <= self.frontier)
+            {
+                continue;
+            }
+            let Some(next_state) = domain.step(self.state, op) else {
+                continue;
+            };
+            let info = o >= n_ok;
+            if info && next_state == self.state {
+                continue;
+            }
+            self.bits.set(o);
+            if !self.seen.insert(&self.bits, next_state, info) {
+                self.bits.clear(o);
+                continue;
+            }
+            self.push(o, next_state, info, false);
+            arrived = true;
+        }
+    }
+
+    fn outcome(self, verdict: Verdict) -> Outcome {
+        Outcome {
+            verdict,
+            steps: self.steps,
+            longest: self.longest,
+        }
+    }
+}
+
 /// Searches for a linearization of `p`, exploring at most `budget` steps (entries visited).
 ///
 /// Besides the plain search, it restricts itself to linearizations of a normal form that
-/// exists whenever any linearization does:
+/// exists whenever any linearization does, and prunes configurations that cannot lead to one:
 /// - a read (or `cas(v, v)`) that is callable and legal is taken at once, alone;
 /// - of identical operations, a dominated one waits for its dominators (see `dominators`);
 /// - an operation with unknown outcome is linearized only if it changes the state, and only
 ///   if an operation observing the new state (a read of it, a cas expecting it, an append)
 ///   comes right after. Otherwise it can be moved later or dropped: it has no return that
 ///   bounds it, and nothing between sees it. "Needs an observer" is part of the memoized
-///   configuration.
+///   configuration;
+/// - dead ends: see [`Producers`].
 pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
     let n = p.ops.len();
-    let n_ok = p.n_ok;
-    if n_ok == 0 {
-        return Outcome { verdict: Verdict::Linearizable, steps: 0, longest: Vec::new() };
+    if p.n_ok == 0 {
+        return Outcome {
+            verdict: Verdict::Linearizable,
+            steps: 0,
+            longest: Vec::new(),
+        };
     }
-    let has_return: Vec<bool> = (0..n).map(|o| o < n_ok && p.ret[o].is_some()).collect();
+    let producers = Producers::new(p, domain);
+    if (0..p.values as u32).any(|v| !producers.satisfiable(v, p.initial, p)) {
+        return Outcome {
+            verdict: Verdict::NotLinearizable,
+            steps: 1,
+            longest: Vec::new(),
+        };
+    }
     let (dom_start, dom) = dominators(p);
-    let mut list = List::new(p);
-    let mut bits = Bits::new(n_ok, n - n_ok);
-    let mut seen = Seen::new();
-    let mut producers = Producers::new(p);
-    let mut stack: Vec<Frame> = Vec::with_capacity(n);
-    let mut state = p.initial;
-    let mut needs_observer = false;
-    // The position of the first return entry: an operation is callable if its call is before.
-    let mut frontier = u64::MAX;
-    let mut ok_done = 0usize;
-    let mut steps = 0u64;
-    // The deepest stack so far; its first `shared` operations are the current stack's.
-    let mut longest: Vec<u32> = Vec::new();
-    let mut shared = 0usize;
-
-    let mut entry = NIL;
-    let mut fresh = true;
-    loop {
-        if fresh {
-            // A configuration reached for the first time: done, or an identity operation
-            // to take at once.
-            fresh = false;
-            loop {
-                if stack.len() > longest.len() {
-                    longest.truncate(shared);
-                    longest.extend(stack[shared..].iter().map(|f| f.op));
-                    shared = stack.len();
-                }
-                if ok_done == n_ok && !needs_observer {
-                    return Outcome { verdict: Verdict::Linearizable, steps, longest };
-                }
-                let mut e = list.head();
-                let mut dead = false;
-                while e != NIL && (e as usize) < n {
-                    let op = &p.ops[e as usize];
-                    if op.identity && (op.a == state || (op.a == ANY && !needs_observer)) {
-                        break;
-                    }
-                    if producers.enabled
-                        && (e as usize) < n_ok
-                        && (op.kind == Kind::Read || op.kind == Kind::Cas)
-                        && op.a != ANY
-                        && op.a != state
-                    {
-                        if let Some(r) = p.ret[e as usize] {
-                            if !producers.can_make(op.a, r, p) {
-                                dead = true;
-                                break;
-                            }
-                        }
-                    }
-                    e = list.next[e as usize];
-                }
-                if dead {
-                    entry = NIL;
-                    break;
-                }
-                if e == NIL || e as usize >= n {
-                    frontier = if e == NIL { u64::MAX } else { p.ret[e as usize - n].unwrap_or(u64::MAX) };
-                    entry = list.head();
-                    break;
-                }
-                steps += 1;
-                let o = e as usize;
-                bits.set(o);
-                if !seen.insert(&bits, state, false) {
-                    bits.clear(o);
-                    entry = NIL;
-                    break;
-                }
-                stack.push(Frame {
-                    op: e,
-                    prev_state: state,
-                    prev_needs_observer: needs_observer,
-                    prev_frontier: frontier,
-                    forced: true,
-                });
-                needs_observer = false;
-                list.lift(o, has_return[o]);
-                ok_done += usize::from(o < n_ok);
-            }
-        }
-        if steps >= budget {
-            return Outcome { verdict: Verdict::Unknown, steps, longest };
-        }
-        steps += 1;
-        if entry == NIL || entry as usize >= n {
-            // Too late for the operation of this return entry, or nothing left to try.
-            loop {
-                let Some(f) = stack.pop() else {
-                    return Outcome { verdict: Verdict::NotLinearizable, steps, longest };
-                };
-                shared = shared.min(stack.len());
-                let o = f.op as usize;
-                bits.clear(o);
-                producers.unlinearized(o);
-                state = f.prev_state;
-                needs_observer = f.prev_needs_observer;
-                frontier = f.prev_frontier;
-                list.unlift(o, has_return[o]);
-                ok_done -= usize::from(o < n_ok);
-                if !f.forced {
-                    entry = list.next[o];
-                    break;
-                }
-            }
-            continue;
-        }
-        let o = entry as usize;
-        entry = list.next[o];
-        let op = &p.ops[o];
-        if needs_observer && op.kind == Kind::Write {
-            continue;
-        }
-        let doms = &dom[dom_start[o] as usize..dom_start[o + 1] as usize];
-        if doms.iter().any(|&d| !bits.has(d as usize) && p.invoke[d as usize] <= frontier) {
-            continue;
-        }
-        let Some(next_state) = domain.step(state, op) else { continue };
-        let info = o >= n_ok;
-        if info && next_state == state {
-            continue;
-        }
-        bits.set(o);
-        if !seen.insert(&bits, next_state, info) {
-            bits.clear(o);
-            continue;
-        }
-        stack.push(Frame {
-            op: o as u32,
-            prev_state: state,
-            prev_needs_observer: needs_observer,
-            prev_frontier: frontier,
-            forced: false,
-        });
-        state = next_state;
-        needs_observer = info;
-        producers.linearized(o, &bits);
-        list.lift(o, has_return[o]);
-        ok_done += usize::from(o < n_ok);
-        fresh = true;
-    }
+    let search = Search {
+        p,
+        has_return: (0..n).map(|o| o < p.n_ok && p.ret[o].is_some()).collect(),
+        dom_start,
+        dom,
+        list: List::new(p),
+        bits: Bits::new(p.n_ok, n - p.n_ok),
+        seen: Seen::new(),
+        producers,
+        stack: Vec::with_capacity(n),
+        state: p.initial,
+        needs_observer: false,
+        frontier: u64::MAX,
+        ok_done: 0,
+        steps: 0,
+        longest: Vec::new(),
+        shared: 0,
+    };
+    search.run(domain, budget)
 }
