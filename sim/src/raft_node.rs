@@ -230,10 +230,21 @@ impl SimNode for RaftNode {
     }
 
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
-        if let (true, ClientRequest::Op { seq, op: ClientOp::Get { key }, .. }) = (self.local_reads, &request) {
+        if let (
+            true,
+            ClientRequest::Op {
+                seq,
+                op: ClientOp::Get { key },
+                ..
+            },
+        ) = (self.local_reads, &request)
+        {
             if self.node.role() == raft::Role::Leader {
                 let value = self.store().get(key).unwrap_or("").to_string();
-                let reply = ClientReply::Done { seq: *seq, result: OpResult::Value(value) };
+                let reply = ClientReply::Done {
+                    seq: *seq,
+                    result: OpResult::Value(value),
+                };
                 self.replies.push((client, reply));
                 return;
             }

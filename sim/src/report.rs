@@ -1,10 +1,10 @@
 //! What a run tells its user: a human summary, or one JSON object.
 
-use crate::checker::Violation;
-use crate::sim::{Outcome, Stats};
 use crate::checker::Invariant;
+use crate::checker::Violation;
 use crate::history::linearizability::{KeyReport, Verdict};
 use crate::history::EventKind;
+use crate::sim::{Outcome, Stats};
 use crate::trace::format_time;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -123,9 +123,12 @@ impl Report {
     ) -> Report {
         let mutation_flag = mutation.map_or(String::new(), |m| format!(" --mutation {m}"));
         let violations: Vec<Violation> = outcome.violation.iter().cloned().collect();
-        let history_violation = violations
-            .iter()
-            .any(|v| matches!(v.invariant, Invariant::Linearizability | Invariant::ExactlyOnce));
+        let history_violation = violations.iter().any(|v| {
+            matches!(
+                v.invariant,
+                Invariant::Linearizability | Invariant::ExactlyOnce
+            )
+        });
         let recent_events = if violations.is_empty() || history_violation {
             Vec::new()
         } else {

@@ -253,7 +253,7 @@ impl Checked {
         );
         let _ = writeln!(
             out,
-            "  a minimal history that is not linearizable ({}):",
+            "  a minimal set of operations that is not linearizable, whatever the others did ({}):",
             operations(key.minimal.len())
         );
         self.human_ops(out, &key.minimal);
@@ -497,7 +497,7 @@ mod tests {
         assert!(human.contains("verdict      not linearizable\n"), "{human}");
         assert!(human.contains("the register: not linearizable"), "{human}");
         assert!(
-            human.contains("a minimal history that is not linearizable"),
+            human.contains("a minimal set of operations that is not linearizable"),
             "{human}"
         );
         assert!(human.contains("the longest linearization found"), "{human}");

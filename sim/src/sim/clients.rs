@@ -5,10 +5,10 @@
 use super::{Ev, Failure, Simulator};
 use crate::checker::{Invariant, Violation};
 use crate::clients::Action;
-use crate::network;
-use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
 use crate::history::linearizability::{self, CheckOptions, Model, Verdict};
 use crate::history::{self, Operation};
+use crate::network;
+use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
 use crate::trace::Event;
 
 impl<N: SimNode> Simulator<N> {
@@ -196,13 +196,18 @@ pub(super) fn check_linearizability(
     let violation = report.keys.iter().find(|k| k.verdict == Verdict::NotLinearizable).map(|key| {
         let name = key.key.clone().unwrap_or_default();
         let mut detail = format!(
-            "key {name}: {} operations are not linearizable; the smallest failing set is {}:",
+            "key {name}: {} operations are not linearizable; these {} are not, whatever the others did:",
             key.operations,
             key.minimal.len()
         );
-        for op in &key.minimal {
+        const SHOWN_MAX: usize = 24;
+        for op in key.minimal.iter().take(SHOWN_MAX) {
             detail.push_str("\n    ");
             detail.push_str(&describe(op));
+        }
+        if key.minimal.len() > SHOWN_MAX {
+            let more = key.minimal.len() - SHOWN_MAX;
+            detail.push_str(&format!("\n    ... and {more} more (all of them in --json)"));
         }
         Violation { invariant: Invariant::Linearizability, nodes: Vec::new(), time_ns: now_ns, detail }
     });
@@ -218,6 +223,10 @@ pub fn describe(op: &Operation) -> String {
         op.call,
         op.completion,
         when(op.invoke_ns),
-        if op.return_pos.is_some() { when(op.return_ns) } else { "never".to_string() }
+        if op.return_pos.is_some() {
+            when(op.return_ns)
+        } else {
+            "never".to_string()
+        }
     )
 }

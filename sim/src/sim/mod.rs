@@ -2,7 +2,6 @@
 
 mod clients;
 
-pub use clients::describe;
 use crate::checker::{Checker, Violation};
 use crate::clients::ClientSim;
 use crate::disk::Disk;
@@ -13,6 +12,7 @@ use crate::node::{
 use crate::rng::{self, Stream};
 use crate::scenario::{Action, Scenario};
 use crate::trace::{DropReason, Event, Trace};
+pub use clients::describe;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -289,7 +289,9 @@ impl<N: SimNode> Simulator<N> {
             None => (Vec::new(), 0),
         };
         let checked = match &violation {
-            None if !history.is_empty() => Some(clients::check_linearizability(&history, self.now_ns)),
+            None if !history.is_empty() => {
+                Some(clients::check_linearizability(&history, self.now_ns))
+            }
             _ => None,
         };
         let (linearizability, violation) = match checked {
