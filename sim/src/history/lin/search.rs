@@ -613,23 +613,9 @@ impl Producers {
         if !self.enabled {
             return self.dead_end_appending(p, list, bits, state, domain);
         }
-        let n = p.ops.len();
         self.consumers.clear();
-        let mut e = list.head();
-        let mut past = 0;
-        while e != NIL && past < LOOKAHEAD {
-            let o = e as usize;
-            e = list.next[o];
-            if o >= n {
-                past += 1;
-                continue;
-            }
-            past += u32::from(past > 0);
+        for (o, by) in observers_ahead(p, list) {
             let op = &p.ops[o];
-            if o >= p.n_ok || !(op.kind == Kind::Read || op.kind == Kind::Cas) || op.a == ANY {
-                continue;
-            }
-            let Some(by) = p.ret[o] else { continue };
             if op.a != state {
                 let list = &self.lists[op.a as usize];
                 match list.get(self.first[op.a as usize] as usize) {
@@ -677,28 +663,12 @@ impl Producers {
         state: u32,
         domain: &Domain,
     ) -> bool {
-        let n = p.ops.len();
         let current = domain.text(state);
-        let mut e = list.head();
-        let mut past = 0;
-        while e != NIL && past < LOOKAHEAD {
-            let o = e as usize;
-            e = list.next[o];
-            if o >= n {
-                past += 1;
-                continue;
-            }
-            past += u32::from(past > 0);
+        for (o, by) in observers_ahead(p, list) {
             let op = &p.ops[o];
-            if o >= p.n_ok
-                || !(op.kind == Kind::Read || op.kind == Kind::Cas)
-                || op.a == ANY
-                || op.a == state
-                || op.a as usize >= p.values
-            {
+            if op.a == state || op.a as usize >= p.values {
                 continue;
             }
-            let Some(by) = p.ret[o] else { continue };
             if domain.text(op.a).starts_with(&*current) {
                 continue;
             }
@@ -713,6 +683,33 @@ impl Producers {
         }
         false
     }
+}
+
+/// The `Ok` reads and cas ops that observe a known value, callable or among the next
+/// [`LOOKAHEAD`] entries of `list`, each with the position by which it must be linearized.
+fn observers_ahead<'a>(p: &'a Problem, list: &'a List) -> impl Iterator<Item = (usize, u64)> + 'a {
+    let n = p.ops.len();
+    let mut e = list.head();
+    let mut past = 0;
+    std::iter::from_fn(move || {
+        while e != NIL && past < LOOKAHEAD {
+            let o = e as usize;
+            e = list.next[o];
+            if o >= n {
+                past += 1;
+                continue;
+            }
+            past += u32::from(past > 0);
+            let op = &p.ops[o];
+            if o >= p.n_ok || !(op.kind == Kind::Read || op.kind == Kind::Cas) || op.a == ANY {
+                continue;
+            }
+            if let Some(by) = p.ret[o] {
+                return Some((o, by));
+            }
+        }
+        None
+    })
 }
 
 struct Frame {
