@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod counters;
 mod error;
 pub mod kv;
 mod log;
@@ -19,6 +20,7 @@ mod ready;
 pub mod session;
 
 pub use config::{Config, Mutation};
+pub use counters::Counters;
 pub use error::{ProposeError, RestoreError, StepError};
 pub use kv::{Application, KvOp, KvOutput, KvStore};
 pub use log::Log;

@@ -1,3 +1,4 @@
+use crate::counters::Counters;
 use crate::progress::Progress;
 use crate::{
     Body, Config, Entry, HardState, Index, Log, LogWrite, Message, Mutation, NodeId, Payload,
@@ -52,6 +53,9 @@ pub struct Node {
     hard_state_persisted: HardState,
     log_unpersisted_from: Option<Index>,
     outbox: Vec<Message>,
+    counters: Counters,
+    /// A leader saw an entry of an earlier term on a quorum that it could not commit yet.
+    prior_term_entry_on_quorum: bool,
 }
 
 impl fmt::Debug for Node {
@@ -95,6 +99,8 @@ impl Node {
             hard_state_persisted: hard_state,
             log_unpersisted_from: None,
             outbox: Vec::new(),
+            counters: Counters::default(),
+            prior_term_entry_on_quorum: false,
         };
         node.synced_index = node.log.last_index();
         node.reset_election_deadline(now_ns);
@@ -102,6 +108,11 @@ impl Node {
     }
 
     // ---- Observers ----------------------------------------------------------------------
+
+    /// The situations this node went through since it was restored.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
 
     /// This node's id.
     pub fn id(&self) -> NodeId {
@@ -347,6 +358,10 @@ impl Node {
     // ---- Elections (section 5.2) ---------------------------------------------------------
 
     fn campaign(&mut self, now_ns: u64) {
+        self.counters.elections_started += 1;
+        if matches!(self.role, RoleState::Candidate { .. }) {
+            self.counters.elections_restarted += 1;
+        }
         self.term += 1;
         self.vote = Some(self.config.id);
         self.role = RoleState::Candidate {
@@ -387,6 +402,9 @@ impl Node {
             || (last_log_term == self.log.last_term() && last_log_index >= self.log.last_index());
         let log_ok = up_to_date || self.config.mutation == Some(Mutation::VoteWithoutLogCheck);
         let granted = vote_free && log_ok;
+        if vote_free && !log_ok {
+            self.counters.votes_refused_log_behind += 1;
+        }
         if granted {
             self.vote = Some(candidate);
             self.reset_election_deadline(now_ns);
@@ -423,6 +441,7 @@ impl Node {
             .map(|peer| (peer, Progress::new(next_index)))
             .collect();
         self.role = RoleState::Leader { progress };
+        self.prior_term_entry_on_quorum = false;
         self.heartbeat_deadline_ns = now_ns + self.config.heartbeat_interval_ns;
         // Section 5.4.2 and 8: a leader commits entries of earlier terms only through an entry of
         // its own, so it appends one at once.
@@ -438,6 +457,7 @@ impl Node {
             self.vote = None;
         }
         if matches!(self.role, RoleState::Leader { .. }) {
+            self.counters.leader_stepped_down += 1;
             // A leader's election deadline is stale: without a fresh one, a deposed leader
             // would start an election at once and disrupt the new term.
             self.reset_election_deadline(now_ns);
@@ -466,6 +486,7 @@ impl Node {
     ) -> Result<(), StepError> {
         if term < self.term {
             // Section 5.1: a stale leader learns the current term from the rejection.
+            self.counters.appends_rejected_stale_term += 1;
             self.send_append_response(leader, false, prev_log_index, 1, None);
             return Ok(());
         }
@@ -539,6 +560,8 @@ impl Node {
             if index <= self.commit_index {
                 return Err(StepError::ConflictWithCommitted { index });
             }
+            self.counters.uncommitted_truncations += 1;
+            self.counters.uncommitted_entries_truncated += self.log.last_index() - index + 1;
             self.log.truncate_from(index);
             self.synced_index = self.synced_index.min(index - 1);
         }
@@ -571,6 +594,12 @@ impl Node {
         if success {
             if match_index > last_index {
                 return; // Acknowledges entries this leader never sent: ignore.
+            }
+            // While probing, next_index - 1 is where the logs were found to match: everything
+            // after it up to the leader's last entry is what the follower must be sent.
+            let match_point = pr.next_index.saturating_sub(1);
+            if pr.repairing && last_index.saturating_sub(match_point) > 10 {
+                self.counters.follower_repairs_over_10 += 1;
             }
             if pr.acknowledged(match_index) {
                 self.maybe_commit();
@@ -621,7 +650,12 @@ impl Node {
         }
         let own_term = self.log.term(quorum_index) == Some(self.term);
         if !own_term && self.config.mutation != Some(Mutation::CommitPriorTermByCounting) {
+            self.prior_term_entry_on_quorum = true;
             return;
+        }
+        if own_term && self.prior_term_entry_on_quorum {
+            self.prior_term_entry_on_quorum = false;
+            self.counters.commits_waited_for_current_term += 1;
         }
         assert!(
             quorum_index <= self.log.last_index(),

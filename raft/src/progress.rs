@@ -10,6 +10,9 @@ pub(crate) struct Progress {
     /// The index of the next entry to send.
     pub next_index: Index,
     pub state: ProgressState,
+    /// A rejection came since the last acknowledgement: the leader is searching for the
+    /// point where the follower's log diverges or ends.
+    pub repairing: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +31,7 @@ impl Progress {
             match_index: 0,
             next_index,
             state: ProgressState::Probe { paused: false },
+            repairing: false,
         }
     }
 
@@ -52,6 +56,7 @@ impl Progress {
 
     /// An acknowledgement through `index`. Returns true if it taught the leader anything.
     pub fn acknowledged(&mut self, index: Index) -> bool {
+        self.repairing = false;
         let updated = index > self.match_index;
         if updated {
             self.match_index = index;
@@ -83,6 +88,7 @@ impl Progress {
             return false;
         }
         self.next_index = next_index.max(self.match_index + 1);
+        self.repairing = true;
         self.state = ProgressState::Probe { paused: false };
         true
     }

@@ -96,6 +96,8 @@ pub struct Checker {
     /// By index: every (term, chain) seen in any log at that index.
     marks_by_index: Vec<Vec<(EntryMark, NodeId)>>,
     committed: Vec<Committed>,
+    /// Leaders elected in a term > 1 whose log was shorter than another node's.
+    leaders_with_shorter_log: u64,
 }
 
 fn chain(prev: u64, entry: &StoredEntry) -> u64 {
@@ -121,12 +123,19 @@ impl Checker {
             leaders: BTreeMap::new(),
             marks_by_index: Vec::new(),
             committed: Vec::new(),
+            leaders_with_shorter_log: 0,
         }
     }
 
     /// The leader of every term, as seen.
     pub fn leaders(&self) -> &BTreeMap<u64, NodeId> {
         &self.leaders
+    }
+
+    /// Leaders elected in a term > 1 whose log, without the entries of their own term, was
+    /// shorter than another node's: the up-to-date rule compares last terms before lengths.
+    pub fn leaders_with_shorter_log(&self) -> u64 {
+        self.leaders_with_shorter_log
     }
 
     /// How many entries are known committed.
@@ -310,7 +319,22 @@ impl Checker {
                 ));
             }
         }
-        self.leaders.insert(term, node);
+        let is_new = self.leaders.insert(term, node).is_none();
+        if is_new && term > 1 {
+            let log = &self.nodes[(node - 1) as usize].log;
+            let before_term = log.iter().take_while(|m| m.term < term).count();
+            let others = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i as u64 != node - 1);
+            if others
+                .into_iter()
+                .any(|(_, other)| other.log.len() > before_term)
+            {
+                self.leaders_with_shorter_log += 1;
+            }
+        }
         // Entries committed in earlier terms must be in this leader's log; the chain hash of
         // the last of them covers all before it.
         let Some(position) = self.committed.iter().rposition(|c| c.term_seen < term) else {

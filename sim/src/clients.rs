@@ -10,6 +10,7 @@ use crate::history::{Event, EventKind, Function, Value};
 use crate::node::{ClientId, ClientOp, ClientReply, ClientRequest, NodeId, OpResult};
 use crate::rng;
 use crate::scenario::{Clients, KeyDistribution};
+use crate::situations::Situations;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -94,6 +95,7 @@ pub struct ClientSim {
     values_made: u64,
     history: Vec<Event>,
     acked_writes: Vec<AckedWrite>,
+    situations: Situations,
 }
 
 impl ClientSim {
@@ -122,6 +124,7 @@ impl ClientSim {
             values_made: 0,
             history: Vec::new(),
             acked_writes: Vec::new(),
+            situations: Situations::default(),
         }
     }
 
@@ -133,6 +136,11 @@ impl ClientSim {
                 after_ns: self.think(),
             })
             .collect()
+    }
+
+    /// The client-side situations reached so far.
+    pub fn situations(&self) -> Situations {
+        self.situations
     }
 
     /// The history so far.
@@ -244,12 +252,14 @@ impl ClientSim {
                 // Given up: the command may still execute later, or never. Its outcome is
                 // unknown, and the next command gets a new sequence number.
                 self.complete(id, &op, EventKind::Info, None, now_ns);
+                self.situations.client_gave_up += 1;
                 return self.rest(id);
             }
         }
         let client = self.client(id);
         client.attempt += 1;
         client.redirects = 0;
+        self.situations.client_retried += 1;
         self.send(id, request)
     }
 
@@ -312,6 +322,7 @@ impl ClientSim {
         }
         client.redirects += 1;
         client.target = hint;
+        self.situations.client_redirected += 1;
         vec![Action::Send {
             client: id,
             node: hint,

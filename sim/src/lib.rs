@@ -17,6 +17,8 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod situations;
+pub mod sweep;
 pub mod trace;
 
 pub use checker::{Invariant, Violation};
@@ -25,6 +27,7 @@ pub use raft_node::RaftNode;
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
 pub use sim::{Outcome, RunOptions, Simulator, Stats};
+pub use situations::Situations;
 
 /// Runs `scenario` with `seed` against raftsim's own Raft.
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<Outcome, String> {

@@ -29,6 +29,10 @@ enum Command {
     /// Check a history (raftsim JSON lines, Jepsen EDN or a Jepsen log) for linearizability.
     /// Exit 0 linearizable, 1 not, 3 unknown (step budget spent), 2 bad input.
     CheckHistory(sim::history::cli::CheckHistoryArgs),
+    /// Run many seeds of one or more scenarios on several threads; list the failing seeds with
+    /// a reproduce command each, and the protocol situations reached.
+    /// Exit 0 all passed, 1 a run failed, 2 bad input, 130 interrupted.
+    Sweep(SweepArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -63,12 +67,41 @@ struct RunArgs {
     mutation: Option<String>,
 }
 
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// The scenario files (TOML).
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    /// The seeds: A..B (both included) or N (1..N).
+    #[arg(long, value_parser = sim::sweep::SeedRange::parse)]
+    seeds: sim::sweep::SeedRange,
+    /// Threads, each running one simulator at a time; default: the machine's cores.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
+    jobs: Option<u64>,
+    /// Run only part K of N of the seeds, so that N machines together run each seed once.
+    #[arg(long, value_name = "K/N", value_parser = sim::sweep::Shard::parse)]
+    shard: Option<sim::sweep::Shard>,
+    /// Stop at the first failing seed (in scenario, then seed, order).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
+    #[arg(long, value_name = "NAME")]
+    mutation: Option<String>,
+}
+
+/// Exit status of a sweep stopped by Ctrl-C without a failure (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
         Command::CheckHistory(args) => ExitCode::from(sim::history::cli::check_history(&args)),
         Command::Bench { scenario, seeds } => bench(&scenario, seeds),
+        Command::Sweep(args) => sweep(args),
         Command::Mutations => {
             for m in raft::Mutation::ALL {
                 println!("{}", m.name());
@@ -201,4 +234,154 @@ fn bench(path: &std::path::Path, seeds: u64) -> ExitCode {
     println!("wall time    {wall_s:.3} s (median run {median_ms:.1} ms)");
     println!("throughput   {:.0} events/s", events_total as f64 / wall_s);
     ExitCode::SUCCESS
+}
+
+fn sweep(args: SweepArgs) -> ExitCode {
+    use sim::sweep::{self, Plan, Shard, SweepScenario};
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let mut scenarios = Vec::new();
+    for path in &args.scenarios {
+        match sim::scenario::load(path) {
+            Ok(scenario) => scenarios.push(SweepScenario {
+                path: path.display().to_string(),
+                scenario,
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    }
+    if let Some(name) = &args.mutation {
+        if raft::Mutation::from_name(name).is_none() {
+            eprintln!("error: --mutation: unknown mutation `{name}` (see `raftsim mutations`)");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let plan = Plan {
+        scenarios,
+        seeds: args.seeds,
+        shard: args.shard.unwrap_or(Shard::ALL),
+        mutation: args.mutation,
+        jobs: args.jobs.map_or(cores, |j| j as usize),
+        fail_fast: args.fail_fast,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // A second Ctrl-C finds the handler already set and kills the process the usual way.
+    let _ = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::Relaxed) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    let mut progress = SweepProgress::new(std::io::stderr().is_terminal());
+    // Wall time is measured outside the simulations, only to report speed and progress.
+    let started = std::time::Instant::now();
+    let result = sweep::run(&plan, &stop, |run, p| {
+        progress.update(&plan, run, p, started)
+    });
+    let wall_s = started.elapsed().as_secs_f64();
+    progress.finish();
+    if let Some(error) = &result.error {
+        eprintln!("error: {error}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let report = sweep::Report::new(&plan, &result, wall_s);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("a report always serializes")
+        );
+    } else {
+        print!("{}", report.human());
+    }
+    if report.failed > 0 {
+        ExitCode::from(EXIT_VIOLATION)
+    } else if report.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, otherwise a plain line every few seconds.
+/// Failures are announced as they are found, with their reproduce command.
+struct SweepProgress {
+    bar: Option<indicatif::ProgressBar>,
+    line_last: Option<std::time::Instant>,
+}
+
+impl SweepProgress {
+    /// Seconds between plain progress lines.
+    const LINE_INTERVAL_S: u64 = 5;
+
+    fn new(terminal: bool) -> SweepProgress {
+        SweepProgress {
+            bar: terminal.then(indicatif::ProgressBar::hidden),
+            line_last: None,
+        }
+    }
+
+    fn update(
+        &mut self,
+        plan: &sim::sweep::Plan,
+        run: &sim::sweep::RunSummary,
+        p: sim::sweep::Progress,
+        started: std::time::Instant,
+    ) {
+        if let Some(v) = &run.violation {
+            let line = format!(
+                "FAIL {} seed {}: {}\n     {}",
+                plan.scenarios[run.scenario].scenario.name,
+                run.seed,
+                v.invariant.name(),
+                sim::sweep::reproduce(plan, run)
+            );
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        match &self.bar {
+            Some(bar) => {
+                if bar.is_hidden() {
+                    bar.set_length(p.total);
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} seeds  {per_sec}  {msg}  ETA {eta}",
+                        )
+                        .expect("a valid template"),
+                    );
+                }
+                bar.set_position(p.done);
+                bar.set_message(format!("{} failed", p.failed));
+            }
+            None => {
+                let due = self
+                    .line_last
+                    .is_none_or(|t| t.elapsed().as_secs() >= Self::LINE_INTERVAL_S);
+                if due || p.done == p.total {
+                    let elapsed = started.elapsed().as_secs_f64();
+                    let rate = p.done as f64 / elapsed.max(1e-9);
+                    let eta = (p.total - p.done) as f64 / rate.max(1e-9);
+                    eprintln!(
+                        "progress {}/{} seeds, {rate:.1} seeds/s, {} failed, ETA {eta:.0} s",
+                        p.done, p.total, p.failed
+                    );
+                    self.line_last = Some(std::time::Instant::now());
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! through [`SimNode`] and judges it by what it writes to its disk and by its [`NodeView`].
 //! Nothing else of an implementation is visible to the simulator or its checkers.
 
+use crate::situations::Situations;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -103,6 +104,8 @@ pub struct Output<M> {
     pub replies: Vec<(ClientId, ClientReply)>,
     /// Client commands the node's state machine applied, in log order.
     pub applied: Vec<Applied>,
+    /// Situations the node went through since its last output (zero for any it cannot see).
+    pub situations: Situations,
 }
 
 impl<M> Default for Output<M> {
@@ -114,6 +117,7 @@ impl<M> Default for Output<M> {
             messages: Vec::new(),
             replies: Vec::new(),
             applied: Vec::new(),
+            situations: Situations::default(),
         }
     }
 }

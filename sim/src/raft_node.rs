@@ -6,6 +6,7 @@ use crate::node::{
     LogWrite, MessageInfo, NodeView, OpResult, Output, Refusal, Role, SimNode, StartContext,
     StoredEntry,
 };
+use crate::situations::Situations;
 use raft::{
     KvOp, KvOutput, KvStore, Replicated, SessionCommand, SessionLimits, SessionOutput, Stamped,
 };
@@ -24,6 +25,10 @@ pub struct RaftNode {
     applied: Vec<Applied>,
     /// The `read-without-quorum` mutation: a leader answers gets from its own state.
     local_reads: bool,
+    /// The node's counters as of the last output; the next output reports the difference.
+    counters_reported: raft::Counters,
+    /// Situations seen by the adapter itself since the last output.
+    situations: Situations,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +77,7 @@ impl RaftNode {
                     seq,
                     executed,
                 });
-                self.answer(
+                let answered = self.answer(
                     session,
                     seq,
                     ClientReply::Done {
@@ -80,16 +85,21 @@ impl RaftNode {
                         result: op_result(output),
                     },
                 );
+                if answered && !executed {
+                    self.situations.retry_answered_from_cache += 1;
+                }
             }
             SessionOutput::SessionExpired { session, seq } => {
-                self.answer(session, seq, ClientReply::SessionExpired { seq });
+                if self.answer(session, seq, ClientReply::SessionExpired { seq }) {
+                    self.situations.session_expired += 1;
+                }
             }
             SessionOutput::Stale { .. } | SessionOutput::Malformed { .. } => {}
         }
     }
 
-    /// Replies to the client waiting for (`session`, `seq`) here, if any.
-    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) {
+    /// Replies to the client waiting for (`session`, `seq`) here, if any; true if one was.
+    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) -> bool {
         let waiting = Waiting::Op { session, seq };
         let client = self
             .waiting
@@ -100,6 +110,25 @@ impl RaftNode {
             self.waiting.remove(&client);
             self.replies.push((client, reply));
         }
+        client.is_some()
+    }
+
+    /// The situations since the last call: the node's counters' growth, and the adapter's own.
+    fn take_situations(&mut self) -> Situations {
+        let now = self.node.counters();
+        let was = std::mem::replace(&mut self.counters_reported, now);
+        let mut s = std::mem::take(&mut self.situations);
+        s.election_repeated += now.elections_restarted - was.elections_restarted;
+        s.vote_refused_log_behind += now.votes_refused_log_behind - was.votes_refused_log_behind;
+        s.old_leader_stepped_down += now.leader_stepped_down - was.leader_stepped_down;
+        s.stale_append_rejected +=
+            now.appends_rejected_stale_term - was.appends_rejected_stale_term;
+        s.uncommitted_entry_overwritten +=
+            now.uncommitted_truncations - was.uncommitted_truncations;
+        s.follower_repaired_over_10 += now.follower_repairs_over_10 - was.follower_repairs_over_10;
+        s.commit_waited_for_current_term +=
+            now.commits_waited_for_current_term - was.commits_waited_for_current_term;
+        s
     }
 }
 
@@ -204,6 +233,8 @@ impl SimNode for RaftNode {
             replies: Vec::new(),
             applied: Vec::new(),
             local_reads: mutation == Some(raft::Mutation::ReadWithoutQuorum),
+            counters_reported: raft::Counters::default(),
+            situations: Situations::default(),
         })
     }
 
@@ -305,6 +336,7 @@ impl SimNode for RaftNode {
             messages: ready.messages.into_iter().map(|m| (m.to, m)).collect(),
             replies: std::mem::take(&mut self.replies),
             applied: std::mem::take(&mut self.applied),
+            situations: self.take_situations(),
         }
     }
 

@@ -31,7 +31,7 @@
 //!   `AppendEntries prev=I/T [commit=C] [entries=(..)]`,
 //!   `AppendEntriesResponse success match=I` or `AppendEntriesResponse reject index=I hint=I[/T]`.
 //! - `crash N` (the disk survives) / `restart N`.
-//! - `raft-state`, `raft-log [N]`.
+//! - `raft-state`, `raft-log [N]`, `counters N` (the situations node N counted, non-zero only).
 
 use crate::format::{self, Command};
 use raft::{
@@ -171,6 +171,38 @@ impl Cluster {
                     let line = self.state_line(id);
                     self.line(line);
                 }
+            }
+            "counters" => {
+                let id = cmd.pos_u64()?;
+                let c = self.node(id)?.counters();
+                let named = [
+                    ("elections-started", c.elections_started),
+                    ("elections-restarted", c.elections_restarted),
+                    ("votes-refused-log-behind", c.votes_refused_log_behind),
+                    ("leader-stepped-down", c.leader_stepped_down),
+                    ("appends-rejected-stale-term", c.appends_rejected_stale_term),
+                    ("uncommitted-truncations", c.uncommitted_truncations),
+                    (
+                        "uncommitted-entries-truncated",
+                        c.uncommitted_entries_truncated,
+                    ),
+                    ("follower-repairs-over-10", c.follower_repairs_over_10),
+                    (
+                        "commits-waited-for-current-term",
+                        c.commits_waited_for_current_term,
+                    ),
+                ];
+                let shown: Vec<String> = named
+                    .iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(name, n)| format!("{name}={n}"))
+                    .collect();
+                let text = if shown.is_empty() {
+                    "none".to_string()
+                } else {
+                    shown.join(" ")
+                };
+                self.line(format!("{id}: {text}"));
             }
             "raft-log" => {
                 let ids = match cmd.pos() {

@@ -24,6 +24,7 @@ scripts!(
     s5_3_replication,
     s5_3_consistency_check,
     s5_3_figure7,
+    s5_3_long_repair,
     s5_3_backtracking,
     s5_3_proposals,
     s5_3_flow_control,

@@ -11,6 +11,7 @@ use crate::node::{
 };
 use crate::rng::{self, Stream};
 use crate::scenario::{Action, Scenario};
+use crate::situations::Situations;
 use crate::trace::{DropReason, Event, Trace};
 pub use clients::describe;
 use rand::seq::SliceRandom;
@@ -100,6 +101,8 @@ pub struct Outcome {
     pub linearizability: Option<crate::history::linearizability::Report>,
     /// Client operations started.
     pub client_operations: u64,
+    /// Protocol situations the run reached.
+    pub situations: Situations,
 }
 
 enum Ev<M> {
@@ -215,6 +218,7 @@ pub struct Simulator<N: SimNode> {
     trace: Trace,
     stats: Stats,
     leader_guess: Option<NodeId>,
+    situations: Situations,
     proposals_made: u64,
     clients: Option<ClientSim>,
     rng_client_network: ChaCha8Rng,
@@ -264,6 +268,7 @@ impl<N: SimNode> Simulator<N> {
             queue: BinaryHeap::new(),
             slots,
             leader_guess: None,
+            situations: Situations::default(),
             proposals_made: 0,
             clients,
             rng_client_network: rng::stream(seed, Stream::ClientNetwork),
@@ -284,8 +289,13 @@ impl<N: SimNode> Simulator<N> {
             Some(Failure::Violation(v)) => Some(v),
             None => self.check_acknowledged_writes(),
         };
+        let mut situations = self.situations;
+        situations.leader_shorter_log = self.checker.leaders_with_shorter_log();
         let (history, client_operations) = match self.clients.take() {
-            Some(c) => (c.history().to_vec(), c.operations_started()),
+            Some(c) => {
+                situations.add(&c.situations());
+                (c.history().to_vec(), c.operations_started())
+            }
             None => (Vec::new(), 0),
         };
         let checked = match &violation {
@@ -309,6 +319,7 @@ impl<N: SimNode> Simulator<N> {
             leaders: self.checker.leaders().clone(),
             entries_committed: self.checker.committed_len(),
             stats: self.stats,
+            situations,
             trace: self.trace,
         })
     }
@@ -446,6 +457,10 @@ impl<N: SimNode> Simulator<N> {
         if slot.node.is_none() {
             return;
         }
+        if slot.view.role == Role::Leader {
+            self.situations.leader_crashed += 1;
+        }
+        let slot = self.slot(id);
         slot.node = None;
         slot.incarnation += 1;
         slot.timer_event_ns = u64::MAX;
@@ -460,6 +475,9 @@ impl<N: SimNode> Simulator<N> {
             .sum();
         self.stats.crashes += 1;
         self.stats.writes_lost += lost;
+        if lost > 0 {
+            self.situations.restart_lost_unsynced_writes += 1;
+        }
         self.stats.dropped_crashed += held;
         if self.leader_guess == Some(id) {
             self.leader_guess = None;
@@ -588,6 +606,7 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         };
         let output = node.take_output();
+        self.situations.add(&output.situations);
         let view = node.view();
         let timer_ns = node.next_timer_ns();
         if let Some(write) = &output.log_write {
@@ -741,6 +760,14 @@ impl<N: SimNode> Simulator<N> {
     }
 
     fn partition(&mut self, groups: Vec<Vec<NodeId>>) {
+        let quorum = (self.scenario.nodes / 2 + 1) as usize;
+        for group in groups.iter().filter(|g| g.len() < quorum) {
+            let leaders = group.iter().filter(|&&id| {
+                let slot = &self.slots[(id - 1) as usize];
+                slot.node.is_some() && slot.view.role == Role::Leader
+            });
+            self.situations.leader_isolated += leaders.count() as u64;
+        }
         self.network.partition(&groups);
         self.stats.partitions += 1;
         self.trace

@@ -5,6 +5,7 @@ mod clients;
 mod determinism;
 mod mutations;
 mod scenarios;
+mod sweep;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,550 @@
+//! Many seeds of many scenarios, one simulator per thread.
+//!
+//! Each run is still single-threaded and deterministic; the threads only share the list of
+//! (scenario, seed) items and hand back each run's summary. Results are sorted by item, so
+//! the set of failing seeds, the counts and the report do not depend on the number of jobs or
+//! on which thread ran what.
+
+use crate::checker::Violation;
+use crate::history::linearizability::Verdict;
+use crate::scenario::Scenario;
+use crate::sim::RunOptions;
+use crate::situations::Situations;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+/// Seeds in one sweep, at most: a bound on the work list's memory.
+pub const SEEDS_MAX: u64 = 100_000_000;
+/// Threads, at most.
+pub const JOBS_MAX: usize = 256;
+
+/// An inclusive range of seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SeedRange {
+    /// The first seed.
+    pub first: u64,
+    /// The last seed, included.
+    pub last: u64,
+}
+
+impl SeedRange {
+    /// Parses `A..B` or `A..=B` (both ends included) or `N` (seeds 1 to N).
+    pub fn parse(text: &str) -> Result<SeedRange, String> {
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{s}` is not a seed (an integer from 0 to 2^64-1)"))
+        };
+        let range = match text.split_once("..") {
+            Some((a, b)) => SeedRange {
+                first: number(a)?,
+                last: number(b.strip_prefix('=').unwrap_or(b))?,
+            },
+            None => SeedRange {
+                first: 1,
+                last: number(text)?,
+            },
+        };
+        if range.first > range.last {
+            return Err(format!("`{text}`: the first seed is greater than the last"));
+        }
+        if range.last - range.first >= SEEDS_MAX {
+            return Err(format!("`{text}`: more than {SEEDS_MAX} seeds"));
+        }
+        Ok(range)
+    }
+
+    /// Seeds in the range.
+    pub fn len(self) -> u64 {
+        self.last - self.first + 1
+    }
+
+    /// Never true: a range holds at least its first seed.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+/// One of `count` disjoint parts of a sweep, numbered from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// Which part, 1 to `count`.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole sweep.
+    pub const ALL: Shard = Shard { index: 1, count: 1 };
+
+    /// Parses `K/N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not K/N (shard K of N, e.g. 2/4)"))?;
+        let k: u64 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{k}` in `{text}` is not a number"))?;
+        let n: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` in `{text}` is not a number"))?;
+        if n == 0 || k == 0 || k > n {
+            return Err(format!("`{text}`: K must be from 1 to N, and N at least 1"));
+        }
+        Ok(Shard { index: k, count: n })
+    }
+
+    /// Whether this shard runs `seed` of `range`. Seeds are dealt round-robin, so every shard
+    /// gets a share of early and late seeds, and the shards together cover the range once.
+    pub fn owns(self, range: SeedRange, seed: u64) -> bool {
+        (seed - range.first) % self.count == self.index - 1
+    }
+}
+
+/// A scenario to sweep, with the path it was read from (for reproduce commands).
+#[derive(Clone, Debug)]
+pub struct SweepScenario {
+    /// The file.
+    pub path: String,
+    /// Its contents.
+    pub scenario: Scenario,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The scenarios, each run with every seed of the shard.
+    pub scenarios: Vec<SweepScenario>,
+    /// The seeds.
+    pub seeds: SeedRange,
+    /// This machine's part of the seeds.
+    pub shard: Shard,
+    /// A deliberately broken rule for every run.
+    pub mutation: Option<String>,
+    /// Threads.
+    pub jobs: usize,
+    /// Stop at the first failure in (scenario, seed) order.
+    pub fail_fast: bool,
+}
+
+/// One run, boiled down.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// Index of the scenario in the plan.
+    pub scenario: usize,
+    /// The seed.
+    pub seed: u64,
+    /// The violation, if the run found one.
+    pub violation: Option<Violation>,
+    /// Events simulated.
+    pub events: u64,
+    /// Simulated time reached.
+    pub sim_time_ns: u64,
+    /// The run stopped at its event budget.
+    pub budget_exhausted: bool,
+    /// The verdict on the clients' history, if there were clients and no safety violation.
+    pub linearizability: Option<Verdict>,
+    /// Protocol situations reached.
+    pub situations: Situations,
+}
+
+/// How far a sweep got; passed to the progress callback after each run.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Runs finished.
+    pub done: u64,
+    /// Runs in the plan.
+    pub total: u64,
+    /// Runs that found a violation.
+    pub failed: u64,
+}
+
+/// The result of a sweep.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// Every run finished, in (scenario, seed) order.
+    pub runs: Vec<RunSummary>,
+    /// Runs in the plan.
+    pub planned: u64,
+    /// The sweep was stopped (Ctrl-C) before it ran every seed.
+    pub interrupted: bool,
+    /// `--fail-fast` stopped it.
+    pub stopped_at_failure: bool,
+    /// A run could not start: the message.
+    pub error: Option<String>,
+}
+
+impl Sweep {
+    /// Runs that found a violation.
+    pub fn failures(&self) -> impl Iterator<Item = &RunSummary> {
+        self.runs.iter().filter(|r| r.violation.is_some())
+    }
+
+    /// Failing runs per invariant name.
+    pub fn failures_by_invariant(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts = BTreeMap::new();
+        for run in self.failures() {
+            let name = run.violation.as_ref().expect("a failure").invariant.name();
+            *counts.entry(name).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The situations of all runs, added up.
+    pub fn situations(&self) -> Situations {
+        let mut total = Situations::default();
+        for run in &self.runs {
+            total.add(&run.situations);
+        }
+        total
+    }
+
+    /// Events simulated in all runs.
+    pub fn events(&self) -> u64 {
+        self.runs.iter().map(|r| r.events).sum()
+    }
+}
+
+/// The work list: every (scenario, seed) of the shard, scenario-major.
+fn items(plan: &Plan) -> Vec<(usize, u64)> {
+    let mut items = Vec::new();
+    for scenario in 0..plan.scenarios.len() {
+        for seed in plan.seeds.first..=plan.seeds.last {
+            if plan.shard.owns(plan.seeds, seed) {
+                items.push((scenario, seed));
+            }
+        }
+    }
+    items
+}
+
+/// Runs the plan on `plan.jobs` threads. `stop` is polled between runs (set it from a
+/// Ctrl-C handler); `on_run` sees every finished run, in the order runs finish.
+pub fn run(plan: &Plan, stop: &AtomicBool, mut on_run: impl FnMut(&RunSummary, Progress)) -> Sweep {
+    assert!(plan.jobs >= 1 && plan.jobs <= JOBS_MAX);
+    let items = items(plan);
+    let next = AtomicUsize::new(0);
+    // With --fail-fast, no item after the first failing one is started; items before it still
+    // run, so the failure reported is the first in (scenario, seed) order whatever the jobs.
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let (sender, receiver) = mpsc::channel::<(usize, Result<RunSummary, String>)>();
+    let mut finished: Vec<(usize, RunSummary)> = Vec::with_capacity(items.len());
+    let mut error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..plan.jobs {
+            let sender = sender.clone();
+            let (items, next, first_failure) = (&items, &next, &first_failure);
+            scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= items.len() || index > first_failure.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (scenario, seed) = items[index];
+                let result = run_one(plan, scenario, seed);
+                let failed = result.as_ref().map_or(true, |r| r.violation.is_some());
+                if failed && plan.fail_fast {
+                    first_failure.fetch_min(index, Ordering::Relaxed);
+                }
+                if sender.send((index, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut progress = Progress {
+            done: 0,
+            total: items.len() as u64,
+            failed: 0,
+        };
+        for (index, result) in receiver {
+            match result {
+                Ok(summary) => {
+                    progress.done += 1;
+                    progress.failed += u64::from(summary.violation.is_some());
+                    on_run(&summary, progress);
+                    finished.push((index, summary));
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    error.get_or_insert(e);
+                }
+            }
+        }
+    });
+    finished.sort_by_key(|(index, _)| *index);
+    let cut = first_failure.load(Ordering::Relaxed);
+    let stopped_at_failure = cut != usize::MAX;
+    finished.retain(|(index, _)| *index <= cut);
+    let runs: Vec<RunSummary> = finished.into_iter().map(|(_, s)| s).collect();
+    let complete = runs.len() == items.len() || stopped_at_failure;
+    Sweep {
+        interrupted: !complete && error.is_none(),
+        planned: items.len() as u64,
+        runs,
+        stopped_at_failure,
+        error,
+    }
+}
+
+fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String> {
+    let entry = &plan.scenarios[scenario];
+    let options = RunOptions {
+        keep_trace: false,
+        mutation: plan.mutation.clone(),
+    };
+    let outcome =
+        crate::run(&entry.scenario, seed, options).map_err(|e| format!("{}: {e}", entry.path))?;
+    Ok(RunSummary {
+        scenario,
+        seed,
+        events: outcome.trace.len(),
+        sim_time_ns: outcome.sim_time_ns,
+        budget_exhausted: outcome.budget_exhausted,
+        linearizability: outcome.linearizability.as_ref().map(|r| r.verdict),
+        situations: outcome.situations,
+        violation: outcome.violation,
+    })
+}
+
+/// The command that reproduces one run of a sweep.
+pub fn reproduce(plan: &Plan, run: &RunSummary) -> String {
+    let mutation = match &plan.mutation {
+        Some(m) => format!(" --mutation {m}"),
+        None => String::new(),
+    };
+    format!(
+        "raftsim run {} --seed {}{mutation}",
+        plan.scenarios[run.scenario].path, run.seed
+    )
+}
+
+/// One failing run in a sweep report.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// The invariant broken.
+    pub invariant: &'static str,
+    /// When, in simulated time.
+    pub time_ns: u64,
+    /// What was seen (first line).
+    pub detail: String,
+    /// The command that replays the run.
+    pub reproduce: String,
+}
+
+/// One situation's count in a sweep report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SituationReport {
+    /// The situation's name.
+    pub name: &'static str,
+    /// What it is.
+    pub description: &'static str,
+    /// Times it occurred, all runs together.
+    pub count: u64,
+    /// Runs in which it occurred at least once.
+    pub runs: u64,
+}
+
+/// The summary of a sweep, for people (`human`) and machines (serialized).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The scenario files.
+    pub scenarios: Vec<String>,
+    /// The seed range.
+    pub seeds: SeedRange,
+    /// This machine's shard, `K/N`.
+    pub shard: String,
+    /// Threads.
+    pub jobs: usize,
+    /// The mutation, if any.
+    pub mutation: Option<String>,
+    /// Runs planned for this shard.
+    pub planned: u64,
+    /// Runs finished.
+    pub runs: u64,
+    /// Runs that found a violation.
+    pub failed: u64,
+    /// Runs whose history check ran out of steps ("unknown").
+    pub linearizability_unknown: u64,
+    /// Runs stopped at the event budget.
+    pub budget_exhausted: u64,
+    /// Stopped by Ctrl-C.
+    pub interrupted: bool,
+    /// Stopped by `--fail-fast` at the first failure.
+    pub stopped_at_failure: bool,
+    /// Events simulated, all runs.
+    pub events: u64,
+    /// Wall-clock seconds, measured by the caller.
+    pub wall_s: f64,
+    /// Runs per wall-clock second.
+    pub seeds_per_s: f64,
+    /// Failing runs per invariant.
+    pub failures_by_invariant: BTreeMap<&'static str, u64>,
+    /// The failing runs, in (scenario, seed) order.
+    pub failures: Vec<FailureReport>,
+    /// Every situation, with how often and in how many runs it was reached.
+    pub situations: Vec<SituationReport>,
+}
+
+impl Report {
+    /// The report of `sweep`, run from `plan` in `wall_s` seconds.
+    pub fn new(plan: &Plan, sweep: &Sweep, wall_s: f64) -> Report {
+        let failures = sweep
+            .failures()
+            .map(|run| {
+                let v = run.violation.as_ref().expect("a failure");
+                FailureReport {
+                    scenario: plan.scenarios[run.scenario].scenario.name.clone(),
+                    seed: run.seed,
+                    invariant: v.invariant.name(),
+                    time_ns: v.time_ns,
+                    detail: v.detail.lines().next().unwrap_or("").to_string(),
+                    reproduce: reproduce(plan, run),
+                }
+            })
+            .collect::<Vec<_>>();
+        let total = sweep.situations();
+        let situations = total
+            .list()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, description, count))| SituationReport {
+                name,
+                description,
+                count,
+                runs: sweep
+                    .runs
+                    .iter()
+                    .filter(|r| r.situations.list()[i].2 > 0)
+                    .count() as u64,
+            })
+            .collect();
+        let runs = sweep.runs.len() as u64;
+        Report {
+            scenarios: plan.scenarios.iter().map(|s| s.path.clone()).collect(),
+            seeds: plan.seeds,
+            shard: format!("{}/{}", plan.shard.index, plan.shard.count),
+            jobs: plan.jobs,
+            mutation: plan.mutation.clone(),
+            planned: sweep.planned,
+            runs,
+            failed: failures.len() as u64,
+            linearizability_unknown: sweep
+                .runs
+                .iter()
+                .filter(|r| r.linearizability == Some(Verdict::Unknown))
+                .count() as u64,
+            budget_exhausted: sweep.runs.iter().filter(|r| r.budget_exhausted).count() as u64,
+            interrupted: sweep.interrupted,
+            stopped_at_failure: sweep.stopped_at_failure,
+            events: sweep.events(),
+            wall_s,
+            seeds_per_s: if wall_s > 0.0 {
+                runs as f64 / wall_s
+            } else {
+                0.0
+            },
+            failures_by_invariant: sweep.failures_by_invariant(),
+            failures,
+            situations,
+        }
+    }
+
+    /// The human summary.
+    pub fn human(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let verdict = match (self.failed, self.interrupted) {
+            (0, false) => "PASS",
+            (0, true) => "INTERRUPTED",
+            _ => "FAIL",
+        };
+        let _ = writeln!(s, "{verdict}  sweep of {}", self.scenarios.join(" "));
+        let mutation = self
+            .mutation
+            .as_ref()
+            .map(|m| format!(", mutation {m}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "seeds        {}..={} (shard {}), {} jobs{mutation}",
+            self.seeds.first, self.seeds.last, self.shard, self.jobs
+        );
+        let _ = writeln!(
+            s,
+            "runs         {} of {} in {:.1} s ({:.1} seeds/s, {} events)",
+            self.runs, self.planned, self.wall_s, self.seeds_per_s, self.events
+        );
+        if self.interrupted {
+            let _ = writeln!(
+                s,
+                "             interrupted: the counts cover the runs finished"
+            );
+        }
+        if self.stopped_at_failure {
+            let _ = writeln!(
+                s,
+                "             --fail-fast: stopped at the first failing seed"
+            );
+        }
+        let _ = writeln!(s, "failed       {}", self.failed);
+        for (invariant, count) in &self.failures_by_invariant {
+            let _ = writeln!(s, "  {invariant:<28} {count}");
+        }
+        if self.linearizability_unknown > 0 {
+            let _ = writeln!(
+                s,
+                "unknown      {} runs whose history check ran out of steps",
+                self.linearizability_unknown
+            );
+        }
+        if self.budget_exhausted > 0 {
+            let _ = writeln!(
+                s,
+                "budget       {} runs stopped at the event budget",
+                self.budget_exhausted
+            );
+        }
+        const FAILURES_SHOWN_MAX: usize = 50;
+        if !self.failures.is_empty() {
+            let _ = writeln!(s, "\nfailing seeds");
+            for f in self.failures.iter().take(FAILURES_SHOWN_MAX) {
+                let _ = writeln!(
+                    s,
+                    "  {} seed {}: {}: {}",
+                    f.scenario, f.seed, f.invariant, f.detail
+                );
+                let _ = writeln!(s, "    {}", f.reproduce);
+            }
+            if self.failures.len() > FAILURES_SHOWN_MAX {
+                let more = self.failures.len() - FAILURES_SHOWN_MAX;
+                let _ = writeln!(s, "  ... and {more} more (all of them in --json)");
+            }
+        }
+        let _ = writeln!(s, "\nsituations reached              times     runs");
+        for sit in &self.situations {
+            let _ = writeln!(s, "  {:<30} {:>8} {:>8}", sit.name, sit.count, sit.runs);
+        }
+        let never: Vec<&str> = self
+            .situations
+            .iter()
+            .filter(|x| x.count == 0)
+            .map(|x| x.name)
+            .collect();
+        if !never.is_empty() {
+            let _ = writeln!(s, "never reached: {}", never.join(", "));
+        }
+        s
+    }
+}
