@@ -34,6 +34,8 @@ pub enum Invariant {
     ExactlyOnce,
     /// The clients' history is linearizable (per key).
     Linearizability,
+    /// Once faults stop, a leader is elected and clients' operations complete in time.
+    Liveness,
 }
 
 impl Invariant {
@@ -49,6 +51,7 @@ impl Invariant {
             Invariant::MonotonicCommit => "monotonic-commit",
             Invariant::ExactlyOnce => "exactly-once",
             Invariant::Linearizability => "linearizability",
+            Invariant::Liveness => "liveness",
         }
     }
 }

@@ -138,6 +138,45 @@ impl ClientSim {
             .collect()
     }
 
+    /// Operations that break the liveness promise at `now`: one still pending although
+    /// invoked more than a client `timeout` ago, or one given up although invoked after the
+    /// fault window ended at `until`. Each described for a report.
+    pub fn late_operations(&self, until: u64, now: u64, timeout: u64) -> Vec<String> {
+        let mut open: BTreeMap<u64, &Event> = BTreeMap::new();
+        let mut late = Vec::new();
+        for event in &self.history {
+            if event.kind == EventKind::Invoke {
+                open.insert(event.process, event);
+                continue;
+            }
+            let Some(invoke) = open.remove(&event.process) else {
+                continue;
+            };
+            let invoked = invoke.time_ns.unwrap_or(0);
+            if event.kind == EventKind::Info && invoked >= until {
+                late.push(format!(
+                    "client {} gave up on {:?} {:?} invoked at {} s, after the faults",
+                    event.process,
+                    invoke.f,
+                    invoke.key,
+                    crate::trace::format_time(invoked)
+                ));
+            }
+        }
+        for (process, invoke) in open {
+            let invoked = invoke.time_ns.unwrap_or(0);
+            if invoked.saturating_add(timeout) < now {
+                late.push(format!(
+                    "client {process} still waits for {:?} {:?} invoked at {} s",
+                    invoke.f,
+                    invoke.key,
+                    crate::trace::format_time(invoked)
+                ));
+            }
+        }
+        late
+    }
+
     /// The client-side situations reached so far.
     pub fn situations(&self) -> Situations {
         self.situations

@@ -270,6 +270,9 @@ pub struct MessageInfo {
     pub from: NodeId,
     /// The sender's term.
     pub term: u64,
+    /// For a successful append acknowledgement, the index it acknowledges through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_index: Option<u64>,
 }
 
 /// Why a proposal was not taken.

@@ -360,6 +360,14 @@ impl SimNode for RaftNode {
             kind: msg.body.kind(),
             from: msg.from,
             term: msg.term,
+            ack_index: match msg.body {
+                raft::Body::AppendEntriesResponse {
+                    success: true,
+                    match_index,
+                    ..
+                } => Some(match_index),
+                _ => None,
+            },
         }
     }
 }

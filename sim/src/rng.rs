@@ -21,6 +21,10 @@ pub enum Stream {
     Clients = 6,
     /// Latency and loss of messages between clients and nodes.
     ClientNetwork = 7,
+    /// Each node's clock offset and drift.
+    Clocks = 8,
+    /// Which fault kinds a swarm run enables, and how strongly.
+    Swarm = 9,
 }
 
 /// The generator of one concern.

@@ -47,6 +47,12 @@ pub struct Scenario {
     pub workload: Workload,
     /// The `[clients]` section.
     pub clients: Clients,
+    /// The `[clocks]` section.
+    pub clocks: ClockSettings,
+    /// The `[liveness]` section.
+    pub liveness: LivenessSettings,
+    /// The `[swarm]` section.
+    pub swarm: SwarmSettings,
     /// The `[[schedule]]` tables, sorted by `at_ns` (stable: ties keep file order).
     pub schedule: Vec<ScheduledAction>,
 }
@@ -84,6 +90,57 @@ pub struct NetworkSettings {
     pub latency_max_ns: u64,
     /// `loss` (default 0.0): the probability that a message is dropped, `0.0 <= loss < 1.0`.
     pub loss: f64,
+    /// `latency_distribution` (default `"uniform"`): how a latency is drawn from `latency`.
+    pub latency_distribution: LatencyDistribution,
+    /// `tail_probability` (default 0.01): with `"long-tail"`, the share of messages whose
+    /// latency is drawn from `tail_latency` instead; `0.0..=1.0`.
+    pub tail_probability: f64,
+    /// Lower bound of `tail_latency` (default `["100ms", "1s"]`), drawn log-uniformly.
+    pub tail_latency_min_ns: u64,
+    /// Upper bound of `tail_latency`.
+    pub tail_latency_max_ns: u64,
+    /// `duplicate` (default 0.0): the probability that a message is delivered twice, the copy
+    /// with a latency of its own; `0.0 <= duplicate < 1.0`.
+    pub duplicate: f64,
+    /// `reorder` (default 0.0): the probability that a message is held back by an extra
+    /// `reorder_delay`, so that later messages overtake it; `0.0 <= reorder < 1.0`.
+    pub reorder: f64,
+    /// Lower bound of `reorder_delay` (default `["10ms", "100ms"]`).
+    pub reorder_delay_min_ns: u64,
+    /// Upper bound of `reorder_delay`.
+    pub reorder_delay_max_ns: u64,
+}
+
+impl NetworkSettings {
+    /// Latency only, drawn uniformly from `[min, max]`: no loss, duplication or reordering.
+    pub fn uniform(latency_min_ns: u64, latency_max_ns: u64) -> NetworkSettings {
+        NetworkSettings {
+            latency_min_ns,
+            latency_max_ns,
+            loss: 0.0,
+            latency_distribution: LatencyDistribution::Uniform,
+            tail_probability: 0.01,
+            tail_latency_min_ns: 100 * NS_PER_MS,
+            tail_latency_max_ns: NS_PER_S,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay_min_ns: 10 * NS_PER_MS,
+            reorder_delay_max_ns: 100 * NS_PER_MS,
+        }
+    }
+}
+
+/// How message latencies are drawn from `[min, max]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatencyDistribution {
+    /// Every latency in `[min, max]` equally likely.
+    Uniform,
+    /// Bell-shaped around the middle of `[min, max]` (the mean of four uniform draws).
+    Normal,
+    /// Uniform in `[min, max]`, except a `tail_probability` share drawn log-uniformly from
+    /// `tail_latency`: the slow outliers of a real network.
+    LongTail,
 }
 
 /// The `[disk]` section.
@@ -93,6 +150,49 @@ pub struct DiskSettings {
     pub sync_latency_min_ns: u64,
     /// Upper bound of `sync_latency`.
     pub sync_latency_max_ns: u64,
+    /// `torn_writes` (default 0.0): the probability that a crash tears the unsynced writes,
+    /// keeping a random prefix of them (the last possibly cut inside a log write) instead of
+    /// losing them all; `0.0..=1.0`.
+    pub torn_writes: f64,
+}
+
+/// The `[clocks]` section: each node's own clock. A node's timers run on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClockSettings {
+    /// `offset_max` (default `"0s"`): each node's clock starts ahead of the simulation's by
+    /// an offset drawn from `[0, offset_max]`.
+    pub offset_max_ns: u64,
+    /// `drift_ppm_max` (default 0): each node's clock runs fast or slow by a rate drawn from
+    /// `[-drift_ppm_max, drift_ppm_max]` parts per million; `0..=100000`.
+    pub drift_ppm_max: u64,
+    /// `jump_every`: mean time between forward jumps of a random node's clock (as after a
+    /// suspended virtual machine resumes); `None` = no random jumps.
+    pub jump_every_ns: Option<u64>,
+    /// Lower bound of `jump` (default `["100ms", "2s"]`): how far a clock jumps.
+    pub jump_min_ns: u64,
+    /// Upper bound of `jump`.
+    pub jump_max_ns: u64,
+}
+
+/// The `[liveness]` section: what must happen once the fault window ends, the network heals
+/// and every node is up. A failure is a `liveness` violation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LivenessSettings {
+    /// `leader_within`: a leader followed by a majority must exist this long after the fault
+    /// window ends; `None` = not checked.
+    pub leader_within_ns: Option<u64>,
+    /// `clients_within`: every client operation in flight when the window ends, and every
+    /// one started in the quiet period, must complete this long after the window ends;
+    /// `None` = not checked.
+    pub clients_within_ns: Option<u64>,
+}
+
+/// The `[swarm]` section (Groce et al., "Swarm Testing"): each seed enables a random subset
+/// of the fault kinds the scenario names, at random intensities.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwarmSettings {
+    /// `enabled` (default false).
+    pub enabled: bool,
 }
 
 /// The `[faults]` section: random crashes and partitions.
@@ -115,6 +215,41 @@ pub struct FaultSettings {
     /// `until`: end of the fault window, when random faults stop and everything heals and
     /// restarts; default = the duration, must be `<=` the duration.
     pub until_ns: u64,
+    /// `pause_every`: mean time between pauses of a random node (it freezes, as in a long
+    /// garbage-collection pause, then resumes with stale timers); `None` = none.
+    pub pause_every_ns: Option<u64>,
+    /// Lower bound of `pause_for` (default `["100ms", "2s"]`).
+    pub pause_for_min_ns: u64,
+    /// Upper bound of `pause_for`.
+    pub pause_for_max_ns: u64,
+    /// `clog_every`: mean time between clogs of a random link (everything sent on it is held,
+    /// then released at once in a shuffled order); `None` = none.
+    pub clog_every_ns: Option<u64>,
+    /// Lower bound of `clog_for` (default `["100ms", "1s"]`).
+    pub clog_for_min_ns: u64,
+    /// Upper bound of `clog_for`.
+    pub clog_for_max_ns: u64,
+    /// `one_way_every`: mean time between one-way partitions (a random group's messages to
+    /// the rest are dropped, not the reverse), lasting `partition_for`; `None` = none.
+    pub one_way_every_ns: Option<u64>,
+    /// `bridge_every`: mean time between bridge partitions (two sides that see one node in
+    /// common, which sees both), lasting `partition_for`; `None` = none.
+    pub bridge_every_ns: Option<u64>,
+    /// `isolate_leader_every`: mean time between partitions of the current leader from all
+    /// others, lasting `partition_for`; `None` = none.
+    pub isolate_leader_every_ns: Option<u64>,
+    /// `crash_leader_every`: mean time between crashes of the current leader, down for
+    /// `down_for`; `None` = none.
+    pub crash_leader_every_ns: Option<u64>,
+    /// `partition_after_append_every`: mean time between armings of a nemesis that isolates
+    /// the leader right after it appends a new entry, before it can commit it; `None` = none.
+    pub partition_after_append_every_ns: Option<u64>,
+    /// `drop_quorum_ack_every`: mean time between armings of a nemesis that drops the one
+    /// append acknowledgement that would complete a quorum; `None` = none.
+    pub drop_quorum_ack_every_ns: Option<u64>,
+    /// `crash_before_sync_every`: mean time between armings of a nemesis that crashes a node
+    /// right after a write, before its sync; `None` = none.
+    pub crash_before_sync_every_ns: Option<u64>,
 }
 
 /// The `[workload]` section: client proposals.
@@ -217,6 +352,77 @@ pub enum Action {
         /// The node to restart.
         node: NodeId,
     },
+    /// `action = "one-way"`, `from = [1, 2]`, `to = [3]`: messages from each `from` node to
+    /// each `to` node are dropped; the other direction still works. Until `heal`.
+    OneWay {
+        /// Senders cut off.
+        from: Vec<NodeId>,
+        /// Receivers they cannot reach.
+        to: Vec<NodeId>,
+    },
+    /// `action = "bridge"`, `groups = [[1, 2], [4, 5]]`, `node = 3`: the two groups cannot
+    /// talk to each other, the bridge node talks to both (and any node not named talks to
+    /// the bridge only). Until `heal`.
+    Bridge {
+        /// The two sides.
+        groups: Vec<Vec<NodeId>>,
+        /// The node both sides see.
+        node: NodeId,
+    },
+    /// `action = "clog"`, `from = [1]`, `to = [2, 3]`, `for = "500ms"`: messages on those
+    /// links are held for `for`, then delivered at once in a shuffled order.
+    Clog {
+        /// Senders.
+        from: Vec<NodeId>,
+        /// Receivers.
+        to: Vec<NodeId>,
+        /// How long.
+        for_ns: u64,
+    },
+    /// `action = "pause"`, `node = 2`, `for = "1s"`: the node freezes; what reaches it waits.
+    Pause {
+        /// The node.
+        node: NodeId,
+        /// How long.
+        for_ns: u64,
+    },
+    /// `action = "clock-jump"`, `node = 2`, `by = "2s"`: the node's clock leaps forward.
+    ClockJump {
+        /// The node.
+        node: NodeId,
+        /// How far.
+        by_ns: u64,
+    },
+    /// `action = "isolate-leader"`, `for = "2s"`: the current leader, if any, is cut off from
+    /// every other node.
+    IsolateLeader {
+        /// How long.
+        for_ns: u64,
+    },
+    /// `action = "crash-leader"`, `for = "2s"`: the current leader, if any, crashes and
+    /// restarts `for` later.
+    CrashLeader {
+        /// How long it stays down.
+        for_ns: u64,
+    },
+    /// `action = "partition-after-append"`, `for = "2s"`: the next time a leader appends a
+    /// new entry, it is isolated at once, before it can commit the entry.
+    PartitionAfterAppend {
+        /// How long the isolation lasts.
+        for_ns: u64,
+    },
+    /// `action = "drop-quorum-ack"`: the next append acknowledgement that would complete a
+    /// quorum for a new entry is dropped.
+    DropQuorumAck,
+    /// `action = "crash-before-sync"`, `for = "1s"`, optional `node = 2`: the next time the
+    /// node (or any node) writes, it crashes before the write is synced; it restarts `for`
+    /// later.
+    CrashBeforeSync {
+        /// The node, or any.
+        node: Option<NodeId>,
+        /// How long it stays down.
+        for_ns: u64,
+    },
 }
 
 /// Why a scenario file was rejected.
@@ -283,7 +489,7 @@ impl Scenario {
         let dur = |ns| Some(spanless(Dur(ns)));
         let range = |min, max| Some(spanless(DurRange { min, max }));
         let int = |n| Some(spanless(Int(n)));
-        let (r, f, w) = (&self.raft, &self.faults, &self.workload);
+        let (r, f, w, n) = (&self.raft, &self.faults, &self.workload, &self.network);
         let omit_start = w.start_ns == DEFAULT_START_NS && w.start_ns >= self.duration_ns;
         let raw = RawScenario {
             name: Some(self.name.clone()),
@@ -301,11 +507,31 @@ impl Scenario {
                 value_bytes_max: int(r.value_bytes_max),
             },
             network: RawNetwork {
-                latency: range(self.network.latency_min_ns, self.network.latency_max_ns),
-                loss: Some(spanless(self.network.loss)),
+                latency: range(n.latency_min_ns, n.latency_max_ns),
+                loss: Some(spanless(n.loss)),
+                latency_distribution: Some(spanless(n.latency_distribution)),
+                tail_probability: Some(spanless(n.tail_probability)),
+                tail_latency: range(n.tail_latency_min_ns, n.tail_latency_max_ns),
+                duplicate: Some(spanless(n.duplicate)),
+                reorder: Some(spanless(n.reorder)),
+                reorder_delay: range(n.reorder_delay_min_ns, n.reorder_delay_max_ns),
             },
             disk: RawDisk {
                 sync_latency: range(self.disk.sync_latency_min_ns, self.disk.sync_latency_max_ns),
+                torn_writes: Some(spanless(self.disk.torn_writes)),
+            },
+            clocks: RawClocks {
+                offset_max: dur(self.clocks.offset_max_ns),
+                drift_ppm_max: int(self.clocks.drift_ppm_max),
+                jump_every: self.clocks.jump_every_ns.and_then(dur),
+                jump: range(self.clocks.jump_min_ns, self.clocks.jump_max_ns),
+            },
+            liveness: RawLiveness {
+                leader_within: self.liveness.leader_within_ns.and_then(dur),
+                clients_within: self.liveness.clients_within_ns.and_then(dur),
+            },
+            swarm: RawSwarm {
+                enabled: Some(spanless(self.swarm.enabled)),
             },
             faults: RawFaults {
                 crash_every: f.crash_every_ns.and_then(dur),
@@ -314,6 +540,17 @@ impl Scenario {
                 partition_every: f.partition_every_ns.and_then(dur),
                 partition_for: range(f.partition_for_min_ns, f.partition_for_max_ns),
                 until: dur(f.until_ns),
+                pause_every: f.pause_every_ns.and_then(dur),
+                pause_for: range(f.pause_for_min_ns, f.pause_for_max_ns),
+                clog_every: f.clog_every_ns.and_then(dur),
+                clog_for: range(f.clog_for_min_ns, f.clog_for_max_ns),
+                one_way_every: f.one_way_every_ns.and_then(dur),
+                bridge_every: f.bridge_every_ns.and_then(dur),
+                isolate_leader_every: f.isolate_leader_every_ns.and_then(dur),
+                crash_leader_every: f.crash_leader_every_ns.and_then(dur),
+                partition_after_append_every: f.partition_after_append_every_ns.and_then(dur),
+                drop_quorum_ack_every: f.drop_quorum_ack_every_ns.and_then(dur),
+                crash_before_sync_every: f.crash_before_sync_every_ns.and_then(dur),
             },
             workload: RawWorkload {
                 rate: Some(spanless(w.rate_per_s)),
@@ -493,7 +730,35 @@ struct RawScenario {
     #[serde(default)]
     clients: RawClients,
     #[serde(default)]
+    clocks: RawClocks,
+    #[serde(default)]
+    liveness: RawLiveness,
+    #[serde(default)]
+    swarm: RawSwarm,
+    #[serde(default)]
     schedule: Vec<Spanned<RawAction>>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[clocks]` section)")]
+struct RawClocks {
+    offset_max: Opt<Dur>,
+    drift_ppm_max: Opt<Int>,
+    jump_every: Opt<Dur>,
+    jump: Opt<DurRange>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[liveness]` section)")]
+struct RawLiveness {
+    leader_within: Opt<Dur>,
+    clients_within: Opt<Dur>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[swarm]` section)")]
+struct RawSwarm {
+    enabled: Opt<bool>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -514,12 +779,19 @@ struct RawRaft {
 struct RawNetwork {
     latency: Opt<DurRange>,
     loss: Opt<f64>,
+    latency_distribution: Opt<LatencyDistribution>,
+    tail_probability: Opt<f64>,
+    tail_latency: Opt<DurRange>,
+    duplicate: Opt<f64>,
+    reorder: Opt<f64>,
+    reorder_delay: Opt<DurRange>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, expecting = "a table (a `[disk]` section)")]
 struct RawDisk {
     sync_latency: Opt<DurRange>,
+    torn_writes: Opt<f64>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -531,6 +803,17 @@ struct RawFaults {
     partition_every: Opt<Dur>,
     partition_for: Opt<DurRange>,
     until: Opt<Dur>,
+    pause_every: Opt<Dur>,
+    pause_for: Opt<DurRange>,
+    clog_every: Opt<Dur>,
+    clog_for: Opt<DurRange>,
+    one_way_every: Opt<Dur>,
+    bridge_every: Opt<Dur>,
+    isolate_leader_every: Opt<Dur>,
+    crash_leader_every: Opt<Dur>,
+    partition_after_append_every: Opt<Dur>,
+    drop_quorum_ack_every: Opt<Dur>,
+    crash_before_sync_every: Opt<Dur>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -617,36 +900,152 @@ struct RawAction {
     action: ActionKind,
     groups: Opt<Vec<Spanned<Vec<Spanned<Int>>>>>,
     node: Opt<Int>,
+    from: Opt<Vec<Spanned<Int>>>,
+    to: Opt<Vec<Spanned<Int>>>,
+    #[serde(rename = "for")]
+    for_: Opt<Dur>,
+    by: Opt<Dur>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
 enum ActionKind {
     Partition,
     Heal,
     Crash,
     Restart,
+    OneWay,
+    Bridge,
+    Clog,
+    Pause,
+    ClockJump,
+    IsolateLeader,
+    CrashLeader,
+    PartitionAfterAppend,
+    DropQuorumAck,
+    CrashBeforeSync,
+}
+
+impl ActionKind {
+    const ALL: [ActionKind; 14] = [
+        ActionKind::Partition,
+        ActionKind::Heal,
+        ActionKind::Crash,
+        ActionKind::Restart,
+        ActionKind::OneWay,
+        ActionKind::Bridge,
+        ActionKind::Clog,
+        ActionKind::Pause,
+        ActionKind::ClockJump,
+        ActionKind::IsolateLeader,
+        ActionKind::CrashLeader,
+        ActionKind::PartitionAfterAppend,
+        ActionKind::DropQuorumAck,
+        ActionKind::CrashBeforeSync,
+    ];
+
+    /// The name in a file.
+    fn name(self) -> &'static str {
+        match self {
+            ActionKind::Partition => "partition",
+            ActionKind::Heal => "heal",
+            ActionKind::Crash => "crash",
+            ActionKind::Restart => "restart",
+            ActionKind::OneWay => "one-way",
+            ActionKind::Bridge => "bridge",
+            ActionKind::Clog => "clog",
+            ActionKind::Pause => "pause",
+            ActionKind::ClockJump => "clock-jump",
+            ActionKind::IsolateLeader => "isolate-leader",
+            ActionKind::CrashLeader => "crash-leader",
+            ActionKind::PartitionAfterAppend => "partition-after-append",
+            ActionKind::DropQuorumAck => "drop-quorum-ack",
+            ActionKind::CrashBeforeSync => "crash-before-sync",
+        }
+    }
+
+    /// The fields besides `at` and `action` that the action takes: (required, optional).
+    fn fields(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            ActionKind::Partition => (&["groups"], &[]),
+            ActionKind::Heal | ActionKind::DropQuorumAck => (&[], &[]),
+            ActionKind::Crash | ActionKind::Restart => (&["node"], &[]),
+            ActionKind::OneWay => (&["from", "to"], &[]),
+            ActionKind::Bridge => (&["groups", "node"], &[]),
+            ActionKind::Clog => (&["from", "to", "for"], &[]),
+            ActionKind::Pause => (&["node", "for"], &[]),
+            ActionKind::ClockJump => (&["node", "by"], &[]),
+            ActionKind::IsolateLeader | ActionKind::CrashLeader => (&["for"], &[]),
+            ActionKind::PartitionAfterAppend => (&["for"], &[]),
+            ActionKind::CrashBeforeSync => (&["for"], &["node"]),
+        }
+    }
 }
 
 impl RawAction {
     fn new(a: &ScheduledAction) -> Spanned<Self> {
         let id = |n: &NodeId| spanless(Int(*n));
-        let (action, groups, node) = match &a.action {
-            Action::Partition { groups } => {
-                let g = groups.iter().map(|g| spanless(g.iter().map(id).collect()));
-                (ActionKind::Partition, Some(spanless(g.collect())), None)
-            }
-            Action::Heal => (ActionKind::Heal, None, None),
-            Action::Crash { node } => (ActionKind::Crash, None, Some(id(node))),
-            Action::Restart { node } => (ActionKind::Restart, None, Some(id(node))),
+        let ids = |v: &[NodeId]| Some(spanless(v.iter().map(id).collect::<Vec<_>>()));
+        let groups_of = |groups: &[Vec<NodeId>]| {
+            let g = groups.iter().map(|g| spanless(g.iter().map(id).collect()));
+            Some(spanless(g.collect()))
         };
-        let at = spanless(Dur(a.at_ns));
-        spanless(RawAction {
-            at,
-            action,
-            groups,
-            node,
-        })
+        let dur = |ns: &u64| Some(spanless(Dur(*ns)));
+        let mut raw = RawAction {
+            at: spanless(Dur(a.at_ns)),
+            action: ActionKind::Heal,
+            groups: None,
+            node: None,
+            from: None,
+            to: None,
+            for_: None,
+            by: None,
+        };
+        match &a.action {
+            Action::Partition { groups } => {
+                raw.action = ActionKind::Partition;
+                raw.groups = groups_of(groups);
+            }
+            Action::Heal => raw.action = ActionKind::Heal,
+            Action::Crash { node } => (raw.action, raw.node) = (ActionKind::Crash, Some(id(node))),
+            Action::Restart { node } => {
+                (raw.action, raw.node) = (ActionKind::Restart, Some(id(node)));
+            }
+            Action::OneWay { from, to } => {
+                (raw.action, raw.from, raw.to) = (ActionKind::OneWay, ids(from), ids(to));
+            }
+            Action::Bridge { groups, node } => {
+                raw.action = ActionKind::Bridge;
+                (raw.groups, raw.node) = (groups_of(groups), Some(id(node)));
+            }
+            Action::Clog { from, to, for_ns } => {
+                raw.action = ActionKind::Clog;
+                (raw.from, raw.to, raw.for_) = (ids(from), ids(to), dur(for_ns));
+            }
+            Action::Pause { node, for_ns } => {
+                raw.action = ActionKind::Pause;
+                (raw.node, raw.for_) = (Some(id(node)), dur(for_ns));
+            }
+            Action::ClockJump { node, by_ns } => {
+                raw.action = ActionKind::ClockJump;
+                (raw.node, raw.by) = (Some(id(node)), dur(by_ns));
+            }
+            Action::IsolateLeader { for_ns } => {
+                (raw.action, raw.for_) = (ActionKind::IsolateLeader, dur(for_ns));
+            }
+            Action::CrashLeader { for_ns } => {
+                (raw.action, raw.for_) = (ActionKind::CrashLeader, dur(for_ns));
+            }
+            Action::PartitionAfterAppend { for_ns } => {
+                (raw.action, raw.for_) = (ActionKind::PartitionAfterAppend, dur(for_ns));
+            }
+            Action::DropQuorumAck => raw.action = ActionKind::DropQuorumAck,
+            Action::CrashBeforeSync { node, for_ns } => {
+                raw.action = ActionKind::CrashBeforeSync;
+                (raw.node, raw.for_) = (node.as_ref().map(id), dur(for_ns));
+            }
+        }
+        spanless(raw)
     }
 }
 
@@ -950,6 +1349,65 @@ impl Cx<'_> {
             max: NS_PER_MS,
         };
         let sync = self.opt(&raw.disk.sync_latency, sync, any)?;
+        let probability = |v: &Opt<f64>, default: f64, below_one: bool| {
+            self.opt(v, default, |x: f64| {
+                let ok = x >= 0.0 && if below_one { x < 1.0 } else { x <= 1.0 };
+                let bound = if below_one {
+                    "less than 1.0"
+                } else {
+                    "at most 1.0"
+                };
+                ensure(ok, || {
+                    format!("must be at least 0.0 and {bound} (a probability), found {x:?}")
+                })
+            })
+        };
+        let base = NetworkSettings::uniform(latency.min, latency.max);
+        let tail = DurRange {
+            min: base.tail_latency_min_ns,
+            max: base.tail_latency_max_ns,
+        };
+        let tail = self.opt(&n.tail_latency, tail, positive_range(false))?;
+        let reorder_delay = DurRange {
+            min: base.reorder_delay_min_ns,
+            max: base.reorder_delay_max_ns,
+        };
+        let reorder_delay = self.opt(&n.reorder_delay, reorder_delay, any)?;
+        let network = NetworkSettings {
+            loss,
+            latency_distribution: n
+                .latency_distribution
+                .as_ref()
+                .map_or(LatencyDistribution::Uniform, |d| *d.get_ref()),
+            tail_probability: probability(&n.tail_probability, base.tail_probability, false)?,
+            tail_latency_min_ns: tail.min,
+            tail_latency_max_ns: tail.max,
+            duplicate: probability(&n.duplicate, 0.0, true)?,
+            reorder: probability(&n.reorder, 0.0, true)?,
+            reorder_delay_min_ns: reorder_delay.min,
+            reorder_delay_max_ns: reorder_delay.max,
+            ..base
+        };
+        let torn_writes = probability(&raw.disk.torn_writes, 0.0, false)?;
+        let c = &raw.clocks;
+        let jump = self.opt(&c.jump, ms(100, 2000), positive_range(false))?;
+        let clocks = ClockSettings {
+            offset_max_ns: self.opt(&c.offset_max, Dur(0), |_| Ok(()))?.0,
+            drift_ppm_max: int(&c.drift_ppm_max, 0, 0, 100_000)?,
+            jump_every_ns: every(&c.jump_every)?,
+            jump_min_ns: jump.min,
+            jump_max_ns: jump.max,
+        };
+        let l = &raw.liveness;
+        let liveness = LivenessSettings {
+            leader_within_ns: every(&l.leader_within)?,
+            clients_within_ns: every(&l.clients_within)?,
+        };
+        let swarm = SwarmSettings {
+            enabled: raw.swarm.enabled.as_ref().is_some_and(|e| *e.get_ref()),
+        };
+        let pause_for = self.opt(&f.pause_for, ms(100, 2000), positive_range(false))?;
+        let clog_for = self.opt(&f.clog_for, ms(100, 1000), positive_range(false))?;
         let down_for = self.opt(&f.down_for, ms(1000, 4000), positive_range(false))?;
         let Int(max_down) = self.opt(&f.max_down, Int((nodes - 1) / 2), |Int(m)| {
             ensure(m < nodes, || {
@@ -993,15 +1451,15 @@ impl Cx<'_> {
                 sessions_max: int(&r.sessions_max, 1024, 1, 1_000_000)?,
                 value_bytes_max: int(&r.value_bytes_max, 65_536, 1, u64::MAX)?,
             },
-            network: NetworkSettings {
-                latency_min_ns: latency.min,
-                latency_max_ns: latency.max,
-                loss,
-            },
+            network,
             disk: DiskSettings {
                 sync_latency_min_ns: sync.min,
                 sync_latency_max_ns: sync.max,
+                torn_writes,
             },
+            clocks,
+            liveness,
+            swarm,
             faults: FaultSettings {
                 crash_every_ns: every(&f.crash_every)?,
                 down_for_min_ns: down_for.min,
@@ -1011,6 +1469,19 @@ impl Cx<'_> {
                 partition_for_min_ns: partition_for.min,
                 partition_for_max_ns: partition_for.max,
                 until_ns,
+                pause_every_ns: every(&f.pause_every)?,
+                pause_for_min_ns: pause_for.min,
+                pause_for_max_ns: pause_for.max,
+                clog_every_ns: every(&f.clog_every)?,
+                clog_for_min_ns: clog_for.min,
+                clog_for_max_ns: clog_for.max,
+                one_way_every_ns: every(&f.one_way_every)?,
+                bridge_every_ns: every(&f.bridge_every)?,
+                isolate_leader_every_ns: every(&f.isolate_leader_every)?,
+                crash_leader_every_ns: every(&f.crash_leader_every)?,
+                partition_after_append_every_ns: every(&f.partition_after_append_every)?,
+                drop_quorum_ack_every_ns: every(&f.drop_quorum_ack_every)?,
+                crash_before_sync_every_ns: every(&f.crash_before_sync_every)?,
             },
             workload: Workload {
                 rate_per_s,
@@ -1097,31 +1568,94 @@ impl Cx<'_> {
     ) -> Result<ScheduledAction, ScenarioError> {
         let a = entry.get_ref();
         let Dur(at_ns) = self.get(&a.at, within_run(duration_ns))?;
-        let name = format!("{:?}", a.action).to_lowercase();
-        let misplaced = |key, owner| {
-            format!(
-                "field `{key}` does not belong to action \"{name}\"; \
-                 it is only allowed with {owner}"
-            )
-        };
-        if let (Some(g), false) = (&a.groups, matches!(a.action, ActionKind::Partition)) {
-            return Err(self.fail(g, misplaced("groups", "\"partition\"")));
+        let kind = a.action;
+        let name = kind.name();
+        let (required, optional) = kind.fields();
+        let present = [
+            ("groups", a.groups.as_ref().map(Spanned::span)),
+            ("node", a.node.as_ref().map(Spanned::span)),
+            ("from", a.from.as_ref().map(Spanned::span)),
+            ("to", a.to.as_ref().map(Spanned::span)),
+            ("for", a.for_.as_ref().map(Spanned::span)),
+            ("by", a.by.as_ref().map(Spanned::span)),
+        ];
+        for (key, span) in &present {
+            let Some(span) = span else { continue };
+            if required.contains(key) || optional.contains(key) {
+                continue;
+            }
+            let owners: Vec<String> = ActionKind::ALL
+                .iter()
+                .filter(|k| k.fields().0.contains(key) || k.fields().1.contains(key))
+                .map(|k| format!("\"{}\"", k.name()))
+                .collect();
+            let message = format!(
+                "field `{key}` does not belong to action \"{name}\"; it is only allowed with {}",
+                owners.join(", ")
+            );
+            return Err(self.error(span.clone(), None, message));
         }
-        if let (Some(n), ActionKind::Partition | ActionKind::Heal) = (&a.node, a.action) {
-            return Err(self.fail(n, misplaced("node", "\"crash\" and \"restart\"")));
-        }
-        let missing = |key| {
+        let missing = |key: &str| {
             let message = format!("missing required field `{key}`: action \"{name}\" needs it");
             self.error(entry.span(), Some(key), message)
         };
-        let node = || self.node_id(a.node.as_ref().ok_or_else(|| missing("node"))?, nodes);
-        let action = match a.action {
+        if let Some((key, _)) = present
+            .iter()
+            .find(|(key, span)| span.is_none() && required.contains(key))
+        {
+            return Err(missing(key));
+        }
+        // Every required field is present from here on.
+        let node = || self.node_id(a.node.as_ref().expect("required"), nodes);
+        let for_ns = || {
+            self.get(a.for_.as_ref().expect("required"), positive)
+                .map(|d| d.0)
+        };
+        let action = match kind {
             ActionKind::Partition => Action::Partition {
-                groups: self.groups(a.groups.as_ref().ok_or_else(|| missing("groups"))?, nodes)?,
+                groups: self.groups(a.groups.as_ref().expect("required"), nodes)?,
             },
             ActionKind::Heal => Action::Heal,
             ActionKind::Crash => Action::Crash { node: node()? },
             ActionKind::Restart => Action::Restart { node: node()? },
+            ActionKind::OneWay => {
+                let (from, to) = self.links(a, nodes)?;
+                Action::OneWay { from, to }
+            }
+            ActionKind::Bridge => {
+                let node = node()?;
+                let groups =
+                    self.bridge_groups(a.groups.as_ref().expect("required"), node, nodes)?;
+                Action::Bridge { groups, node }
+            }
+            ActionKind::Clog => {
+                let (from, to) = self.links(a, nodes)?;
+                Action::Clog {
+                    from,
+                    to,
+                    for_ns: for_ns()?,
+                }
+            }
+            ActionKind::Pause => Action::Pause {
+                node: node()?,
+                for_ns: for_ns()?,
+            },
+            ActionKind::ClockJump => Action::ClockJump {
+                node: node()?,
+                by_ns: self.get(a.by.as_ref().expect("required"), positive)?.0,
+            },
+            ActionKind::IsolateLeader => Action::IsolateLeader { for_ns: for_ns()? },
+            ActionKind::CrashLeader => Action::CrashLeader { for_ns: for_ns()? },
+            ActionKind::PartitionAfterAppend => Action::PartitionAfterAppend { for_ns: for_ns()? },
+            ActionKind::DropQuorumAck => Action::DropQuorumAck,
+            ActionKind::CrashBeforeSync => Action::CrashBeforeSync {
+                node: a
+                    .node
+                    .as_ref()
+                    .map(|n| self.node_id(n, nodes))
+                    .transpose()?,
+                for_ns: for_ns()?,
+            },
         };
         let line = self.line(entry.span().start);
         Ok(ScheduledAction {
@@ -1129,6 +1663,75 @@ impl Cx<'_> {
             action,
             line,
         })
+    }
+
+    /// A non-empty list of distinct node ids.
+    fn node_list(
+        &self,
+        v: &Spanned<Vec<Spanned<Int>>>,
+        nodes: u64,
+    ) -> Result<Vec<NodeId>, ScenarioError> {
+        if v.get_ref().is_empty() {
+            return Err(self.fail(v, "the list is empty: name at least one node".to_string()));
+        }
+        let mut out = Vec::new();
+        for id in v.get_ref() {
+            let n = self.node_id(id, nodes)?;
+            if out.contains(&n) {
+                return Err(self.fail(id, format!("node {n} is named more than once")));
+            }
+            out.push(n);
+        }
+        Ok(out)
+    }
+
+    /// `from` and `to` of a one-way partition or a clog: two disjoint lists.
+    fn links(
+        &self,
+        a: &RawAction,
+        nodes: u64,
+    ) -> Result<(Vec<NodeId>, Vec<NodeId>), ScenarioError> {
+        let (from_v, to_v) = (
+            a.from.as_ref().expect("required"),
+            a.to.as_ref().expect("required"),
+        );
+        let from = self.node_list(from_v, nodes)?;
+        let to = self.node_list(to_v, nodes)?;
+        if let Some(both) = to.iter().find(|n| from.contains(n)) {
+            let message =
+                format!("node {both} is in both `from` and `to`: a node always reaches itself");
+            return Err(self.fail(to_v, message));
+        }
+        Ok((from, to))
+    }
+
+    /// The two sides of a bridge partition: two non-empty groups without the bridge node.
+    fn bridge_groups(
+        &self,
+        groups: &Spanned<Vec<Spanned<Vec<Spanned<Int>>>>>,
+        bridge: NodeId,
+        nodes: u64,
+    ) -> Result<Vec<Vec<NodeId>>, ScenarioError> {
+        if groups.get_ref().len() != 2 {
+            let n = groups.get_ref().len();
+            let message = format!("a bridge needs exactly two groups (its two sides), found {n}");
+            return Err(self.fail(groups, message));
+        }
+        let mut out: Vec<Vec<NodeId>> = Vec::new();
+        for group in groups.get_ref() {
+            let ids = self.node_list(group, nodes)?;
+            if let Some(n) = ids
+                .iter()
+                .find(|n| **n == bridge || out.iter().flatten().any(|m| m == *n))
+            {
+                let message = format!(
+                    "node {n} is the bridge or on the other side: the sides and the bridge are disjoint"
+                );
+                return Err(self.fail(group, message));
+            }
+            out.push(ids);
+        }
+        Ok(out)
     }
 
     fn node_id(&self, v: &Spanned<Int>, nodes: u64) -> Result<NodeId, ScenarioError> {
@@ -1248,7 +1851,7 @@ mod tests {
             &format!("{HEAD}[network]\nloss = 0.1\njitter = \"1ms\"\n"),
             6,
             Some("network.jitter"),
-            "unknown field `jitter`, expected `latency` or `loss`",
+            "unknown field `jitter`, expected one of `latency`, `loss`",
         );
     }
 
@@ -1465,7 +2068,7 @@ mod tests {
             &format!("{}node = 2\n", partition("[[1]]")),
             9,
             Some("schedule[0].node"),
-            "only allowed with \"crash\" and \"restart\"",
+            "only allowed with \"crash\", \"restart\", \"bridge\"",
         );
     }
 
@@ -1600,24 +2203,26 @@ action = "heal"
                 value_bytes_max: 65_536,
             },
             network: NetworkSettings {
-                latency_min_ns: 2 * NS_PER_MS,
-                latency_max_ns: 20 * NS_PER_MS,
                 loss: 0.05,
+                ..NetworkSettings::uniform(2 * NS_PER_MS, 20 * NS_PER_MS)
             },
             disk: DiskSettings {
                 sync_latency_min_ns: 50 * NS_PER_US,
                 sync_latency_max_ns: 2 * NS_PER_MS,
+                torn_writes: 0.0,
             },
             faults: FaultSettings {
                 crash_every_ns: Some(5 * NS_PER_S),
-                down_for_min_ns: NS_PER_S,
-                down_for_max_ns: 4 * NS_PER_S,
                 max_down: 2,
                 partition_every_ns: Some(8 * NS_PER_S),
-                partition_for_min_ns: NS_PER_S,
-                partition_for_max_ns: 5 * NS_PER_S,
-                until_ns: 50 * NS_PER_S,
+                ..default_faults(50 * NS_PER_S)
             },
+            clocks: default_clocks(),
+            liveness: LivenessSettings {
+                leader_within_ns: None,
+                clients_within_ns: None,
+            },
+            swarm: SwarmSettings { enabled: false },
             workload: Workload {
                 rate_per_s: 20.0,
                 count: 1000,
@@ -1699,25 +2304,19 @@ action = "heal"
                 sessions_max: 1024,
                 value_bytes_max: 65_536,
             },
-            network: NetworkSettings {
-                latency_min_ns: NS_PER_MS,
-                latency_max_ns: 10 * NS_PER_MS,
-                loss: 0.0,
-            },
+            network: NetworkSettings::uniform(NS_PER_MS, 10 * NS_PER_MS),
             disk: DiskSettings {
                 sync_latency_min_ns: 100 * NS_PER_US,
                 sync_latency_max_ns: NS_PER_MS,
+                torn_writes: 0.0,
             },
-            faults: FaultSettings {
-                crash_every_ns: None,
-                down_for_min_ns: NS_PER_S,
-                down_for_max_ns: 4 * NS_PER_S,
-                max_down: 1,
-                partition_every_ns: None,
-                partition_for_min_ns: NS_PER_S,
-                partition_for_max_ns: 5 * NS_PER_S,
-                until_ns: 10 * NS_PER_S,
+            faults: default_faults(10 * NS_PER_S),
+            clocks: default_clocks(),
+            liveness: LivenessSettings {
+                leader_within_ns: None,
+                clients_within_ns: None,
             },
+            swarm: SwarmSettings { enabled: false },
             workload: Workload {
                 rate_per_s: 0.0,
                 count: 0,
@@ -1731,6 +2330,42 @@ action = "heal"
         let with_sections =
             "seed = 3\nnodes = 4\nduration = \"10s\"\n[raft]\n[network]\n[disk]\n[faults]\n[workload]\n";
         assert_eq!(parse("quiet.toml", with_sections), Ok(expected));
+    }
+
+    fn default_faults(until_ns: u64) -> FaultSettings {
+        FaultSettings {
+            crash_every_ns: None,
+            down_for_min_ns: NS_PER_S,
+            down_for_max_ns: 4 * NS_PER_S,
+            max_down: 1,
+            partition_every_ns: None,
+            partition_for_min_ns: NS_PER_S,
+            partition_for_max_ns: 5 * NS_PER_S,
+            until_ns,
+            pause_every_ns: None,
+            pause_for_min_ns: 100 * NS_PER_MS,
+            pause_for_max_ns: 2 * NS_PER_S,
+            clog_every_ns: None,
+            clog_for_min_ns: 100 * NS_PER_MS,
+            clog_for_max_ns: NS_PER_S,
+            one_way_every_ns: None,
+            bridge_every_ns: None,
+            isolate_leader_every_ns: None,
+            crash_leader_every_ns: None,
+            partition_after_append_every_ns: None,
+            drop_quorum_ack_every_ns: None,
+            crash_before_sync_every_ns: None,
+        }
+    }
+
+    fn default_clocks() -> ClockSettings {
+        ClockSettings {
+            offset_max_ns: 0,
+            drift_ppm_max: 0,
+            jump_every_ns: None,
+            jump_min_ns: 100 * NS_PER_MS,
+            jump_max_ns: 2 * NS_PER_S,
+        }
     }
 
     fn default_clients() -> Clients {

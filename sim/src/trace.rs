@@ -52,6 +52,8 @@ pub enum DropReason {
     Down,
     /// The sender crashed before its disk synced the state the message depends on.
     Crashed,
+    /// A nemesis dropped it on purpose (the acknowledgement that would complete a quorum).
+    Nemesis,
 }
 
 /// A simulated instant as seconds with all nine decimals, for reading traces side by side.
@@ -82,8 +84,38 @@ pub enum Event {
     Timer { node: NodeId },
     /// A node's disk finished a sync.
     Synced { node: NodeId, last_index: u64 },
-    /// A node crashed.
-    Crash { node: NodeId },
+    /// A node crashed; `writes_lost` unsynced writes vanished, `writes_torn` survived in
+    /// part or whole although never synced.
+    Crash {
+        node: NodeId,
+        writes_lost: u64,
+        writes_torn: u64,
+    },
+    /// A node froze until `until_ns`.
+    Pause { node: NodeId, until_ns: u64 },
+    /// Messages from each `from` to each `to` are dropped, one way.
+    OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+    /// Two sides that only `node` connects.
+    Bridge {
+        groups: Vec<Vec<NodeId>>,
+        node: NodeId,
+    },
+    /// Links from each `from` to each `to` hold their messages until `until_ns`.
+    Clog {
+        from: Vec<NodeId>,
+        to: Vec<NodeId>,
+        until_ns: u64,
+    },
+    /// A node's clock leapt forward.
+    ClockJump { node: NodeId, by_ns: u64 },
+    /// A nemesis that waits for a protocol moment was armed, or fired at `node`.
+    Nemesis {
+        name: &'static str,
+        fired: bool,
+        node: Option<NodeId>,
+    },
+    /// A liveness deadline was checked.
+    LivenessCheck { what: &'static str, ok: bool },
     /// A node restarted from its disk.
     Restart { node: NodeId },
     /// The network was partitioned.
@@ -143,7 +175,41 @@ impl fmt::Display for Record {
             Event::Synced { node, last_index } => {
                 write!(f, "synced node {node} through index {last_index}")
             }
-            Event::Crash { node } => write!(f, "crash node {node}"),
+            Event::Crash {
+                node,
+                writes_lost,
+                writes_torn,
+            } => write!(
+                f,
+                "crash node {node} ({writes_lost} unsynced writes lost, {writes_torn} torn)"
+            ),
+            Event::Pause { node, until_ns } => {
+                write!(f, "pause node {node} until {}", format_time(*until_ns))
+            }
+            Event::OneWay { from, to } => write!(f, "one-way cut {from:?} -> {to:?}"),
+            Event::Bridge { groups, node } => write!(f, "bridge {groups:?} through node {node}"),
+            Event::Clog { from, to, until_ns } => {
+                write!(
+                    f,
+                    "clog {from:?} -> {to:?} until {}",
+                    format_time(*until_ns)
+                )
+            }
+            Event::ClockJump { node, by_ns } => {
+                write!(f, "clock of node {node} jumps {} s", format_time(*by_ns))
+            }
+            Event::Nemesis { name, fired, node } => match (fired, node) {
+                (true, Some(n)) => write!(f, "nemesis {name} fires at node {n}"),
+                (true, None) => write!(f, "nemesis {name} fires"),
+                (false, _) => write!(f, "nemesis {name} armed"),
+            },
+            Event::LivenessCheck { what, ok } => {
+                write!(
+                    f,
+                    "liveness: {what}: {}",
+                    if *ok { "ok" } else { "VIOLATED" }
+                )
+            }
             Event::Restart { node } => write!(f, "restart node {node}"),
             Event::Partition { groups } => write!(f, "partition {groups:?}"),
             Event::Heal => write!(f, "heal"),

@@ -69,11 +69,12 @@ impl<N: SimNode> Simulator<N> {
         request: ClientRequest,
     ) -> Result<(), Failure> {
         let now = self.now_ns;
+        let local = self.local_ns(node);
         let Some(running) = self.slot(node).node.as_mut() else {
             self.stats.client_messages_lost += 1;
             return Ok(()); // A crashed node answers nothing; the client times out.
         };
-        running.submit(now, client, request.clone());
+        running.submit(local, client, request.clone());
         self.trace
             .record(now, Event::ClientRequest { client, node }, Some(&request));
         self.after_input(node)

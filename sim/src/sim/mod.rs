@@ -1,6 +1,9 @@
 //! The discrete-event simulator: one thread, virtual time, one event queue.
 
 mod clients;
+mod faults;
+
+pub use faults::Recovery;
 
 use crate::checker::{Checker, Violation};
 use crate::clients::ClientSim;
@@ -46,6 +49,8 @@ pub struct Stats {
     pub messages_delivered: u64,
     /// Messages lost, by reason.
     pub dropped_loss: u64,
+    /// Messages the network delivered twice.
+    pub messages_duplicated: u64,
     /// Messages cut by a partition.
     pub dropped_partition: u64,
     /// Messages to a node that was down.
@@ -103,6 +108,8 @@ pub struct Outcome {
     pub client_operations: u64,
     /// Protocol situations the run reached.
     pub situations: Situations,
+    /// Time to a leader followed by a majority after each kind of fault.
+    pub recovery: BTreeMap<&'static str, Recovery>,
 }
 
 enum Ev<M> {
@@ -144,7 +151,10 @@ enum Ev<M> {
     },
     RandomPartition,
     RandomHeal,
+    RandomFault(faults::FaultKind),
     FaultWindowEnd,
+    LivenessLeader,
+    LivenessClients,
     Propose,
 }
 
@@ -190,6 +200,10 @@ struct Slot<N: SimNode> {
     /// When this node's last queued sync completes: syncs complete in order.
     sync_done_last_ns: u64,
     view: NodeView,
+    /// The node's own clock; it survives crashes, as hardware does.
+    clock: faults::Clock,
+    /// The node is frozen until then: what reaches it waits.
+    paused_until_ns: u64,
 }
 
 const VIEW_INITIAL: NodeView = NodeView {
@@ -226,6 +240,10 @@ pub struct Simulator<N: SimNode> {
     executed: Vec<BTreeSet<(u64, u64)>>,
     /// Every (session, seq) any node executed.
     executed_anywhere: BTreeSet<(u64, u64)>,
+    armed: faults::Armed,
+    recoveries: faults::Recoveries,
+    /// Per term, the highest index each node acknowledged to that term's leader.
+    acks: BTreeMap<u64, BTreeMap<NodeId, u64>>,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -237,6 +255,8 @@ impl<N: SimNode> Simulator<N> {
             n,
             rng::stream(seed, Stream::Network),
         );
+        let mut rng_clocks = rng::stream(seed, Stream::Clocks);
+        let c = &scenario.clocks;
         let slots = (0..n)
             .map(|_| Slot {
                 node: None,
@@ -246,6 +266,8 @@ impl<N: SimNode> Simulator<N> {
                 timer_event_ns: u64::MAX,
                 sync_done_last_ns: 0,
                 view: VIEW_INITIAL,
+                clock: faults::Clock::draw(&mut rng_clocks, c.offset_max_ns, c.drift_ppm_max),
+                paused_until_ns: 0,
             })
             .collect();
         let keep_trace = options.keep_trace;
@@ -274,6 +296,9 @@ impl<N: SimNode> Simulator<N> {
             rng_client_network: rng::stream(seed, Stream::ClientNetwork),
             executed: vec![BTreeSet::new(); n as usize],
             executed_anywhere: BTreeSet::new(),
+            armed: faults::Armed::default(),
+            recoveries: faults::Recoveries::default(),
+            acks: BTreeMap::new(),
         }
     }
 
@@ -320,6 +345,7 @@ impl<N: SimNode> Simulator<N> {
             entries_committed: self.checker.committed_len(),
             stats: self.stats,
             situations,
+            recovery: self.recoveries.by_kind.clone(),
             trace: self.trace,
         })
     }
@@ -341,6 +367,7 @@ impl<N: SimNode> Simulator<N> {
             let at = rng::exponential(&mut self.rng_faults, mean);
             self.push(at, Ev::RandomPartition);
         }
+        self.start_random_faults();
         if faults.until_ns < self.scenario.duration_ns {
             self.push(faults.until_ns, Ev::FaultWindowEnd);
         }
@@ -383,6 +410,12 @@ impl<N: SimNode> Simulator<N> {
     }
 
     fn handle(&mut self, ev: Ev<N::Message>) -> Result<(), Failure> {
+        if let Some(resume_ns) = self.paused_target(&ev) {
+            // A frozen process reads its socket and its timers only when it resumes, in the
+            // order they came.
+            self.push(resume_ns, ev);
+            return Ok(());
+        }
         match ev {
             Ev::Deliver { to, msg } => self.deliver(to, msg),
             Ev::Timer { node, incarnation } => self.timer(node, incarnation),
@@ -419,7 +452,10 @@ impl<N: SimNode> Simulator<N> {
                 self.heal();
                 Ok(())
             }
+            Ev::RandomFault(kind) => self.random_fault(kind),
             Ev::FaultWindowEnd => self.end_fault_window(),
+            Ev::LivenessLeader => self.liveness_leader(),
+            Ev::LivenessClients => self.liveness_clients(),
             Ev::Propose => self.propose(),
         }
     }
@@ -437,7 +473,7 @@ impl<N: SimNode> Simulator<N> {
             voters: &self.voters,
             settings: &self.scenario.raft,
             rng_seed: node_seed(self.seed, id, incarnation),
-            now_ns: self.now_ns,
+            now_ns: self.local_ns(id),
             mutation: self.options.mutation.as_deref(),
         };
         let slot = &self.slots[(id - 1) as usize];
@@ -466,24 +502,41 @@ impl<N: SimNode> Simulator<N> {
         slot.timer_event_ns = u64::MAX;
         // The state machine is volatile: the next life replays the log into a new one.
         self.executed[(id - 1) as usize].clear();
-        let slot = self.slot(id);
-        let lost = slot.disk.crash();
+        let torn = self.scenario.disk.torn_writes;
+        let tear = torn > 0.0 && self.rng_faults.gen::<f64>() < torn;
+        let slot = &mut self.slots[(id - 1) as usize];
+        slot.paused_until_ns = 0;
+        let loss = if tear {
+            slot.disk.crash_torn(&mut self.rng_faults)
+        } else {
+            slot.disk.crash()
+        };
         let held: u64 = slot
             .held
             .drain(..)
             .map(|held| held.messages.len() as u64)
             .sum();
         self.stats.crashes += 1;
-        self.stats.writes_lost += lost;
-        if lost > 0 {
+        self.stats.writes_lost += loss.lost;
+        if loss.lost > 0 {
             self.situations.restart_lost_unsynced_writes += 1;
+        }
+        if loss.kept > 0 && loss.lost > 0 {
+            self.situations.restart_torn_writes += 1;
         }
         self.stats.dropped_crashed += held;
         if self.leader_guess == Some(id) {
             self.leader_guess = None;
         }
-        self.trace
-            .record(self.now_ns, Event::Crash { node: id }, None);
+        self.trace.record(
+            self.now_ns,
+            Event::Crash {
+                node: id,
+                writes_lost: loss.lost,
+                writes_torn: loss.kept,
+            },
+            None,
+        );
     }
 
     fn restart(&mut self, id: NodeId) -> Result<(), Failure> {
@@ -514,6 +567,31 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         }
         let now = self.now_ns;
+        if let Some(index) = info.ack_index {
+            if self.completes_quorum(to, info.from, info.term, index) {
+                self.armed.drop_quorum_ack = false;
+                self.trace_nemesis("drop-quorum-ack", true, Some(to));
+                self.stats.dropped_loss += 1;
+                let reason = DropReason::Nemesis;
+                self.trace.record(
+                    now,
+                    Event::Drop {
+                        to,
+                        msg: info,
+                        reason,
+                    },
+                    None,
+                );
+                return Ok(());
+            }
+            let acked = self
+                .acks
+                .entry(info.term)
+                .or_default()
+                .entry(info.from)
+                .or_insert(0);
+            *acked = (*acked).max(index);
+        }
         if self.slot(to).node.is_none() {
             self.stats.dropped_down += 1;
             self.trace.record(
@@ -529,11 +607,12 @@ impl<N: SimNode> Simulator<N> {
         }
         self.trace
             .record(now, Event::Deliver { to, msg: info }, Some(&msg));
+        let local = self.local_ns(to);
         let node = self.slots[(to - 1) as usize]
             .node
             .as_mut()
             .expect("checked running");
-        if let Err(error) = node.deliver(now, msg) {
+        if let Err(error) = node.deliver(local, msg) {
             self.stats.messages_rejected += 1;
             self.trace.record(
                 now,
@@ -557,11 +636,12 @@ impl<N: SimNode> Simulator<N> {
             return Ok(()); // Superseded by an earlier timer, or the node crashed since.
         }
         slot.timer_event_ns = u64::MAX;
+        let local = slot.clock.local(now);
         let Some(node) = slot.node.as_mut() else {
             return Ok(());
         };
-        if now >= node.next_timer_ns() {
-            node.fire_timer(now);
+        if local >= node.next_timer_ns() {
+            node.fire_timer(local);
             self.trace.record(now, Event::Timer { node: id }, None);
         }
         self.after_input(id)
@@ -608,7 +688,7 @@ impl<N: SimNode> Simulator<N> {
         let output = node.take_output();
         self.situations.add(&output.situations);
         let view = node.view();
-        let timer_ns = node.next_timer_ns();
+        let timer_ns = slot.clock.global(node.next_timer_ns());
         if let Some(write) = &output.log_write {
             self.checker
                 .on_log_write(now, id, write, &view)
@@ -618,12 +698,12 @@ impl<N: SimNode> Simulator<N> {
             .on_view(now, id, view)
             .map_err(Failure::Violation)?;
         let view_before = std::mem::replace(&mut slot.view, view);
-        if let Some(hard_state) = output.hard_state {
-            slot.disk.write_hard_state(hard_state);
-        }
-        if let Some(write) = output.log_write {
-            slot.disk.write_log(write);
-        }
+        let appended_own = view.role == Role::Leader
+            && output
+                .log_write
+                .as_ref()
+                .is_some_and(|w| w.entries.iter().any(|e| e.term == view.term));
+        slot.disk.write(output.hard_state, output.log_write);
         let sync = output.must_sync.then(|| slot.disk.request_sync());
         let held = slot.disk.syncing() && !output.messages.is_empty();
         let messages = if held {
@@ -671,10 +751,91 @@ impl<N: SimNode> Simulator<N> {
         self.trace_view_change(id, view_before, view);
         self.check_applied(id, &output.applied)?;
         self.send_replies(id, output.replies);
+        if sync.is_some() && self.crash_before_sync_fires(id) {
+            return Ok(());
+        }
+        if appended_own {
+            if let Some(for_ns) = self.armed.partition_after_append_ns.take() {
+                self.trace_nemesis("partition-after-append", true, Some(id));
+                self.isolate_node(id, for_ns);
+            }
+        }
         for (to, msg) in messages {
             self.send(id, to, msg);
         }
+        if view_before != view {
+            self.check_recovery();
+        }
         Ok(())
+    }
+
+    /// The armed crash-before-sync nemesis, if `id` is its target: crash `id` now, between
+    /// its write and the sync.
+    fn crash_before_sync_fires(&mut self, id: NodeId) -> bool {
+        match self.armed.crash_before_sync {
+            Some((target, for_ns)) if target.is_none_or(|t| t == id) => {
+                self.armed.crash_before_sync = None;
+                self.trace_nemesis("crash-before-sync", true, Some(id));
+                self.crash_for(id, for_ns);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// True if the drop-quorum-ack nemesis is armed and the acknowledgement from `from`
+    /// through `index` would give the leader `to` of `term` a quorum for an uncommitted index.
+    fn completes_quorum(&self, to: NodeId, from: NodeId, term: u64, index: u64) -> bool {
+        if !self.armed.drop_quorum_ack {
+            return false;
+        }
+        let slot = &self.slots[(to - 1) as usize];
+        if slot.node.is_none() || slot.view.role != Role::Leader || slot.view.term != term {
+            return false;
+        }
+        if index <= slot.view.commit_index {
+            return false;
+        }
+        let acks = self.acks.get(&term);
+        let others = (1..=self.scenario.nodes)
+            .filter(|&n| n != to && n != from)
+            .filter(|n| acks.and_then(|a| a.get(n)).is_some_and(|&m| m >= index))
+            .count();
+        // The leader counts itself: one short of a quorum before this acknowledgement.
+        others + 1 == self.quorum() - 1
+    }
+
+    /// The node's clock now.
+    fn local_ns(&self, id: NodeId) -> u64 {
+        self.slots[(id - 1) as usize].clock.local(self.now_ns)
+    }
+
+    /// Queues a timer event for `id` if its next deadline is earlier than the one queued.
+    fn rearm_timer(&mut self, id: NodeId) {
+        let now = self.now_ns;
+        let slot = &mut self.slots[(id - 1) as usize];
+        let Some(node) = slot.node.as_ref() else {
+            return;
+        };
+        let timer_ns = slot.clock.global(node.next_timer_ns()).max(now);
+        if timer_ns < slot.timer_event_ns {
+            slot.timer_event_ns = timer_ns;
+            let incarnation = slot.incarnation;
+            self.push(
+                timer_ns,
+                Ev::Timer {
+                    node: id,
+                    incarnation,
+                },
+            );
+        }
+    }
+
+    /// Cuts `id` off from all others now and heals `for_ns` later.
+    fn isolate_node(&mut self, id: NodeId, for_ns: u64) {
+        let others: Vec<NodeId> = (1..=self.scenario.nodes).filter(|&n| n != id).collect();
+        self.partition(vec![vec![id], others]);
+        self.push(self.now_ns.saturating_add(for_ns), Ev::RandomHeal);
     }
 
     fn trace_view_change(&mut self, id: NodeId, before: NodeView, after: NodeView) {
@@ -715,15 +876,34 @@ impl<N: SimNode> Simulator<N> {
         };
         let fate = match reason {
             Some(reason) => Err(reason),
-            None => self.network.transit().ok_or(DropReason::Loss),
+            None => {
+                let deliveries = self.network.deliveries(from, to, self.now_ns);
+                match deliveries.times() {
+                    [] => Err(DropReason::Loss),
+                    times => Ok(times.to_vec()),
+                }
+            }
         };
         match fate {
-            Ok(latency) => self.push(self.now_ns + latency, Ev::Deliver { to, msg }),
+            Ok(times) => {
+                if let [_, copy] = times[..] {
+                    self.stats.messages_duplicated += 1;
+                    self.push(
+                        copy,
+                        Ev::Deliver {
+                            to,
+                            msg: msg.clone(),
+                        },
+                    );
+                }
+                self.push(times[0], Ev::Deliver { to, msg });
+            }
             Err(reason) => {
                 match reason {
                     DropReason::Loss => self.stats.dropped_loss += 1,
                     DropReason::Partition => self.stats.dropped_partition += 1,
                     DropReason::Down | DropReason::Crashed => self.stats.dropped_down += 1,
+                    DropReason::Nemesis => self.stats.dropped_loss += 1,
                 }
                 let info = N::message_info(&msg);
                 self.trace.record(
@@ -737,121 +917,6 @@ impl<N: SimNode> Simulator<N> {
                 );
             }
         }
-    }
-
-    // ---- Faults -------------------------------------------------------------------------
-
-    fn act(&mut self, action: Action) -> Result<(), Failure> {
-        match action {
-            Action::Partition { groups } => {
-                self.partition(groups);
-                Ok(())
-            }
-            Action::Heal => {
-                self.heal();
-                Ok(())
-            }
-            Action::Crash { node } => {
-                self.crash(node);
-                Ok(())
-            }
-            Action::Restart { node } => self.restart(node),
-        }
-    }
-
-    fn partition(&mut self, groups: Vec<Vec<NodeId>>) {
-        let quorum = (self.scenario.nodes / 2 + 1) as usize;
-        for group in groups.iter().filter(|g| g.len() < quorum) {
-            let leaders = group.iter().filter(|&&id| {
-                let slot = &self.slots[(id - 1) as usize];
-                slot.node.is_some() && slot.view.role == Role::Leader
-            });
-            self.situations.leader_isolated += leaders.count() as u64;
-        }
-        self.network.partition(&groups);
-        self.stats.partitions += 1;
-        self.trace
-            .record(self.now_ns, Event::Partition { groups }, None);
-    }
-
-    fn heal(&mut self) {
-        if self.network.is_partitioned() {
-            self.network.heal();
-            self.trace.record(self.now_ns, Event::Heal, None);
-        }
-    }
-
-    fn in_fault_window(&self) -> bool {
-        self.now_ns < self.scenario.faults.until_ns
-    }
-
-    fn random_crash(&mut self) -> Result<(), Failure> {
-        if !self.in_fault_window() {
-            return Ok(());
-        }
-        let faults = self.scenario.faults.clone();
-        let up: Vec<NodeId> = (1..=self.scenario.nodes)
-            .filter(|&id| self.slots[(id - 1) as usize].node.is_some())
-            .collect();
-        let down = self.scenario.nodes - up.len() as u64;
-        if down < faults.max_down {
-            if let Some(&victim) = up.choose(&mut self.rng_faults) {
-                self.crash(victim);
-                let down_for = rng::uniform(
-                    &mut self.rng_faults,
-                    faults.down_for_min_ns,
-                    faults.down_for_max_ns,
-                );
-                let incarnation = self.slot(victim).incarnation;
-                self.push(
-                    self.now_ns + down_for,
-                    Ev::RandomRestart {
-                        node: victim,
-                        incarnation,
-                    },
-                );
-            }
-        }
-        if let Some(mean) = faults.crash_every_ns {
-            let next = self.now_ns + rng::exponential(&mut self.rng_faults, mean).max(1);
-            self.push(next, Ev::RandomCrash);
-        }
-        Ok(())
-    }
-
-    fn random_partition(&mut self) {
-        if !self.in_fault_window() {
-            return;
-        }
-        let faults = self.scenario.faults.clone();
-        if !self.network.is_partitioned() && self.scenario.nodes >= 2 {
-            let mut ids: Vec<NodeId> = (1..=self.scenario.nodes).collect();
-            ids.shuffle(&mut self.rng_faults);
-            let split = self.rng_faults.gen_range(1..ids.len());
-            let (a, b) = ids.split_at(split);
-            let mut groups = vec![a.to_vec(), b.to_vec()];
-            groups.iter_mut().for_each(|g| g.sort_unstable());
-            self.partition(groups);
-            let heal_in = rng::uniform(
-                &mut self.rng_faults,
-                faults.partition_for_min_ns,
-                faults.partition_for_max_ns,
-            );
-            self.push(self.now_ns + heal_in, Ev::RandomHeal);
-        }
-        if let Some(mean) = faults.partition_every_ns {
-            let next = self.now_ns + rng::exponential(&mut self.rng_faults, mean).max(1);
-            self.push(next, Ev::RandomPartition);
-        }
-    }
-
-    fn end_fault_window(&mut self) -> Result<(), Failure> {
-        self.trace.record(self.now_ns, Event::FaultWindowEnd, None);
-        self.heal();
-        for id in 1..=self.scenario.nodes {
-            self.restart(id)?;
-        }
-        Ok(())
     }
 
     // ---- Workload -----------------------------------------------------------------------
@@ -892,25 +957,22 @@ impl<N: SimNode> Simulator<N> {
         let mut tried = vec![false; self.scenario.nodes as usize];
         let mut target = self.leader_guess;
         for _ in 0..self.scenario.nodes {
-            let id = match target.filter(|&t| {
-                !tried[(t - 1) as usize] && self.slots[(t - 1) as usize].node.is_some()
-            }) {
+            let id = match target.filter(|&t| !tried[(t - 1) as usize] && self.responsive(t)) {
                 Some(id) => id,
                 None => {
                     let untried: Vec<NodeId> = (1..=self.scenario.nodes)
-                        .filter(|&t| {
-                            !tried[(t - 1) as usize] && self.slots[(t - 1) as usize].node.is_some()
-                        })
+                        .filter(|&t| !tried[(t - 1) as usize] && self.responsive(t))
                         .collect();
                     *untried.choose(&mut self.rng_workload)?
                 }
             };
             tried[(id - 1) as usize] = true;
+            let local = self.slots[(id - 1) as usize].clock.local(now);
             let node = self.slots[(id - 1) as usize]
                 .node
                 .as_mut()
                 .expect("chosen among running nodes");
-            match node.propose(now, command.clone()) {
+            match node.propose(local, command.clone()) {
                 Ok(()) => return Some(id),
                 Err(Refusal::NotLeader { leader_hint }) => target = leader_hint,
                 Err(Refusal::Busy) => return None,
