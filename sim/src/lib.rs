@@ -18,6 +18,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod situations;
+pub mod swarm;
 pub mod sweep;
 pub mod trace;
 

@@ -54,6 +54,67 @@ pub struct Report {
     pub recent_events: Vec<String>,
     /// The clients' operations and the verdict on their history; `None` without clients.
     pub clients: Option<ClientsReport>,
+    /// Time to a leader followed by a majority after each kind of fault.
+    pub recovery: Vec<RecoveryReport>,
+    /// Protocol situations the run reached.
+    pub situations: crate::Situations,
+    /// The swarm draw of this seed, if the scenario asks for swarm testing.
+    pub swarm: Option<String>,
+}
+
+/// Recovery after one kind of fault.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecoveryReport {
+    /// The fault kind (`partition`, `crash`, `isolate-leader`, ..., `fault-window-end`).
+    pub kind: &'static str,
+    /// Faults of this kind.
+    pub faults: u64,
+    /// Faults after which a leader a majority follows was seen before the run ended.
+    pub recovered: u64,
+    /// Mean time from the fault to that leader.
+    pub mean_ns: u64,
+    /// Longest time.
+    pub max_ns: u64,
+}
+
+impl RecoveryReport {
+    /// One line per fault kind from `recovery`.
+    pub fn list(
+        recovery: &std::collections::BTreeMap<&'static str, crate::sim::Recovery>,
+    ) -> Vec<RecoveryReport> {
+        recovery
+            .iter()
+            .map(|(&kind, r)| RecoveryReport {
+                kind,
+                faults: r.faults,
+                recovered: r.recovered,
+                mean_ns: r.mean_ns(),
+                max_ns: r.max_ns,
+            })
+            .collect()
+    }
+
+    /// The lines of a human report.
+    pub fn human(list: &[RecoveryReport], s: &mut String) {
+        if list.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "  time to a leader after a fault (mean / max, recovered of faults):"
+        );
+        for r in list {
+            let _ = writeln!(
+                s,
+                "    {:<24} {:>9} / {:>9} ms  {}/{}",
+                r.kind,
+                format!("{:.1}", r.mean_ns as f64 / 1e6),
+                format!("{:.1}", r.max_ns as f64 / 1e6),
+                r.recovered,
+                r.faults
+            );
+        }
+    }
 }
 
 /// What the clients did, and the linearizability verdict on their history.
@@ -162,6 +223,9 @@ impl Report {
             ),
             recent_events,
             clients: ClientsReport::new(outcome),
+            recovery: RecoveryReport::list(&outcome.recovery),
+            situations: outcome.situations,
+            swarm: outcome.swarm.clone(),
         }
     }
 
@@ -174,6 +238,9 @@ impl Report {
             "VIOLATION"
         };
         let _ = writeln!(s, "{verdict}  {} seed {}", self.scenario, self.seed);
+        if let Some(swarm) = &self.swarm {
+            let _ = writeln!(s, "  swarm                {swarm}");
+        }
         let leaders: Vec<String> = self
             .leaders
             .iter()
@@ -217,6 +284,7 @@ impl Report {
         if let Some(clients) = &self.clients {
             clients.human(&mut s);
         }
+        RecoveryReport::human(&self.recovery, &mut s);
         let _ = writeln!(s, "  trace hash           {}", self.trace_hash);
         if self.budget_exhausted {
             let _ = writeln!(

@@ -2073,12 +2073,101 @@ mod tests {
     }
 
     #[test]
+    fn fault_actions_and_knobs_say_what_is_wrong() {
+        let at = |body: &str| format!("{HEAD}[[schedule]]\nat = \"1s\"\n{body}");
+        check(
+            &at("action = \"bridge\"\ngroups = [[1], [2], [3]]\nnode = 4\n"),
+            7,
+            Some("schedule[0].groups"),
+            "exactly two groups",
+        );
+        check(
+            &at("action = \"bridge\"\ngroups = [[1], [2, 3]]\nnode = 3\n"),
+            7,
+            Some("schedule[0].groups"),
+            "the sides and the bridge are disjoint",
+        );
+        check(
+            &at("action = \"one-way\"\nfrom = [1, 2]\nto = [2]\n"),
+            8,
+            Some("schedule[0].to"),
+            "in both `from` and `to`",
+        );
+        check(
+            &at("action = \"one-way\"\nfrom = []\nto = [2]\n"),
+            7,
+            Some("schedule[0].from"),
+            "the list is empty",
+        );
+        check(
+            &at("action = \"clog\"\nfrom = [1]\nto = [2]\n"),
+            4,
+            Some("schedule[0].for"),
+            "missing required field `for`",
+        );
+        check(
+            &at("action = \"pause\"\nnode = 9\nfor = \"1s\"\n"),
+            7,
+            Some("schedule[0].node"),
+            "node 9 does not exist",
+        );
+        check(
+            &at("action = \"clock-jump\"\nnode = 1\nby = \"0s\"\n"),
+            8,
+            Some("schedule[0].by"),
+            "greater than 0",
+        );
+        check(
+            &at("action = \"drop-quorum-ack\"\nfor = \"1s\"\n"),
+            7,
+            Some("schedule[0].for"),
+            "does not belong to action \"drop-quorum-ack\"",
+        );
+        check(
+            &format!("{HEAD}[disk]\ntorn_writes = 1.5\n"),
+            5,
+            Some("disk.torn_writes"),
+            "at most 1.0",
+        );
+        check(
+            &format!("{HEAD}[network]\nduplicate = 1.0\n"),
+            5,
+            Some("network.duplicate"),
+            "less than 1.0",
+        );
+        check(
+            &format!("{HEAD}[network]\nlatency_distribution = \"pareto\"\n"),
+            5,
+            Some("network.latency_distribution"),
+            "unknown variant `pareto`",
+        );
+        check(
+            &format!("{HEAD}[clocks]\ndrift_ppm_max = 2000000\n"),
+            5,
+            Some("clocks.drift_ppm_max"),
+            "between 0 and 100000",
+        );
+        check(
+            &format!("{HEAD}[liveness]\nleader_within = \"0s\"\n"),
+            5,
+            Some("liveness.leader_within"),
+            "greater than 0",
+        );
+        check(
+            &format!("{HEAD}[swarm]\nenabled = \"yes\"\n"),
+            5,
+            Some("swarm.enabled"),
+            "invalid type",
+        );
+    }
+
+    #[test]
     fn unknown_action() {
         check(
             &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"explode\"\n"),
             6,
             Some("schedule[0].action"),
-            "unknown variant `explode`, expected one of `partition`, `heal`, `crash`, `restart`",
+            "unknown variant `explode`, expected one of `partition`, `heal`, `crash`, `restart`, `one-way`",
         );
     }
 

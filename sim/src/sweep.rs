@@ -7,8 +7,9 @@
 
 use crate::checker::Violation;
 use crate::history::linearizability::Verdict;
+use crate::report::RecoveryReport;
 use crate::scenario::Scenario;
-use crate::sim::RunOptions;
+use crate::sim::{Recovery, RunOptions};
 use crate::situations::Situations;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -151,6 +152,8 @@ pub struct RunSummary {
     pub linearizability: Option<Verdict>,
     /// Protocol situations reached.
     pub situations: Situations,
+    /// Time to a leader after each kind of fault.
+    pub recovery: BTreeMap<&'static str, Recovery>,
 }
 
 /// How far a sweep got; passed to the progress callback after each run.
@@ -200,6 +203,17 @@ impl Sweep {
         let mut total = Situations::default();
         for run in &self.runs {
             total.add(&run.situations);
+        }
+        total
+    }
+
+    /// Recovery figures of all runs, added up per fault kind.
+    pub fn recovery(&self) -> BTreeMap<&'static str, Recovery> {
+        let mut total: BTreeMap<&'static str, Recovery> = BTreeMap::new();
+        for run in &self.runs {
+            for (kind, r) in &run.recovery {
+                total.entry(kind).or_default().add(r);
+            }
         }
         total
     }
@@ -310,6 +324,7 @@ fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String
         budget_exhausted: outcome.budget_exhausted,
         linearizability: outcome.linearizability.as_ref().map(|r| r.verdict),
         situations: outcome.situations,
+        recovery: outcome.recovery,
         violation: outcome.violation,
     })
 }
@@ -395,6 +410,12 @@ pub struct Report {
     pub failures: Vec<FailureReport>,
     /// Every situation, with how often and in how many runs it was reached.
     pub situations: Vec<SituationReport>,
+    /// Runs whose scenario sets liveness deadlines.
+    pub liveness_checked: u64,
+    /// Of those, runs that missed a deadline.
+    pub liveness_failed: u64,
+    /// Time to a leader after each kind of fault, over all runs.
+    pub recovery: Vec<RecoveryReport>,
 }
 
 impl Report {
@@ -458,6 +479,20 @@ impl Report {
             failures_by_invariant: sweep.failures_by_invariant(),
             failures,
             situations,
+            liveness_checked: sweep
+                .runs
+                .iter()
+                .filter(|r| {
+                    let l = &plan.scenarios[r.scenario].scenario.liveness;
+                    l.leader_within_ns.is_some() || l.clients_within_ns.is_some()
+                })
+                .count() as u64,
+            liveness_failed: sweep
+                .failures_by_invariant()
+                .get("liveness")
+                .copied()
+                .unwrap_or(0),
+            recovery: RecoveryReport::list(&sweep.recovery()),
         }
     }
 
@@ -516,6 +551,15 @@ impl Report {
                 self.budget_exhausted
             );
         }
+        if self.liveness_checked > 0 {
+            let _ = writeln!(
+                s,
+                "liveness     {} of {} runs with deadlines met them",
+                self.liveness_checked - self.liveness_failed,
+                self.liveness_checked
+            );
+        }
+        RecoveryReport::human(&self.recovery, &mut s);
         const FAILURES_SHOWN_MAX: usize = 50;
         if !self.failures.is_empty() {
             let _ = writeln!(s, "\nfailing seeds");

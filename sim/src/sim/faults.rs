@@ -169,9 +169,9 @@ impl<N: SimNode> Simulator<N> {
 
     pub(super) fn act(&mut self, action: Action) -> Result<(), Failure> {
         match action {
-            Action::Partition { groups } => self.partition(groups),
+            Action::Partition { groups } => self.partition(groups, "partition"),
             Action::Heal => self.heal(),
-            Action::Crash { node } => self.crash(node),
+            Action::Crash { node } => self.crash(node, "crash"),
             Action::Restart { node } => return self.restart(node),
             Action::OneWay { from, to } => self.one_way(from, to),
             Action::Bridge { groups, node } => self.bridge(groups, node),
@@ -203,7 +203,8 @@ impl<N: SimNode> Simulator<N> {
 
     // ---- Network faults -----------------------------------------------------------------
 
-    pub(super) fn partition(&mut self, groups: Vec<Vec<NodeId>>) {
+    /// Splits the network into `groups`; `kind` names the fault in recovery figures.
+    pub(super) fn partition(&mut self, groups: Vec<Vec<NodeId>>, kind: &'static str) {
         let quorum = self.quorum();
         let leader = self.current_leader();
         for group in groups.iter().filter(|g| g.len() < quorum) {
@@ -212,7 +213,7 @@ impl<N: SimNode> Simulator<N> {
             }
         }
         self.note_fault(
-            "partition",
+            kind,
             leader.is_some_and(|l| groups.iter().any(|g| g.contains(&l) && g.len() < quorum)),
         );
         self.network.partition(&groups);
@@ -256,15 +257,15 @@ impl<N: SimNode> Simulator<N> {
     fn isolate_leader(&mut self, for_ns: u64) {
         if let Some(leader) = self.current_leader() {
             self.trace_nemesis("isolate-leader", true, Some(leader));
-            self.isolate_node(leader, for_ns);
+            self.isolate_node(leader, for_ns, "isolate-leader");
         }
     }
 
     // ---- Node faults --------------------------------------------------------------------
 
     /// Crashes `node` and restarts it `for_ns` later.
-    pub(super) fn crash_for(&mut self, node: NodeId, for_ns: u64) {
-        self.crash(node);
+    pub(super) fn crash_for(&mut self, node: NodeId, for_ns: u64, kind: &'static str) {
+        self.crash(node, kind);
         let incarnation = self.slot(node).incarnation;
         self.push(
             self.now_ns.saturating_add(for_ns),
@@ -275,7 +276,7 @@ impl<N: SimNode> Simulator<N> {
     fn crash_leader(&mut self, for_ns: u64) {
         if let Some(leader) = self.current_leader() {
             self.trace_nemesis("crash-leader", true, Some(leader));
-            self.crash_for(leader, for_ns);
+            self.crash_for(leader, for_ns, "crash-leader");
         }
     }
 
@@ -478,7 +479,7 @@ impl<N: SimNode> Simulator<N> {
                     faults.down_for_min_ns,
                     faults.down_for_max_ns,
                 );
-                self.crash_for(victim, down_for);
+                self.crash_for(victim, down_for, "crash");
             }
         }
         if let Some(mean) = faults.crash_every_ns {
@@ -495,7 +496,7 @@ impl<N: SimNode> Simulator<N> {
         let faults = self.scenario.faults.clone();
         if !self.network.is_partitioned() && self.scenario.nodes >= 2 {
             let (a, b) = self.random_split();
-            self.partition(vec![a, b]);
+            self.partition(vec![a, b], "partition");
             let heal_in = rng::uniform(
                 &mut self.rng_faults,
                 faults.partition_for_min_ns,
@@ -677,5 +678,48 @@ impl<N: SimNode> Simulator<N> {
             time_ns: now,
             detail,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_and_its_inverse_agree() {
+        let mut rng = rng::stream(1, rng::Stream::Clocks);
+        for _ in 0..200 {
+            let mut clock = Clock::draw(&mut rng, 1_000_000_000, 100_000);
+            clock.jump(rng.gen_range(0..3_000_000_000));
+            for deadline in [0, 1, 999, 1_000_000_007, 86_400_000_000_000] {
+                let t = clock.global(deadline);
+                assert!(clock.local(t) >= deadline || t == u64::MAX);
+                assert!(
+                    t == 0 || clock.local(t - 1) < deadline,
+                    "{clock:?} {deadline} -> {t}"
+                );
+            }
+            let (a, b) = (clock.local(5_000), clock.local(5_001));
+            assert!(a <= b, "a clock never runs backwards");
+        }
+        assert_eq!(Clock::default().global(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn drift_changes_the_rate() {
+        let fast = Clock {
+            offset_ns: 0,
+            drift_ppm: 100_000,
+            jumped_ns: 0,
+        };
+        assert_eq!(fast.local(1_000_000_000), 1_100_000_000);
+        let slow = Clock {
+            offset_ns: 50,
+            drift_ppm: -100_000,
+            jumped_ns: 0,
+        };
+        assert_eq!(slow.local(1_000_000_000), 900_000_050);
+        let t = slow.global(900_000_050);
+        assert!(t <= 1_000_000_000 && slow.local(t) == 900_000_050, "{t}");
     }
 }

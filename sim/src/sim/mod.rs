@@ -110,6 +110,8 @@ pub struct Outcome {
     pub situations: Situations,
     /// Time to a leader followed by a majority after each kind of fault.
     pub recovery: BTreeMap<&'static str, Recovery>,
+    /// With `[swarm] enabled`, the fault kinds and intensities this seed drew.
+    pub swarm: Option<String>,
 }
 
 enum Ev<M> {
@@ -244,11 +246,19 @@ pub struct Simulator<N: SimNode> {
     recoveries: faults::Recoveries,
     /// Per term, the highest index each node acknowledged to that term's leader.
     acks: BTreeMap<u64, BTreeMap<NodeId, u64>>,
+    /// The swarm draw of this seed, described.
+    swarm: Option<String>,
 }
 
 impl<N: SimNode> Simulator<N> {
     /// Sets up a run; nodes start at time 0 with empty disks.
     pub fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Simulator<N> {
+        let (scenario, swarm) = if scenario.swarm.enabled {
+            let (drawn, description) = crate::swarm::draw(&scenario, seed);
+            (drawn, Some(description))
+        } else {
+            (scenario, None)
+        };
         let n = scenario.nodes;
         let network = Network::new(
             scenario.network.clone(),
@@ -299,6 +309,7 @@ impl<N: SimNode> Simulator<N> {
             armed: faults::Armed::default(),
             recoveries: faults::Recoveries::default(),
             acks: BTreeMap::new(),
+            swarm,
         }
     }
 
@@ -346,6 +357,7 @@ impl<N: SimNode> Simulator<N> {
             stats: self.stats,
             situations,
             recovery: self.recoveries.by_kind.clone(),
+            swarm: self.swarm,
             trace: self.trace,
         })
     }
@@ -488,14 +500,17 @@ impl<N: SimNode> Simulator<N> {
         self.after_input(id)
     }
 
-    fn crash(&mut self, id: NodeId) {
+    /// Crashes `id`; `kind` names the fault in recovery figures.
+    fn crash(&mut self, id: NodeId, kind: &'static str) {
         let slot = self.slot(id);
         if slot.node.is_none() {
             return;
         }
-        if slot.view.role == Role::Leader {
+        let leader_hit = slot.view.role == Role::Leader;
+        if leader_hit {
             self.situations.leader_crashed += 1;
         }
+        self.note_fault(kind, leader_hit);
         let slot = self.slot(id);
         slot.node = None;
         slot.incarnation += 1;
@@ -757,7 +772,7 @@ impl<N: SimNode> Simulator<N> {
         if appended_own {
             if let Some(for_ns) = self.armed.partition_after_append_ns.take() {
                 self.trace_nemesis("partition-after-append", true, Some(id));
-                self.isolate_node(id, for_ns);
+                self.isolate_node(id, for_ns, "partition-after-append");
             }
         }
         for (to, msg) in messages {
@@ -776,7 +791,7 @@ impl<N: SimNode> Simulator<N> {
             Some((target, for_ns)) if target.is_none_or(|t| t == id) => {
                 self.armed.crash_before_sync = None;
                 self.trace_nemesis("crash-before-sync", true, Some(id));
-                self.crash_for(id, for_ns);
+                self.crash_for(id, for_ns, "crash-before-sync");
                 true
             }
             _ => false,
@@ -832,9 +847,9 @@ impl<N: SimNode> Simulator<N> {
     }
 
     /// Cuts `id` off from all others now and heals `for_ns` later.
-    fn isolate_node(&mut self, id: NodeId, for_ns: u64) {
+    fn isolate_node(&mut self, id: NodeId, for_ns: u64, kind: &'static str) {
         let others: Vec<NodeId> = (1..=self.scenario.nodes).filter(|&n| n != id).collect();
-        self.partition(vec![vec![id], others]);
+        self.partition(vec![vec![id], others], kind);
         self.push(self.now_ns.saturating_add(for_ns), Ev::RandomHeal);
     }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod clients;
 mod determinism;
+mod faults;
 mod mutations;
 mod scenarios;
 mod sweep;
