@@ -36,6 +36,8 @@ pub enum Invariant {
     Linearizability,
     /// Once faults stop, a leader is elected and clients' operations complete in time.
     Liveness,
+    /// A scenario's `[[expect]]` bound on a stretch of the run.
+    Expectation,
 }
 
 impl Invariant {
@@ -52,6 +54,7 @@ impl Invariant {
             Invariant::ExactlyOnce => "exactly-once",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
+            Invariant::Expectation => "expectation",
         }
     }
 }

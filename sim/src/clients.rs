@@ -138,12 +138,19 @@ impl ClientSim {
             .collect()
     }
 
-    /// Operations that break the liveness promise at `now`: one still pending although
-    /// invoked more than a client `timeout` ago, or one given up although invoked after the
-    /// fault window ended at `until`. Each described for a report.
-    pub fn late_operations(&self, until: u64, now: u64, timeout: u64) -> Vec<String> {
+    /// Operations that break the liveness promise at `now`: one in flight when the fault
+    /// window ended at `until` and still pending, or one started after `until` and given up.
+    /// Each described for a report.
+    pub fn late_operations(&self, until: u64) -> Vec<String> {
         let mut open: BTreeMap<u64, &Event> = BTreeMap::new();
         let mut late = Vec::new();
+        let describe = |process: u64, what: &str, invoke: &Event| {
+            let at = crate::trace::format_time(invoke.time_ns.unwrap_or(0));
+            format!(
+                "client {process} {what} {:?} {:?} invoked at {at}",
+                invoke.f, invoke.key
+            )
+        };
         for event in &self.history {
             if event.kind == EventKind::Invoke {
                 open.insert(event.process, event);
@@ -152,26 +159,13 @@ impl ClientSim {
             let Some(invoke) = open.remove(&event.process) else {
                 continue;
             };
-            let invoked = invoke.time_ns.unwrap_or(0);
-            if event.kind == EventKind::Info && invoked >= until {
-                late.push(format!(
-                    "client {} gave up on {:?} {:?} invoked at {} s, after the faults",
-                    event.process,
-                    invoke.f,
-                    invoke.key,
-                    crate::trace::format_time(invoked)
-                ));
+            if event.kind == EventKind::Info && invoke.time_ns.unwrap_or(0) >= until {
+                late.push(describe(event.process, "gave up on", invoke));
             }
         }
         for (process, invoke) in open {
-            let invoked = invoke.time_ns.unwrap_or(0);
-            if invoked.saturating_add(timeout) < now {
-                late.push(format!(
-                    "client {process} still waits for {:?} {:?} invoked at {} s",
-                    invoke.f,
-                    invoke.key,
-                    crate::trace::format_time(invoked)
-                ));
+            if invoke.time_ns.unwrap_or(0) < until {
+                late.push(describe(process, "still waits for", invoke));
             }
         }
         late

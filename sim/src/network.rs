@@ -41,6 +41,11 @@ impl Network {
         }
     }
 
+    /// Replaces the settings (as when the quiet period after the fault window begins).
+    pub fn set_settings(&mut self, settings: NetworkSettings) {
+        self.settings = settings;
+    }
+
     fn link(&self, from: NodeId, to: NodeId) -> usize {
         debug_assert!((1..=self.nodes).contains(&from) && (1..=self.nodes).contains(&to));
         ((from - 1) * self.nodes + (to - 1)) as usize

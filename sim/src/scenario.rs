@@ -55,6 +55,30 @@ pub struct Scenario {
     pub swarm: SwarmSettings,
     /// The `[[schedule]]` tables, sorted by `at_ns` (stable: ties keep file order).
     pub schedule: Vec<ScheduledAction>,
+    /// The `[[expect]]` tables: bounds on what happens in a stretch of the run.
+    pub expect: Vec<Expectation>,
+}
+
+/// One `[[expect]]` table: bounds on what happens between `from` and `to`. A bound that does
+/// not hold is an `expectation` violation at `to`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// `from`: the start of the stretch.
+    pub from_ns: u64,
+    /// `to`: its end, `> from` and `<=` the duration.
+    pub to_ns: u64,
+    /// `commits_max`: at most this many entries become committed in the stretch.
+    pub commits_max: Option<u64>,
+    /// `commits_min`: at least this many.
+    pub commits_min: Option<u64>,
+    /// `messages_max`: at most this many messages between nodes are sent.
+    pub messages_max: Option<u64>,
+    /// `leaders_max`: at most this many new leaders (terms with a leader) appear.
+    pub leaders_max: Option<u64>,
+    /// `leader`: whether a leader followed by a majority exists at `to`.
+    pub leader: Option<bool>,
+    /// 1-based line of the `[[expect]]` header.
+    pub line: usize,
 }
 
 /// The `[raft]` section: settings of every Raft node.
@@ -174,16 +198,17 @@ pub struct ClockSettings {
     pub jump_max_ns: u64,
 }
 
-/// The `[liveness]` section: what must happen once the fault window ends, the network heals
-/// and every node is up. A failure is a `liveness` violation.
+/// The `[liveness]` section: what must happen once the fault window ends, partitions and
+/// clogs heal, loss, duplication, reordering and slow outliers stop, and every node is up
+/// (the quiet period). A failure is a `liveness` violation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LivenessSettings {
     /// `leader_within`: a leader followed by a majority must exist this long after the fault
     /// window ends; `None` = not checked.
     pub leader_within_ns: Option<u64>,
-    /// `clients_within`: every client operation in flight when the window ends, and every
-    /// one started in the quiet period, must complete this long after the window ends;
-    /// `None` = not checked.
+    /// `clients_within`: every client operation in flight when the window ends must complete
+    /// this long after the window ends, and none started after it may be given up; `None` =
+    /// not checked.
     pub clients_within_ns: Option<u64>,
 }
 
@@ -559,6 +584,7 @@ impl Scenario {
             },
             clients: RawClients::new(&self.clients, self.duration_ns),
             schedule: self.schedule.iter().map(RawAction::new).collect(),
+            expect: self.expect.iter().map(RawExpect::new).collect(),
         };
         match toml::to_string(&raw) {
             Ok(text) => text,
@@ -737,6 +763,35 @@ struct RawScenario {
     swarm: RawSwarm,
     #[serde(default)]
     schedule: Vec<Spanned<RawAction>>,
+    #[serde(default)]
+    expect: Vec<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an `[[expect]]` table")]
+struct RawExpect {
+    from: Spanned<Dur>,
+    to: Spanned<Dur>,
+    commits_max: Opt<Int>,
+    commits_min: Opt<Int>,
+    messages_max: Opt<Int>,
+    leaders_max: Opt<Int>,
+    leader: Opt<bool>,
+}
+
+impl RawExpect {
+    fn new(e: &Expectation) -> Spanned<RawExpect> {
+        let int = |v: Option<u64>| v.map(|n| spanless(Int(n)));
+        spanless(RawExpect {
+            from: spanless(Dur(e.from_ns)),
+            to: spanless(Dur(e.to_ns)),
+            commits_max: int(e.commits_max),
+            commits_min: int(e.commits_min),
+            messages_max: int(e.messages_max),
+            leaders_max: int(e.leaders_max),
+            leader: e.leader.map(spanless),
+        })
+    }
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -1433,7 +1488,11 @@ impl Cx<'_> {
             .map(|a| self.action(a, nodes, duration_ns))
             .collect::<Result<Vec<_>, _>>()?;
         schedule.sort_by_key(|a| a.at_ns);
+        let expect = (raw.expect.iter())
+            .map(|e| self.expectation(e, duration_ns))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Scenario {
+            expect,
             name: raw.name.unwrap_or_else(|| default_name(self.file)),
             seed: raw.seed.0,
             nodes,
@@ -1663,6 +1722,40 @@ impl Cx<'_> {
             action,
             line,
         })
+    }
+
+    fn expectation(
+        &self,
+        entry: &Spanned<RawExpect>,
+        duration_ns: u64,
+    ) -> Result<Expectation, ScenarioError> {
+        let e = entry.get_ref();
+        let Dur(from_ns) = self.get(&e.from, within_run(duration_ns))?;
+        let Dur(to_ns) = self.get(&e.to, within_run(duration_ns))?;
+        if to_ns <= from_ns {
+            let (f, t) = (format_duration(from_ns), format_duration(to_ns));
+            return Err(self.fail(&e.to, format!("must be after `from` ({f}), found {t}")));
+        }
+        let int = |v: &Opt<Int>| v.as_ref().map(|v| v.get_ref().0);
+        let expectation = Expectation {
+            from_ns,
+            to_ns,
+            commits_max: int(&e.commits_max),
+            commits_min: int(&e.commits_min),
+            messages_max: int(&e.messages_max),
+            leaders_max: int(&e.leaders_max),
+            leader: e.leader.as_ref().map(|v| *v.get_ref()),
+            line: self.line(entry.span().start),
+        };
+        let x = &expectation;
+        let bounds = [x.commits_max, x.commits_min, x.messages_max, x.leaders_max];
+        if bounds.iter().all(Option::is_none) && x.leader.is_none() {
+            let message = "an expectation needs at least one bound: commits_max, commits_min, \
+                           messages_max, leaders_max or leader"
+                .to_string();
+            return Err(self.error(entry.span(), None, message));
+        }
+        Ok(expectation)
     }
 
     /// A non-empty list of distinct node ids.
@@ -2312,6 +2405,7 @@ action = "heal"
                 clients_within_ns: None,
             },
             swarm: SwarmSettings { enabled: false },
+            expect: Vec::new(),
             workload: Workload {
                 rate_per_s: 20.0,
                 count: 1000,
@@ -2406,6 +2500,7 @@ action = "heal"
                 clients_within_ns: None,
             },
             swarm: SwarmSettings { enabled: false },
+            expect: Vec::new(),
             workload: Workload {
                 rate_per_s: 0.0,
                 count: 0,
@@ -2726,6 +2821,9 @@ action = "heal"
         for a in &mut s.schedule {
             a.line = 0;
         }
+        for e in &mut s.expect {
+            e.line = 0;
+        }
         s
     }
 
@@ -2741,6 +2839,10 @@ action = "heal"
         for a in &back.schedule {
             let header = a.line.checked_sub(1).and_then(|i| lines.get(i));
             assert_eq!(header, Some(&"[[schedule]]"), "line {}:\n{text}", a.line);
+        }
+        for e in &back.expect {
+            let header = e.line.checked_sub(1).and_then(|i| lines.get(i));
+            assert_eq!(header, Some(&"[[expect]]"), "line {}:\n{text}", e.line);
         }
         assert_eq!(without_lines(back), without_lines(s.clone()), "{text}");
         text

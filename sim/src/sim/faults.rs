@@ -145,6 +145,14 @@ impl Recovery {
     }
 }
 
+/// Counters at the start of an `[[expect]]` stretch.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Marks {
+    committed: u64,
+    messages: u64,
+    leaders: u64,
+}
+
 /// Faults waiting for a leader, at most this many (the oldest are dropped, unrecovered).
 const RECOVERIES_PENDING_MAX: usize = 1024;
 
@@ -513,6 +521,10 @@ impl<N: SimNode> Simulator<N> {
     pub(super) fn end_fault_window(&mut self) -> Result<(), Failure> {
         self.trace.record(self.now_ns, Event::FaultWindowEnd, None);
         self.heal();
+        // The quiet period: no more loss, duplication, reordering or slow outliers either.
+        let n = &mut self.scenario.network;
+        (n.loss, n.duplicate, n.reorder, n.tail_probability) = (0.0, 0.0, 0.0, 0.0);
+        self.network.set_settings(self.scenario.network.clone());
         self.armed = Armed::default();
         for id in 1..=self.scenario.nodes {
             self.slot(id).paused_until_ns = 0;
@@ -603,6 +615,76 @@ impl<N: SimNode> Simulator<N> {
 
     // ---- Liveness -----------------------------------------------------------------------
 
+    /// The counters an `[[expect]]` bound compares.
+    pub(super) fn marks(&self) -> Marks {
+        Marks {
+            committed: self.checker.committed_len(),
+            messages: self.stats.messages_sent,
+            leaders: self.checker.leaders().len() as u64,
+        }
+    }
+
+    pub(super) fn check_expectation(&mut self, i: usize) -> Result<(), Failure> {
+        let e = self.scenario.expect[i].clone();
+        let start = self.expect_marks[i].expect("a stretch starts before it ends");
+        let end = self.marks();
+        let committed = end.committed - start.committed;
+        let messages = end.messages - start.messages;
+        let leaders = end.leaders - start.leaders;
+        let mut broken = Vec::new();
+        if e.commits_max.is_some_and(|m| committed > m) {
+            broken.push(format!(
+                "{committed} entries committed, at most {} expected",
+                e.commits_max.unwrap_or(0)
+            ));
+        }
+        if e.commits_min.is_some_and(|m| committed < m) {
+            broken.push(format!(
+                "{committed} entries committed, at least {} expected",
+                e.commits_min.unwrap_or(0)
+            ));
+        }
+        if e.messages_max.is_some_and(|m| messages > m) {
+            broken.push(format!(
+                "{messages} messages sent, at most {} expected",
+                e.messages_max.unwrap_or(0)
+            ));
+        }
+        if e.leaders_max.is_some_and(|m| leaders > m) {
+            broken.push(format!(
+                "{leaders} new leaders, at most {} expected",
+                e.leaders_max.unwrap_or(0)
+            ));
+        }
+        let has_leader = self.stable_leader().is_some();
+        if e.leader.is_some_and(|want| want != has_leader) {
+            let found = if has_leader { "a leader" } else { "no leader" };
+            broken.push(format!("{found} followed by a majority at the end"));
+        }
+        let ok = broken.is_empty();
+        self.trace.record(
+            self.now_ns,
+            Event::LivenessCheck { what: "expect", ok },
+            None,
+        );
+        if ok {
+            return Ok(());
+        }
+        let detail = format!(
+            "[[expect]] at line {} (from {} to {}): {}",
+            e.line,
+            format_time(e.from_ns),
+            format_time(e.to_ns),
+            broken.join("; ")
+        );
+        Err(Failure::Violation(Violation {
+            invariant: Invariant::Expectation,
+            nodes: Vec::new(),
+            time_ns: self.now_ns,
+            detail,
+        }))
+    }
+
     pub(super) fn liveness_leader(&mut self) -> Result<(), Failure> {
         let ok = self.stable_leader().is_some();
         self.trace.record(
@@ -630,7 +712,7 @@ impl<N: SimNode> Simulator<N> {
             })
             .collect();
         let detail = format!(
-            "no leader followed by a majority {} s after the fault window ended at {} s: {}",
+            "no leader followed by a majority {} after the fault window ended at {}: {}",
             format_time(within),
             format_time(self.scenario.faults.until_ns),
             views.join("; ")
@@ -645,12 +727,11 @@ impl<N: SimNode> Simulator<N> {
 
     pub(super) fn liveness_clients(&mut self) -> Result<(), Failure> {
         let until = self.scenario.faults.until_ns;
-        let timeout = self.scenario.clients.timeout_ns;
         let now = self.now_ns;
         let Some(clients) = &self.clients else {
             return Ok(());
         };
-        let late = clients.late_operations(until, now, timeout);
+        let late = clients.late_operations(until);
         let ok = late.is_empty();
         self.trace.record(
             now,
@@ -666,7 +747,7 @@ impl<N: SimNode> Simulator<N> {
         const SHOWN_MAX: usize = 8;
         let shown: Vec<String> = late.iter().take(SHOWN_MAX).cloned().collect();
         let detail = format!(
-            "{} client operations did not complete by {} s ({} s after the fault window ended): {}",
+            "{} client operations did not complete by {} ({} after the fault window ended): {}",
             late.len(),
             format_time(now),
             format_time(now - until),

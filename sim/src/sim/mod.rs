@@ -157,6 +157,8 @@ enum Ev<M> {
     FaultWindowEnd,
     LivenessLeader,
     LivenessClients,
+    ExpectStart(usize),
+    ExpectEnd(usize),
     Propose,
 }
 
@@ -248,6 +250,8 @@ pub struct Simulator<N: SimNode> {
     acks: BTreeMap<u64, BTreeMap<NodeId, u64>>,
     /// The swarm draw of this seed, described.
     swarm: Option<String>,
+    /// Per `[[expect]]`, the counters at its start.
+    expect_marks: Vec<Option<faults::Marks>>,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -260,6 +264,7 @@ impl<N: SimNode> Simulator<N> {
             (scenario, None)
         };
         let n = scenario.nodes;
+        let expect_len = scenario.expect.len();
         let network = Network::new(
             scenario.network.clone(),
             n,
@@ -310,6 +315,7 @@ impl<N: SimNode> Simulator<N> {
             recoveries: faults::Recoveries::default(),
             acks: BTreeMap::new(),
             swarm,
+            expect_marks: vec![None; expect_len],
         }
     }
 
@@ -380,6 +386,10 @@ impl<N: SimNode> Simulator<N> {
             self.push(at, Ev::RandomPartition);
         }
         self.start_random_faults();
+        for (i, e) in self.scenario.expect.clone().iter().enumerate() {
+            self.push(e.from_ns, Ev::ExpectStart(i));
+            self.push(e.to_ns, Ev::ExpectEnd(i));
+        }
         if faults.until_ns < self.scenario.duration_ns {
             self.push(faults.until_ns, Ev::FaultWindowEnd);
         }
@@ -468,6 +478,11 @@ impl<N: SimNode> Simulator<N> {
             Ev::FaultWindowEnd => self.end_fault_window(),
             Ev::LivenessLeader => self.liveness_leader(),
             Ev::LivenessClients => self.liveness_clients(),
+            Ev::ExpectStart(i) => {
+                self.expect_marks[i] = Some(self.marks());
+                Ok(())
+            }
+            Ev::ExpectEnd(i) => self.check_expectation(i),
             Ev::Propose => self.propose(),
         }
     }

@@ -1,9 +1,42 @@
-//! Every scenario in `scenarios/` passes for seeds 1..=200, and does real work doing it.
+//! Every scenario in `scenarios/` passes (the first six of the spine for seeds 1..=200, the
+//! rest of the library for 1..=30; CI sweeps them all further), does real work doing it, and
+//! reaches the situations it is about.
 
 use crate::scenarios_dir;
-use sim::RunOptions;
+use sim::sweep::{self, Plan, SeedRange, Shard, SweepScenario};
+use sim::{RunOptions, Situations};
 
+/// Seeds for the spine's six scenarios.
 const SEEDS: u64 = 200;
+/// Seeds for the rest of the library here; `.ci/run` sweeps more.
+const SEEDS_LIBRARY: u64 = 30;
+const SPINE: [&str; 6] = [
+    "basic-election",
+    "leader-crash",
+    "old-leader-partitioned",
+    "lossy",
+    "figure8",
+    "churn",
+];
+const LIBRARY: [&str; 17] = [
+    "initial-election",
+    "message-counts",
+    "re-election",
+    "many-elections",
+    "basic-agreement",
+    "failed-follower",
+    "no-quorum",
+    "concurrent-proposals",
+    "rejoin-partitioned-leader",
+    "fast-backup",
+    "persistence",
+    "figure8-unreliable",
+    "churn-reliable",
+    "churn-unreliable",
+    "nemesis",
+    "swarm",
+    "exactly-once",
+];
 
 #[test]
 fn every_scenario_passes_200_seeds() {
@@ -17,14 +50,7 @@ fn every_scenario_passes_200_seeds() {
         .iter()
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    for required in [
-        "basic-election",
-        "leader-crash",
-        "old-leader-partitioned",
-        "lossy",
-        "figure8",
-        "churn",
-    ] {
+    for required in SPINE.iter().chain(&LIBRARY) {
         assert!(
             names.iter().any(|n| n == required),
             "scenarios/{required}.toml is missing"
@@ -34,7 +60,13 @@ fn every_scenario_passes_200_seeds() {
     for path in &paths {
         let scenario = sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         let mut committed_min = u64::MAX;
-        for seed in 1..=SEEDS {
+        let name = path.file_stem().unwrap().to_string_lossy();
+        let seeds = if SPINE.contains(&name.as_ref()) {
+            SEEDS
+        } else {
+            SEEDS_LIBRARY
+        };
+        for seed in 1..=seeds {
             let outcome = sim::run(&scenario, seed, RunOptions::default()).unwrap();
             if let Some(v) = &outcome.violation {
                 failures.push(format!(
@@ -109,5 +141,43 @@ fn old_leader_is_neutralized() {
     assert!(
         terms_led >= 3,
         "partitions force new elections: {terms_led}"
+    );
+}
+
+/// The situations a scenario of the library reached over seeds 1..=20.
+fn situations(name: &str) -> Situations {
+    let plan = Plan {
+        scenarios: vec![SweepScenario {
+            path: format!("scenarios/{name}.toml"),
+            scenario: crate::scenario(name),
+        }],
+        seeds: SeedRange { first: 1, last: 20 },
+        shard: Shard::ALL,
+        mutation: None,
+        jobs: 2,
+        fail_fast: false,
+    };
+    let result = sweep::run(&plan, &std::sync::atomic::AtomicBool::new(false), |_, _| {});
+    assert_eq!(result.failures().count(), 0, "{name}");
+    result.situations()
+}
+
+#[test]
+fn library_scenarios_reach_their_situations() {
+    let fast = situations("fast-backup");
+    assert!(fast.follower_repaired_over_10 > 0 && fast.uncommitted_entry_overwritten > 0);
+    let rejoin = situations("rejoin-partitioned-leader");
+    assert!(rejoin.old_leader_stepped_down > 0 && rejoin.uncommitted_entry_overwritten > 0);
+    assert!(rejoin.leader_isolated > 0);
+    let figure8 = situations("figure8-unreliable");
+    assert!(figure8.commit_waited_for_current_term > 0);
+    let persistence = situations("persistence");
+    assert!(persistence.leader_crashed > 0 && persistence.restart_lost_unsynced_writes > 0);
+    let re_election = situations("re-election");
+    assert!(re_election.old_leader_stepped_down > 0 && re_election.retry_answered_from_cache > 0);
+    let calm = situations("initial-election");
+    assert_eq!(
+        calm.election_repeated + calm.old_leader_stepped_down + calm.leader_crashed,
+        0
     );
 }
