@@ -18,7 +18,7 @@ const SPINE: [&str; 6] = [
     "figure8",
     "churn",
 ];
-const LIBRARY: [&str; 17] = [
+const LIBRARY: [&str; 18] = [
     "initial-election",
     "message-counts",
     "re-election",
@@ -36,6 +36,7 @@ const LIBRARY: [&str; 17] = [
     "nemesis",
     "swarm",
     "exactly-once",
+    "session-expiry",
 ];
 
 #[test]
@@ -175,6 +176,8 @@ fn library_scenarios_reach_their_situations() {
     assert!(persistence.leader_crashed > 0 && persistence.restart_lost_unsynced_writes > 0);
     let re_election = situations("re-election");
     assert!(re_election.old_leader_stepped_down > 0 && re_election.retry_answered_from_cache > 0);
+    let expiry = situations("session-expiry");
+    assert!(expiry.session_expired > 0);
     let calm = situations("initial-election");
     assert_eq!(
         calm.election_repeated + calm.old_leader_stepped_down + calm.leader_crashed,
