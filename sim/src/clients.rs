@@ -171,6 +171,28 @@ impl ClientSim {
         late
     }
 
+    /// How long after `until` the last operation in flight at `until` completed: `Some(0)`
+    /// if none was in flight, `None` if one never completed.
+    pub fn drain_ns(&self, until: u64) -> Option<u64> {
+        let mut open: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut last = until;
+        for event in &self.history {
+            let t = event.time_ns.unwrap_or(0);
+            if event.kind == EventKind::Invoke {
+                open.insert(event.process, t);
+            } else if open
+                .remove(&event.process)
+                .is_some_and(|invoked| invoked < until)
+            {
+                last = last.max(t);
+            }
+        }
+        if open.values().any(|&invoked| invoked < until) {
+            return None;
+        }
+        Some(last - until)
+    }
+
     /// The client-side situations reached so far.
     pub fn situations(&self) -> Situations {
         self.situations

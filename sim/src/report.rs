@@ -60,6 +60,19 @@ pub struct Report {
     pub situations: crate::Situations,
     /// The swarm draw of this seed, if the scenario asks for swarm testing.
     pub swarm: Option<String>,
+    /// How long after the fault window the clients' operations then in flight took to
+    /// complete; `null` without clients or a window end, `"never"` if one did not.
+    pub clients_drained_ns: Option<Drain>,
+}
+
+/// The time the clients took to drain after the fault window.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Drain {
+    /// Nanoseconds after the window's end.
+    After(u64),
+    /// Some operation in flight at the window's end never completed.
+    Never(&'static str),
 }
 
 /// Recovery after one kind of fault.
@@ -226,6 +239,9 @@ impl Report {
             recovery: RecoveryReport::list(&outcome.recovery),
             situations: outcome.situations,
             swarm: outcome.swarm.clone(),
+            clients_drained_ns: outcome
+                .drain_ns
+                .map(|d| d.map_or(Drain::Never("never"), Drain::After)),
         }
     }
 
@@ -283,6 +299,19 @@ impl Report {
         );
         if let Some(clients) = &self.clients {
             clients.human(&mut s);
+        }
+        match self.clients_drained_ns {
+            Some(Drain::After(ns)) => {
+                let _ = writeln!(
+                    s,
+                    "  clients drained      {} after the fault window",
+                    format_time(ns)
+                );
+            }
+            Some(Drain::Never(_)) => {
+                let _ = writeln!(s, "  clients drained      never: an operation in flight at the fault window's end never completed");
+            }
+            None => {}
         }
         RecoveryReport::human(&self.recovery, &mut s);
         let _ = writeln!(s, "  trace hash           {}", self.trace_hash);

@@ -154,6 +154,8 @@ pub struct RunSummary {
     pub situations: Situations,
     /// Time to a leader after each kind of fault.
     pub recovery: BTreeMap<&'static str, Recovery>,
+    /// How long the clients took to drain after the fault window (see `Outcome::drain_ns`).
+    pub drain_ns: Option<Option<u64>>,
 }
 
 /// How far a sweep got; passed to the progress callback after each run.
@@ -325,6 +327,7 @@ fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String
         linearizability: outcome.linearizability.as_ref().map(|r| r.verdict),
         situations: outcome.situations,
         recovery: outcome.recovery,
+        drain_ns: outcome.drain_ns,
         violation: outcome.violation,
     })
 }
@@ -416,6 +419,40 @@ pub struct Report {
     pub liveness_failed: u64,
     /// Time to a leader after each kind of fault, over all runs.
     pub recovery: Vec<RecoveryReport>,
+    /// Clients' drain time after the fault window, over the runs that have one.
+    pub drain: DrainReport,
+}
+
+/// Clients' drain times after the fault window, over a sweep's runs.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct DrainReport {
+    /// Runs with clients and a fault window that ended.
+    pub runs: u64,
+    /// Of those, runs in which an operation in flight at the window's end never completed.
+    pub never: u64,
+    /// Mean drain time over the others.
+    pub mean_ns: u64,
+    /// Longest drain time.
+    pub max_ns: u64,
+}
+
+impl DrainReport {
+    fn new(runs: &[RunSummary]) -> DrainReport {
+        let mut d = DrainReport::default();
+        let mut total = 0u64;
+        for drain in runs.iter().filter_map(|r| r.drain_ns) {
+            d.runs += 1;
+            match drain {
+                None => d.never += 1,
+                Some(ns) => {
+                    total += ns;
+                    d.max_ns = d.max_ns.max(ns);
+                }
+            }
+        }
+        d.mean_ns = total.checked_div(d.runs - d.never).unwrap_or(0);
+        d
+    }
 }
 
 impl Report {
@@ -493,6 +530,7 @@ impl Report {
                 .copied()
                 .unwrap_or(0),
             recovery: RecoveryReport::list(&sweep.recovery()),
+            drain: DrainReport::new(&sweep.runs),
         }
     }
 
@@ -557,6 +595,17 @@ impl Report {
                 "liveness     {} of {} runs with deadlines met them",
                 self.liveness_checked - self.liveness_failed,
                 self.liveness_checked
+            );
+        }
+        if self.drain.runs > 0 {
+            let d = &self.drain;
+            let _ = writeln!(
+                s,
+                "drain        clients done {:.1} ms (mean), {:.1} ms (max) after the fault window; never in {} of {} runs",
+                d.mean_ns as f64 / 1e6,
+                d.max_ns as f64 / 1e6,
+                d.never,
+                d.runs
             );
         }
         RecoveryReport::human(&self.recovery, &mut s);

@@ -112,6 +112,9 @@ pub struct Outcome {
     pub recovery: BTreeMap<&'static str, Recovery>,
     /// With `[swarm] enabled`, the fault kinds and intensities this seed drew.
     pub swarm: Option<String>,
+    /// With clients and a fault window that ended: how long after its end the last client
+    /// operation in flight then completed (`Some(None)`: one never did).
+    pub drain_ns: Option<Option<u64>>,
 }
 
 enum Ev<M> {
@@ -333,8 +336,14 @@ impl<N: SimNode> Simulator<N> {
         };
         let mut situations = self.situations;
         situations.leader_shorter_log = self.checker.leaders_with_shorter_log();
+        let until = self.scenario.faults.until_ns;
+        let window_ended = until < self.scenario.duration_ns && self.now_ns >= until;
+        let mut drain_ns = None;
         let (history, client_operations) = match self.clients.take() {
             Some(c) => {
+                if window_ended {
+                    drain_ns = Some(c.drain_ns(until));
+                }
                 situations.add(&c.situations());
                 (c.history().to_vec(), c.operations_started())
             }
@@ -364,6 +373,7 @@ impl<N: SimNode> Simulator<N> {
             situations,
             recovery: self.recoveries.by_kind.clone(),
             swarm: self.swarm,
+            drain_ns,
             trace: self.trace,
         })
     }

@@ -319,7 +319,13 @@ fn liveness_deadlines_fail_when_too_tight_and_pass_when_fair() {
         "{faults}[liveness]\nleader_within = \"2s\"\nclients_within = \"4s\"\n"
     ));
     for seed in 1..=10 {
-        run(&fair, seed);
+        let o = run(&fair, seed);
+        // A majority was down until the window ended: operations were waiting, and drained.
+        let drained = o
+            .drain_ns
+            .expect("clients and a window end")
+            .expect("drained");
+        assert!(drained > 0 && drained <= 4 * S, "seed {seed}: {drained}");
     }
     // Clients cannot finish 100ms after the window ends while a majority was just down.
     let tight_clients = scenario(&format!("{faults}[liveness]\nclients_within = \"100ms\"\n"));
