@@ -175,7 +175,7 @@ impl Domain {
     }
 
     /// The string form of value `id` (see [`render`]).
-    fn text(&self, id: u32) -> std::borrow::Cow<'_, str> {
+    pub(crate) fn text(&self, id: u32) -> std::borrow::Cow<'_, str> {
         match &self.values[id as usize] {
             Value::Str(s) => std::borrow::Cow::Borrowed(s),
             other => std::borrow::Cow::Owned(rendered(other)),
