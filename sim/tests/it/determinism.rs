@@ -82,3 +82,32 @@ fn concerns_draw_from_separate_streams() {
     assert!(busy.len() > 10, "churn crashes and partitions nodes");
     assert_eq!(busy, crash_times(&quiet));
 }
+
+#[test]
+fn every_fault_kind_and_the_swarm_draw_are_deterministic() {
+    for name in ["nemesis", "swarm", "churn-unreliable"] {
+        let s = scenario(name);
+        let mut hashes = std::collections::BTreeSet::new();
+        for seed in 1..=10 {
+            let a = sim::run(&s, seed, RunOptions::default()).unwrap();
+            let b = sim::run(&s, seed, RunOptions::default()).unwrap();
+            assert_eq!(a.trace.hash(), b.trace.hash(), "{name} seed {seed}");
+            assert_eq!(a.situations, b.situations, "{name} seed {seed}");
+            assert_eq!(a.recovery, b.recovery, "{name} seed {seed}");
+            assert_eq!(a.swarm, b.swarm, "{name} seed {seed}");
+            hashes.insert(a.trace.hash());
+        }
+        assert_eq!(hashes.len(), 10, "{name}: every seed its own run");
+    }
+    // Swarm runs draw different fault subsets for different seeds.
+    let swarm = scenario("swarm");
+    let draws: std::collections::BTreeSet<String> = (1..=10)
+        .map(|seed| {
+            sim::run(&swarm, seed, RunOptions::default())
+                .unwrap()
+                .swarm
+                .unwrap()
+        })
+        .collect();
+    assert!(draws.len() >= 8, "{draws:?}");
+}
