@@ -114,7 +114,11 @@ fn scale(knob: &mut Knob<'_>, rng: &mut ChaCha8Rng) -> String {
     match knob {
         Knob::Every(v) => {
             let factor = rng.gen_range((1.0 / SCALE).ln()..=SCALE.ln()).exp();
-            let every = ((v.expect("kept knobs are on") as f64) * factor).max(1.0) as u64;
+            // Whole milliseconds: a draw a person can read and write back into a file.
+            let ms = (v.expect("kept knobs are on") as f64 * factor / 1e6)
+                .round()
+                .max(1.0);
+            let every = ms as u64 * 1_000_000;
             **v = Some(every);
             format_duration(every)
         }
