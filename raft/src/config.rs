@@ -5,7 +5,9 @@ use crate::NodeId;
 pub struct Config {
     /// This node's id.
     pub id: NodeId,
-    /// Every voter in the cluster, including `id`.
+    /// The voters of the cluster's first configuration, in force until the log holds a
+    /// configuration entry. A server that joins later starts with none and learns the
+    /// configuration from the leader's log.
     pub voters: Vec<NodeId>,
     /// Election timeouts are drawn uniformly from `[election_timeout_min_ns, election_timeout_max_ns)`
     /// of the node's local time (section 5.2).
@@ -20,6 +22,9 @@ pub struct Config {
     pub inflight_msgs_max: u64,
     /// A leader refuses proposals while this many entries are not yet committed.
     pub uncommitted_entries_max: u64,
+    /// A server being added is promoted from learner to voter once its log is within this
+    /// many entries of the leader's (section 6's catch-up phase).
+    pub learner_lag_entries_max: u64,
     /// A deliberately wrong rule, for measuring a testbed's power to find bugs. `None` in any
     /// real use.
     pub mutation: Option<Mutation>,
@@ -40,15 +45,20 @@ pub enum Mutation {
     /// from its own state machine, without the log or a check that it still leads. A deposed
     /// leader then serves stale reads. Read by the host, not by `Node`.
     ReadWithoutQuorum,
+    /// Section 6 broken: during joint consensus, elections and commitment need a majority of
+    /// the new configuration only, not of both; two leaders, or a commit the old majority never
+    /// saw, become possible.
+    JointOneMajority,
 }
 
 impl Mutation {
     /// Every mutation, for listings.
-    pub const ALL: [Mutation; 4] = [
+    pub const ALL: [Mutation; 5] = [
         Mutation::CommitPriorTermByCounting,
         Mutation::VoteWithoutLogCheck,
         Mutation::NoSessionDedup,
         Mutation::ReadWithoutQuorum,
+        Mutation::JointOneMajority,
     ];
 
     /// The name used in scenario files and on the command line.
@@ -58,6 +68,7 @@ impl Mutation {
             Mutation::VoteWithoutLogCheck => "vote-without-log-check",
             Mutation::NoSessionDedup => "no-session-dedup",
             Mutation::ReadWithoutQuorum => "read-without-quorum",
+            Mutation::JointOneMajority => "joint-one-majority",
         }
     }
 
@@ -79,6 +90,7 @@ impl Config {
             msg_entries_max: 64,
             inflight_msgs_max: 16,
             uncommitted_entries_max: 4096,
+            learner_lag_entries_max: 64,
             mutation: None,
         }
     }
@@ -87,9 +99,6 @@ impl Config {
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.id == 0 {
             return Err("node id 0 is reserved".into());
-        }
-        if !self.voters.contains(&self.id) {
-            return Err(format!("node {} is not among the voters", self.id));
         }
         let mut sorted = self.voters.clone();
         sorted.sort_unstable();
@@ -116,9 +125,5 @@ impl Config {
             return Err("uncommitted_entries_max must be positive".into());
         }
         Ok(())
-    }
-
-    pub(crate) fn quorum(&self) -> usize {
-        self.voters.len() / 2 + 1
     }
 }

@@ -25,4 +25,10 @@ pub struct Counters {
     /// Times an entry of an earlier term was on a quorum but could not be committed by
     /// counting, and was committed later through a current-term entry (section 5.4.2).
     pub commits_waited_for_current_term: u64,
+    /// Vote requests ignored because the candidate is not a member (section 6).
+    pub votes_ignored_non_member: u64,
+    /// Configurations no longer in effect because their entry was deleted (section 6).
+    pub configurations_rolled_back: u64,
+    /// Times this node, as leader, stepped down because C(new) left it out (section 6).
+    pub leader_removed: u64,
 }

@@ -43,6 +43,46 @@ pub enum ProposeError {
     Backpressure,
 }
 
+/// Why a membership change was refused (section 6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeError {
+    /// Only a leader changes the membership.
+    NotLeader {
+        /// The leader to ask instead, if known.
+        leader_hint: Option<NodeId>,
+    },
+    /// The leader has not yet committed an entry of its term, so it may not know the latest
+    /// configuration.
+    NotReady,
+    /// Another change is in progress: one at a time.
+    InProgress,
+    /// The change itself makes no sense.
+    Invalid {
+        /// Why.
+        reason: &'static str,
+        /// The server concerned, 0 if none.
+        node: NodeId,
+    },
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangeError::NotLeader {
+                leader_hint: Some(l),
+            } => write!(f, "not the leader; try node {l}"),
+            ChangeError::NotLeader { leader_hint: None } => write!(f, "not the leader"),
+            ChangeError::NotReady => {
+                write!(f, "the leader has not committed an entry of its term yet")
+            }
+            ChangeError::InProgress => write!(f, "a membership change is already in progress"),
+            ChangeError::Invalid { reason, node } => write!(f, "{reason} (node {node})"),
+        }
+    }
+}
+
+impl std::error::Error for ChangeError {}
+
 /// Why a node could not be rebuilt from durable state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RestoreError {

@@ -1,4 +1,4 @@
-use crate::{Index, NodeId, Term};
+use crate::{Index, Membership, NodeId, Term};
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -19,6 +19,8 @@ pub enum Payload {
     Noop,
     /// An application command, opaque to the protocol.
     Command(Vec<u8>),
+    /// A configuration (section 6): it takes effect on a server as soon as it is in its log.
+    Config(Membership),
 }
 
 /// The state a node must persist (section 5, Figure 2), plus the commit index, which a node may

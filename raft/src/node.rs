@@ -1,8 +1,9 @@
 use crate::counters::Counters;
+use crate::membership::{Change, Stage};
 use crate::progress::Progress;
 use crate::{
-    Body, Config, Entry, HardState, Index, Log, LogWrite, Message, Mutation, NodeId, Payload,
-    ProposeError, Ready, RestoreError, StepError, Term,
+    Body, ChangeError, Config, Entry, HardState, Index, Log, LogWrite, Membership, Message,
+    Mutation, NodeId, Payload, ProposeError, Ready, RestoreError, StepError, Term,
 };
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -56,6 +57,19 @@ pub struct Node {
     counters: Counters,
     /// A leader saw an entry of an earlier term on a quorum that it could not commit yet.
     prior_term_entry_on_quorum: bool,
+    /// The configuration in effect: the last configuration entry in the log, else `bootstrap`
+    /// (section 6: a server uses the latest configuration in its log, committed or not).
+    membership: Membership,
+    /// The index of the entry `membership` comes from; 0 for `bootstrap`.
+    membership_index: Index,
+    /// The configuration from `Config::voters`, before any configuration entry.
+    bootstrap: Membership,
+    /// The configuration before `membership`. While `membership` is not committed, a leader
+    /// still replicates to the members of this one, so that a removed server learns that it
+    /// was removed (and stops campaigning) before the leader forgets it.
+    membership_prev: Membership,
+    /// The membership change this leader is carrying out.
+    change: Option<Change>,
 }
 
 impl fmt::Debug for Node {
@@ -101,7 +115,14 @@ impl Node {
             outbox: Vec::new(),
             counters: Counters::default(),
             prior_term_entry_on_quorum: false,
+            membership: Membership::default(),
+            membership_index: 0,
+            bootstrap: Membership::default(),
+            membership_prev: Membership::default(),
+            change: None,
         };
+        node.bootstrap = Membership::simple(&node.config.voters);
+        node.membership_from_log();
         node.synced_index = node.log.last_index();
         node.reset_election_deadline(now_ns);
         Ok(node)
@@ -112,6 +133,16 @@ impl Node {
     /// The situations this node went through since it was restored.
     pub fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// The configuration in effect on this node (the latest in its log).
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// True while this leader carries out a membership change.
+    pub fn membership_change_pending(&self) -> bool {
+        self.change.is_some()
     }
 
     /// This node's id.
@@ -183,7 +214,12 @@ impl Node {
                 self.broadcast_append(true);
             }
         } else if now_ns >= self.election_deadline_ns {
-            self.campaign(now_ns);
+            if self.membership.is_voter(self.config.id) {
+                self.campaign(now_ns);
+            } else {
+                // A learner, a removed server or one not yet added never campaigns.
+                self.reset_election_deadline(now_ns);
+            }
         }
     }
 
@@ -221,6 +257,12 @@ impl Node {
     /// rejected with an error and changes nothing.
     pub fn step(&mut self, now_ns: u64, msg: Message) -> Result<(), StepError> {
         self.check_message(&msg)?;
+        if matches!(msg.body, Body::RequestVote { .. }) && !self.membership.is_member(msg.from) {
+            // Section 6: a server removed from the configuration must not disrupt the cluster;
+            // its vote requests are ignored, term and all.
+            self.counters.votes_ignored_non_member += 1;
+            return Ok(());
+        }
         if msg.term > self.term {
             // Section 5.1: a higher term makes any node a follower of that term. The leader of
             // that term is known only from an AppendEntries.
@@ -307,7 +349,7 @@ impl Node {
         if msg.to != self.config.id {
             return Err(StepError::WrongRecipient { to: msg.to });
         }
-        if msg.from == self.config.id || !self.config.voters.contains(&msg.from) {
+        if msg.from == self.config.id || msg.from == 0 {
             return Err(StepError::UnknownSender { from: msg.from });
         }
         if msg.term == 0 {
@@ -369,8 +411,14 @@ impl Node {
         };
         self.reset_election_deadline(now_ns);
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
-        let peers: Vec<NodeId> = self.peers().collect();
-        for peer in peers {
+        let id = self.config.id;
+        let voters: Vec<NodeId> = self
+            .membership
+            .all_voters()
+            .into_iter()
+            .filter(|&v| v != id)
+            .collect();
+        for peer in voters {
             self.send(
                 peer,
                 Body::RequestVote {
@@ -429,7 +477,10 @@ impl Node {
         let RoleState::Candidate { votes_granted } = &self.role else {
             return;
         };
-        if votes_granted.len() >= self.config.quorum() {
+        if self
+            .quorum_membership()
+            .has_quorum(|id| votes_granted.contains(&id))
+        {
             self.become_leader(now_ns);
         }
     }
@@ -448,6 +499,8 @@ impl Node {
         self.append_entry(Payload::Noop);
         self.broadcast_append(true);
         self.maybe_commit();
+        // A joint configuration left by an earlier leader is finished by this one.
+        self.maybe_advance_membership();
     }
 
     fn become_follower(&mut self, now_ns: u64, term: Term, leader: Option<NodeId>) {
@@ -458,6 +511,9 @@ impl Node {
         }
         if matches!(self.role, RoleState::Leader { .. }) {
             self.counters.leader_stepped_down += 1;
+            // The change was this leader's own plan; the next leader finishes only a joint
+            // configuration it finds in its log.
+            self.change = None;
             // A leader's election deadline is stale: without a fresh one, a deposed leader
             // would start an election at once and disrupt the new term.
             self.reset_election_deadline(now_ns);
@@ -564,10 +620,16 @@ impl Node {
             self.counters.uncommitted_entries_truncated += self.log.last_index() - index + 1;
             self.log.truncate_from(index);
             self.synced_index = self.synced_index.min(index - 1);
+            if self.membership_index >= index {
+                // Section 6: a configuration whose entry is deleted is no longer in effect.
+                self.counters.configurations_rolled_back += 1;
+                self.membership_from_log();
+            }
         }
         self.mark_unpersisted(index);
         for entry in entries.into_iter().skip(first_new) {
             self.log.push(entry);
+            self.membership_from_entry(self.log.last_index());
         }
         Ok(())
     }
@@ -603,6 +665,8 @@ impl Node {
             }
             if pr.acknowledged(match_index) {
                 self.maybe_commit();
+                // A learner's progress counts for its promotion, never for commitment.
+                self.maybe_advance_membership();
             }
         } else {
             let next_index = self.backtrack(match_index, conflict_index, conflict_term);
@@ -641,10 +705,11 @@ impl Node {
         let RoleState::Leader { progress } = &self.role else {
             return;
         };
-        let mut matched: Vec<Index> = progress.values().map(|p| p.match_index).collect();
-        matched.push(self.synced_index);
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum_index = matched[self.config.quorum() - 1];
+        let (id, synced) = (self.config.id, self.synced_index);
+        let quorum_index = self.quorum_membership().quorum_index(|peer| match peer {
+            _ if peer == id => synced,
+            _ => progress.get(&peer).map_or(0, |p| p.match_index),
+        });
         if quorum_index <= self.commit_index {
             return;
         }
@@ -664,6 +729,10 @@ impl Node {
         self.commit_index = quorum_index;
         // Followers learn the new commit index at once rather than at the next heartbeat.
         self.broadcast_append(true);
+        if self.membership_index <= self.commit_index {
+            self.sync_progress();
+        }
+        self.maybe_advance_membership();
     }
 
     fn broadcast_append(&mut self, empty_ok: bool) {
@@ -745,7 +814,243 @@ impl Node {
             payload,
         });
         self.mark_unpersisted(index);
+        self.membership_from_entry(index);
         index
+    }
+
+    // ---- Membership (section 6) ----------------------------------------------------------
+
+    /// If the entry at `index` is a configuration, it is in effect from now on.
+    fn membership_from_entry(&mut self, index: Index) {
+        if let Some(Entry {
+            payload: Payload::Config(m),
+            ..
+        }) = self.log.entry(index)
+        {
+            self.membership_prev = std::mem::replace(&mut self.membership, m.clone());
+            self.membership_index = index;
+            self.sync_progress();
+        }
+    }
+
+    /// The configuration in effect: the last configuration entry of the log, or the
+    /// bootstrap one.
+    fn membership_from_log(&mut self) {
+        let mut configs =
+            (1..=self.log.last_index())
+                .rev()
+                .filter_map(|i| match self.log.entry(i) {
+                    Some(Entry {
+                        payload: Payload::Config(m),
+                        ..
+                    }) => Some((m.clone(), i)),
+                    _ => None,
+                });
+        let last = configs.next();
+        let prev = configs.next();
+        (self.membership, self.membership_index) = last.unwrap_or((self.bootstrap.clone(), 0));
+        self.membership_prev = prev.map_or_else(|| self.bootstrap.clone(), |(m, _)| m);
+        self.sync_progress();
+    }
+
+    /// A leader tracks the members of the configuration in effect, and until that one is
+    /// committed also those of the one before.
+    fn sync_progress(&mut self) {
+        let id = self.config.id;
+        let mut members = self.membership.members();
+        if self.membership_index > self.commit_index {
+            members.extend(self.membership_prev.members());
+        }
+        let next_index = self.log.last_index() + 1;
+        let RoleState::Leader { progress } = &mut self.role else {
+            return;
+        };
+        progress.retain(|peer, _| members.contains(peer));
+        for &peer in members.iter().filter(|&&p| p != id) {
+            progress
+                .entry(peer)
+                .or_insert_with(|| Progress::new(next_index));
+        }
+    }
+
+    /// Starts a membership change: `add` join as learners, are promoted once caught up, and
+    /// `remove` leave, through the joint configuration (section 6). Only a leader that has
+    /// committed an entry of its term, with no other change in progress, accepts one.
+    pub fn change_membership(
+        &mut self,
+        add: &[NodeId],
+        remove: &[NodeId],
+    ) -> Result<(), ChangeError> {
+        if !matches!(self.role, RoleState::Leader { .. }) {
+            return Err(ChangeError::NotLeader {
+                leader_hint: self.leader(),
+            });
+        }
+        if self.log.term(self.commit_index) != Some(self.term) {
+            return Err(ChangeError::NotReady);
+        }
+        if self.change.is_some()
+            || self.membership.is_joint()
+            || self.membership_index > self.commit_index
+        {
+            return Err(ChangeError::InProgress);
+        }
+        let m = &self.membership;
+        if let Some(&id) = add.iter().find(|&&id| id == 0 || m.voters.contains(&id)) {
+            return Err(ChangeError::Invalid {
+                reason: "an added server is already a voter",
+                node: id,
+            });
+        }
+        if let Some(&id) = remove.iter().find(|&&id| !m.voters.contains(&id)) {
+            return Err(ChangeError::Invalid {
+                reason: "a removed server is not a voter",
+                node: id,
+            });
+        }
+        if let Some(&id) = add.iter().find(|id| remove.contains(id)) {
+            return Err(ChangeError::Invalid {
+                reason: "a server both added and removed",
+                node: id,
+            });
+        }
+        let mut voters_new: Vec<NodeId> = m
+            .voters
+            .iter()
+            .copied()
+            .filter(|v| !remove.contains(v))
+            .collect();
+        voters_new.extend(add);
+        voters_new.sort_unstable();
+        voters_new.dedup();
+        if voters_new.is_empty() {
+            return Err(ChangeError::Invalid {
+                reason: "no voter would be left",
+                node: 0,
+            });
+        }
+        let mut added = add.to_vec();
+        added.sort_unstable();
+        added.dedup();
+        let new_learners: Vec<NodeId> = added
+            .iter()
+            .copied()
+            .filter(|a| !m.learners.contains(a))
+            .collect();
+        let stage = if new_learners.is_empty() {
+            Stage::CatchingUp {
+                entry: self.membership_index,
+            }
+        } else {
+            let mut learners = m.learners.clone();
+            learners.extend(&new_learners);
+            learners.sort_unstable();
+            let entry = self.append_entry(Payload::Config(Membership {
+                learners,
+                ..m.clone()
+            }));
+            self.broadcast_append(false);
+            Stage::CatchingUp { entry }
+        };
+        self.change = Some(Change {
+            voters_new,
+            added,
+            stage,
+        });
+        self.maybe_advance_membership();
+        Ok(())
+    }
+
+    /// Moves the change on: promote caught-up learners through C(old,new), then C(new) once
+    /// the joint configuration commits; finish a joint configuration an earlier leader left;
+    /// step down once a C(new) without this leader commits.
+    fn maybe_advance_membership(&mut self) {
+        if !matches!(self.role, RoleState::Leader { .. }) {
+            return;
+        }
+        let commit_index = self.commit_index;
+        let committed = move |index: Index| index <= commit_index;
+        match self.change.as_ref().map(|c| c.stage) {
+            Some(Stage::CatchingUp { entry })
+                if committed(entry) && self.learners_caught_up(entry) =>
+            {
+                let change = self.change.as_ref().expect("matched");
+                let m = &self.membership;
+                let learners = m
+                    .learners
+                    .iter()
+                    .copied()
+                    .filter(|l| !change.added.contains(l))
+                    .collect();
+                let joint = Membership {
+                    voters: change.voters_new.clone(),
+                    voters_outgoing: m.voters.clone(),
+                    learners,
+                };
+                let entry = self.append_entry(Payload::Config(joint));
+                self.change.as_mut().expect("matched").stage = Stage::Joint { entry };
+                self.broadcast_append(false);
+            }
+            Some(Stage::Final { entry }) if committed(entry) => {
+                self.change = None;
+                if !self.membership.is_voter(self.config.id) {
+                    // Section 6: a leader not in C(new) steps down once C(new) is committed.
+                    self.counters.leader_removed += 1;
+                    self.role = RoleState::Follower { leader: None };
+                }
+            }
+            Some(_) => {}
+            None => {}
+        }
+        let joint_committed = self.membership.is_joint() && committed(self.membership_index);
+        if joint_committed && matches!(self.role, RoleState::Leader { .. }) {
+            let final_config = Membership {
+                voters: self.membership.voters.clone(),
+                voters_outgoing: Vec::new(),
+                learners: self.membership.learners.clone(),
+            };
+            let entry = self.append_entry(Payload::Config(final_config));
+            if let Some(change) = self.change.as_mut() {
+                change.stage = Stage::Final { entry };
+            } else {
+                let voters_new = self.membership.voters.clone();
+                self.change = Some(Change {
+                    voters_new,
+                    added: Vec::new(),
+                    stage: Stage::Final { entry },
+                });
+            }
+            self.broadcast_append(false);
+        }
+    }
+
+    /// The configuration whose majorities decide elections and commitment: the one in
+    /// effect, except under the `JointOneMajority` mutation.
+    fn quorum_membership(&self) -> std::borrow::Cow<'_, Membership> {
+        if self.config.mutation == Some(Mutation::JointOneMajority) && self.membership.is_joint() {
+            let new_only = Membership {
+                voters_outgoing: Vec::new(),
+                ..self.membership.clone()
+            };
+            return std::borrow::Cow::Owned(new_only);
+        }
+        std::borrow::Cow::Borrowed(&self.membership)
+    }
+
+    /// True if every server being added has acknowledged the entry that made it a learner
+    /// (`entry`) and has a log within `learner_lag_entries_max` of ours: a server that is down
+    /// or far behind is never promoted, so adding it never stalls commitment.
+    fn learners_caught_up(&self, entry: Index) -> bool {
+        let (Some(change), RoleState::Leader { progress }) = (&self.change, &self.role) else {
+            return false;
+        };
+        let last = self.log.last_index();
+        change.added.iter().all(|id| {
+            progress.get(id).is_some_and(|p| {
+                p.match_index >= entry
+                    && last - p.match_index.min(last) <= self.config.learner_lag_entries_max
+            })
+        })
     }
 
     fn mark_unpersisted(&mut self, index: Index) {
@@ -753,9 +1058,13 @@ impl Node {
         self.log_unpersisted_from = Some(from);
     }
 
+    /// Every other member of the configuration in effect: voters of both sets and learners.
     fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
         let id = self.config.id;
-        self.config.voters.iter().copied().filter(move |&p| p != id)
+        self.membership
+            .members()
+            .into_iter()
+            .filter(move |&p| p != id)
     }
 
     fn send(&mut self, to: NodeId, body: Body) {
@@ -797,6 +1106,10 @@ fn check_entries(
                 reason: "entries not consecutive or terms out of order",
             });
         }
+        if let Payload::Config(m) = &entry.payload {
+            m.validate()
+                .map_err(|reason| StepError::Malformed { reason })?;
+        }
         index_prev = entry.index;
         term_prev = entry.term;
     }
@@ -818,10 +1131,9 @@ fn check_restored(config: &Config, hard_state: &HardState, log: &Log) -> Result<
             log.last_index()
         ));
     }
-    if let Some(vote) = hard_state.vote {
-        if !config.voters.contains(&vote) {
-            return Err(format!("voted for {vote}, who is not a voter"));
-        }
+    if hard_state.vote == Some(0) || (hard_state.vote.is_some() && hard_state.term == 0) {
+        return Err("a vote for node 0, or a vote in term 0".to_string());
     }
+    let _ = config;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! chain hash of entry `i` covers entries `1..=i`: two logs agree through `i` exactly when their
 //! chain hashes at `i` agree, which makes Log Matching and Leader Completeness O(1) checks.
 
-use crate::node::{LogWrite, NodeId, NodeView, Role, StoredEntry};
+use crate::node::{EntryKind, LogWrite, Membership, NodeId, NodeView, Role, StoredEntry};
 use crate::trace::TraceHasher;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,6 +36,9 @@ pub enum Invariant {
     Linearizability,
     /// Once faults stop, a leader is elected and clients' operations complete in time.
     Liveness,
+    /// A leader commits an index only once a majority of its configuration's voters (of both
+    /// configurations during joint consensus, section 6) hold the entry.
+    QuorumCommit,
     /// A scenario's `[[expect]]` bound on a stretch of the run.
     Expectation,
 }
@@ -54,6 +57,7 @@ impl Invariant {
             Invariant::ExactlyOnce => "exactly-once",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
+            Invariant::QuorumCommit => "quorum-commit",
             Invariant::Expectation => "expectation",
         }
     }
@@ -91,6 +95,25 @@ struct Committed {
 struct NodeMirror {
     log: Vec<EntryMark>,
     view: NodeView,
+    /// The configuration entries of `log`, by index, in order.
+    configs: Vec<(u64, Membership)>,
+    /// The configuration before any configuration entry.
+    bootstrap: Membership,
+}
+
+impl NodeMirror {
+    /// The configuration in effect: the latest in the log (section 6).
+    fn membership(&self) -> &Membership {
+        self.configs.last().map_or(&self.bootstrap, |(_, m)| m)
+    }
+
+    fn note_configs(&mut self, entries: &[StoredEntry]) {
+        for entry in entries.iter().filter(|e| e.kind == EntryKind::Config) {
+            if let Some(m) = Membership::decode(&entry.data) {
+                self.configs.push((entry.index, m));
+            }
+        }
+    }
 }
 
 /// The online checker.
@@ -116,16 +139,17 @@ fn chain(prev: u64, entry: &StoredEntry) -> u64 {
 }
 
 impl Checker {
-    /// A checker for `n` fresh nodes.
-    pub fn new(nodes: u64, initial: NodeView) -> Checker {
+    /// A checker for `n` fresh nodes, with the configuration each starts from.
+    pub fn new(nodes: u64, initial: NodeView, bootstrap: impl Fn(NodeId) -> Membership) -> Checker {
         Checker {
-            nodes: vec![
-                NodeMirror {
+            nodes: (1..=nodes)
+                .map(|id| NodeMirror {
                     log: Vec::new(),
-                    view: initial
-                };
-                nodes as usize
-            ],
+                    view: initial,
+                    configs: Vec::new(),
+                    bootstrap: bootstrap(id),
+                })
+                .collect(),
             leaders: BTreeMap::new(),
             marks_by_index: Vec::new(),
             committed: Vec::new(),
@@ -153,6 +177,8 @@ impl Checker {
     pub fn restarted(&mut self, node: NodeId, log: &[StoredEntry], view: NodeView) {
         let mirror = &mut self.nodes[(node - 1) as usize];
         mirror.log.clear();
+        mirror.configs.clear();
+        mirror.note_configs(log);
         let mut prev = 0;
         for entry in log {
             prev = chain(prev, entry);
@@ -201,6 +227,10 @@ impl Checker {
             ));
         }
         mirror.log.truncate((write.from_index - 1) as usize);
+        mirror
+            .configs
+            .retain(|(index, _)| *index < write.from_index);
+        mirror.note_configs(&write.entries);
         let mut prev = mirror.log.last().map_or(0, |m| m.chain);
         for (offset, entry) in write.entries.iter().enumerate() {
             let index = write.from_index + offset as u64;
@@ -256,6 +286,9 @@ impl Checker {
             ));
         }
         self.nodes[(node - 1) as usize].view = view;
+        if view.role == Role::Leader && view.commit_index > before.commit_index {
+            self.check_commit_quorum(now, node, view.commit_index)?;
+        }
         if view.commit_index > before.commit_index {
             self.check_commits(
                 now,
@@ -271,6 +304,41 @@ impl Checker {
             self.check_new_leader(now, node, view.term)?;
         }
         Ok(())
+    }
+
+    /// A leader's new commit index `index`: a majority of the voters of its configuration
+    /// (both majorities in joint consensus) hold the same entry there, as far as their logs
+    /// show (a follower acknowledges only what it wrote).
+    fn check_commit_quorum(&self, now: u64, leader: NodeId, index: u64) -> Result<(), Violation> {
+        let mirror = &self.nodes[(leader - 1) as usize];
+        let mark = mirror.log[(index - 1) as usize];
+        let holds = |id: NodeId| {
+            self.nodes
+                .get((id.wrapping_sub(1)) as usize)
+                .is_some_and(|m| m.log.get((index - 1) as usize) == Some(&mark))
+        };
+        let config = mirror.membership();
+        if config.has_quorum(holds) {
+            return Ok(());
+        }
+        let holders: Vec<NodeId> = (1..=self.nodes.len() as u64)
+            .filter(|&id| holds(id))
+            .collect();
+        let detail = format!(
+            "leader {leader} committed index {index}, held only by {holders:?}; its configuration is voters {:?}{}",
+            config.voters,
+            if config.voters_outgoing.is_empty() {
+                String::new()
+            } else {
+                format!(" and outgoing voters {:?}", config.voters_outgoing)
+            }
+        );
+        Err(violation(
+            Invariant::QuorumCommit,
+            vec![leader],
+            now,
+            detail,
+        ))
     }
 
     fn check_commits(
@@ -443,7 +511,68 @@ mod tests {
     }
 
     fn checker() -> Checker {
-        Checker::new(3, view(Role::Follower, 0, 0))
+        Checker::new(3, view(Role::Follower, 0, 0), |_| {
+            Membership::simple(&[1, 2, 3])
+        })
+    }
+
+    fn config_entry(index: u64, term: u64, m: &Membership) -> StoredEntry {
+        StoredEntry {
+            index,
+            term,
+            kind: EntryKind::Config,
+            data: m.encode(),
+        }
+    }
+
+    #[test]
+    fn quorum_commit_counts_each_configuration() {
+        // Three voters: a leader may commit index 1 only once one more node holds it.
+        let mut c = checker();
+        let leader = view(Role::Leader, 1, 0);
+        c.on_log_write(1, 1, &write(1, vec![entry(1, 1, 1)]), &leader)
+            .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        let v = c.on_view(2, 1, view(Role::Leader, 1, 1)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        let mut c = checker();
+        c.on_log_write(1, 1, &write(1, vec![entry(1, 1, 1)]), &leader)
+            .unwrap();
+        c.on_log_write(
+            1,
+            2,
+            &write(1, vec![entry(1, 1, 1)]),
+            &view(Role::Follower, 1, 0),
+        )
+        .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        c.on_view(2, 1, view(Role::Leader, 1, 1)).unwrap();
+        // Joint consensus {1,2,3} -> {1,4,5} on five nodes: 1 and 2 are a majority of the old
+        // voters, not of the new ones.
+        let mut c = Checker::new(5, view(Role::Follower, 0, 0), |_| {
+            Membership::simple(&[1, 2, 3])
+        });
+        let joint = Membership {
+            voters: vec![1, 4, 5],
+            voters_outgoing: vec![1, 2, 3],
+            learners: vec![],
+        };
+        let log = vec![config_entry(1, 1, &joint), entry(2, 1, 9)];
+        c.on_log_write(1, 1, &write(1, log.clone()), &leader)
+            .unwrap();
+        c.on_log_write(1, 2, &write(1, log.clone()), &view(Role::Follower, 1, 0))
+            .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        let v = c.on_view(2, 1, view(Role::Leader, 1, 2)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(
+            v.detail.contains("outgoing voters [1, 2, 3]"),
+            "{}",
+            v.detail
+        );
+        c.on_log_write(3, 4, &write(1, log), &view(Role::Follower, 1, 0))
+            .unwrap();
+        c.on_view(4, 1, view(Role::Leader, 1, 2)).unwrap();
     }
 
     #[test]

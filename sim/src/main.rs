@@ -175,12 +175,10 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report always serializes")
-        );
+        let json = serde_json::to_string(&report).expect("a report always serializes");
+        sim::history::cli::print_out(&format!("{json}\n"));
     } else {
-        print!("{}", report.human());
+        sim::history::cli::print_out(&report.human());
     }
     if report.violations.is_empty() {
         ExitCode::SUCCESS
@@ -292,12 +290,10 @@ fn sweep(args: SweepArgs) -> ExitCode {
     }
     let report = sweep::Report::new(&plan, &result, wall_s);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report always serializes")
-        );
+        let json = serde_json::to_string(&report).expect("a report always serializes");
+        sim::history::cli::print_out(&format!("{json}\n"));
     } else {
-        print!("{}", report.human());
+        sim::history::cli::print_out(&report.human());
     }
     if report.failed > 0 {
         ExitCode::from(EXIT_VIOLATION)

@@ -56,6 +56,77 @@ pub enum EntryKind {
     Noop,
     /// A client command.
     Command,
+    /// A cluster configuration; `data` is a [`Membership::encode`].
+    Config,
+}
+
+/// A cluster configuration as the simulator sees it in a configuration entry: the voters, the
+/// outgoing voters during joint consensus, the learners.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// Voters of the new (or only) configuration.
+    pub voters: Vec<NodeId>,
+    /// Voters of the old configuration during joint consensus; empty otherwise.
+    pub voters_outgoing: Vec<NodeId>,
+    /// Members without a vote.
+    pub learners: Vec<NodeId>,
+}
+
+impl Membership {
+    /// `voters` only.
+    pub fn simple(voters: &[NodeId]) -> Membership {
+        Membership {
+            voters: voters.to_vec(),
+            ..Membership::default()
+        }
+    }
+
+    /// Three lists, each a little-endian `u32` count and that many `u64` ids.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for list in [&self.voters, &self.voters_outgoing, &self.learners] {
+            out.extend_from_slice(&(list.len() as u32).to_le_bytes());
+            for id in list {
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// The inverse of [`Membership::encode`]; `None` for anything else.
+    pub fn decode(mut bytes: &[u8]) -> Option<Membership> {
+        let mut lists: [Vec<NodeId>; 3] = Default::default();
+        for list in &mut lists {
+            let (count, rest) = bytes.split_first_chunk::<4>()?;
+            bytes = rest;
+            for _ in 0..u32::from_le_bytes(*count) {
+                let (id, rest) = bytes.split_first_chunk::<8>()?;
+                list.push(u64::from_le_bytes(*id));
+                bytes = rest;
+            }
+        }
+        let [voters, voters_outgoing, learners] = lists;
+        bytes.is_empty().then_some(Membership {
+            voters,
+            voters_outgoing,
+            learners,
+        })
+    }
+
+    /// True if the nodes for which `yes` holds are a majority of the voters and, during joint
+    /// consensus, of the outgoing voters too.
+    pub fn has_quorum(&self, yes: impl Fn(NodeId) -> bool) -> bool {
+        let majority = |set: &[NodeId]| {
+            !set.is_empty() && set.iter().filter(|&&id| yes(id)).count() > set.len() / 2
+        };
+        majority(&self.voters)
+            && (self.voters_outgoing.is_empty() || majority(&self.voters_outgoing))
+    }
+
+    /// True if `id` votes in this configuration.
+    pub fn is_voter(&self, id: NodeId) -> bool {
+        self.voters.contains(&id) || self.voters_outgoing.contains(&id)
+    }
 }
 
 /// The persistent state of Figure 2 (plus a commit index that may be stored without a sync).
@@ -106,6 +177,8 @@ pub struct Output<M> {
     pub applied: Vec<Applied>,
     /// Situations the node went through since its last output (zero for any it cannot see).
     pub situations: Situations,
+    /// The last configuration entry the node applied in this output, with its index.
+    pub config_applied: Option<(u64, Membership)>,
 }
 
 impl<M> Default for Output<M> {
@@ -118,6 +191,7 @@ impl<M> Default for Output<M> {
             replies: Vec::new(),
             applied: Vec::new(),
             situations: Situations::default(),
+            config_applied: None,
         }
     }
 }
@@ -249,7 +323,8 @@ pub struct Applied {
 pub struct StartContext<'a> {
     /// Its id.
     pub id: NodeId,
-    /// Every voter.
+    /// The voters of the cluster's first configuration; empty for a server that joins later
+    /// and learns the configuration from the leader's log.
     pub voters: &'a [NodeId],
     /// Protocol timing and limits from the scenario.
     pub settings: &'a crate::scenario::RaftSettings,
@@ -283,8 +358,11 @@ pub enum Refusal {
         /// The leader to try, if known.
         leader_hint: Option<NodeId>,
     },
-    /// The leader is overloaded.
+    /// The leader is overloaded, or (for a membership change) another change is in progress
+    /// or it is not ready: try again later.
     Busy,
+    /// The request makes no sense (adding a voter, removing a stranger): never retried.
+    Invalid(String),
 }
 
 /// A Raft implementation as the simulator drives it.
@@ -307,6 +385,15 @@ pub trait SimNode: Sized {
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest);
     /// The disk made the log durable through (`index`, `term`).
     fn log_synced(&mut self, index: u64, term: u64);
+    /// Asks the node to add `add` and remove `remove` from the cluster's voters (section 6 of
+    /// the paper). A leader that accepts reports progress through committed configuration
+    /// entries (`Output::config_applied`).
+    fn change_membership(
+        &mut self,
+        now_ns: u64,
+        add: &[NodeId],
+        remove: &[NodeId],
+    ) -> Result<(), Refusal>;
     /// Takes what the host must do now.
     fn take_output(&mut self) -> Output<Self::Message>;
     /// The node's state as the checkers see it.

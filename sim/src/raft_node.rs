@@ -3,8 +3,8 @@
 
 use crate::node::{
     Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
-    LogWrite, MessageInfo, NodeView, OpResult, Output, Refusal, Role, SimNode, StartContext,
-    StoredEntry,
+    LogWrite, MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode,
+    StartContext, StoredEntry,
 };
 use crate::situations::Situations;
 use raft::{
@@ -29,6 +29,8 @@ pub struct RaftNode {
     counters_reported: raft::Counters,
     /// Situations seen by the adapter itself since the last output.
     situations: Situations,
+    /// The last configuration entry applied since the last output.
+    config_applied: Option<(u64, crate::node::Membership)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +51,14 @@ impl RaftNode {
     }
 
     fn apply(&mut self, entry: &raft::Entry) {
+        if let raft::Payload::Config(m) = &entry.payload {
+            let sim = crate::node::Membership {
+                voters: m.voters.clone(),
+                voters_outgoing: m.voters_outgoing.clone(),
+                learners: m.learners.clone(),
+            };
+            self.config_applied = Some((entry.index, sim));
+        }
         let session_command = match &entry.payload {
             raft::Payload::Command(data) if data.first() == Some(&ENTRY_SESSION) => &data[1..],
             // No-ops, and raw proposals of the load workload, are not session commands.
@@ -128,6 +138,10 @@ impl RaftNode {
         s.follower_repaired_over_10 += now.follower_repairs_over_10 - was.follower_repairs_over_10;
         s.commit_waited_for_current_term +=
             now.commits_waited_for_current_term - was.commits_waited_for_current_term;
+        s.vote_ignored_non_member += now.votes_ignored_non_member - was.votes_ignored_non_member;
+        s.configuration_rolled_back +=
+            now.configurations_rolled_back - was.configurations_rolled_back;
+        s.leader_removed += now.leader_removed - was.leader_removed;
         s
     }
 }
@@ -166,6 +180,14 @@ fn to_stored(entry: raft::Entry) -> StoredEntry {
     let (kind, data) = match entry.payload {
         raft::Payload::Noop => (EntryKind::Noop, Vec::new()),
         raft::Payload::Command(bytes) => (EntryKind::Command, bytes),
+        raft::Payload::Config(m) => {
+            let sim = crate::node::Membership {
+                voters: m.voters,
+                voters_outgoing: m.voters_outgoing,
+                learners: m.learners,
+            };
+            (EntryKind::Config, sim.encode())
+        }
     };
     StoredEntry {
         index: entry.index,
@@ -175,16 +197,27 @@ fn to_stored(entry: raft::Entry) -> StoredEntry {
     }
 }
 
-fn from_stored(entry: &StoredEntry) -> raft::Entry {
+/// The entry as the node wrote it; `Err` if a configuration entry's bytes are not one (a disk
+/// the simulator corrupted, which it never does).
+fn from_stored(entry: &StoredEntry) -> Result<raft::Entry, String> {
     let payload = match entry.kind {
         EntryKind::Noop => raft::Payload::Noop,
         EntryKind::Command => raft::Payload::Command(entry.data.clone()),
+        EntryKind::Config => {
+            let m = crate::node::Membership::decode(&entry.data)
+                .ok_or_else(|| format!("entry {}: not a configuration", entry.index))?;
+            raft::Payload::Config(raft::Membership {
+                voters: m.voters,
+                voters_outgoing: m.voters_outgoing,
+                learners: m.learners,
+            })
+        }
     };
-    raft::Entry {
+    Ok(raft::Entry {
         term: entry.term,
         index: entry.index,
         payload,
-    }
+    })
 }
 
 impl SimNode for RaftNode {
@@ -208,6 +241,7 @@ impl SimNode for RaftNode {
             msg_entries_max: s.msg_entries_max,
             inflight_msgs_max: s.inflight_msgs_max,
             uncommitted_entries_max: s.uncommitted_entries_max,
+            learner_lag_entries_max: s.learner_lag_entries_max,
             mutation,
         };
         let hs = durable.hard_state;
@@ -216,7 +250,11 @@ impl SimNode for RaftNode {
             vote: hs.vote,
             commit: hs.commit,
         };
-        let entries = durable.log.iter().map(from_stored).collect();
+        let entries = durable
+            .log
+            .iter()
+            .map(from_stored)
+            .collect::<Result<Vec<_>, _>>()?;
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
         let node = raft::Node::restore(config, hard_state, entries, rng, ctx.now_ns)
             .map_err(|e| e.to_string())?;
@@ -235,6 +273,7 @@ impl SimNode for RaftNode {
             local_reads: mutation == Some(raft::Mutation::ReadWithoutQuorum),
             counters_reported: raft::Counters::default(),
             situations: Situations::default(),
+            config_applied: None,
         })
     }
 
@@ -337,6 +376,23 @@ impl SimNode for RaftNode {
             replies: std::mem::take(&mut self.replies),
             applied: std::mem::take(&mut self.applied),
             situations: self.take_situations(),
+            config_applied: self.config_applied.take(),
+        }
+    }
+
+    fn change_membership(
+        &mut self,
+        _now_ns: u64,
+        add: &[NodeId],
+        remove: &[NodeId],
+    ) -> Result<(), Refusal> {
+        match self.node.change_membership(add, remove) {
+            Ok(()) => Ok(()),
+            Err(raft::ChangeError::NotLeader { leader_hint }) => {
+                Err(Refusal::NotLeader { leader_hint })
+            }
+            Err(raft::ChangeError::NotReady | raft::ChangeError::InProgress) => Err(Refusal::Busy),
+            Err(e @ raft::ChangeError::Invalid { .. }) => Err(Refusal::Invalid(e.to_string())),
         }
     }
 

@@ -63,6 +63,8 @@ pub struct Report {
     /// How long after the fault window the clients' operations then in flight took to
     /// complete; `null` without clients or a window end, `"never"` if one did not.
     pub clients_drained_ns: Option<Drain>,
+    /// Membership changes requested, completed and abandoned.
+    pub membership: crate::sim::MembershipStats,
 }
 
 /// The time the clients took to drain after the fault window.
@@ -239,6 +241,7 @@ impl Report {
             recovery: RecoveryReport::list(&outcome.recovery),
             situations: outcome.situations,
             swarm: outcome.swarm.clone(),
+            membership: outcome.membership,
             clients_drained_ns: outcome
                 .drain_ns
                 .map(|d| d.map_or(Drain::Never("never"), Drain::After)),
@@ -312,6 +315,14 @@ impl Report {
                 let _ = writeln!(s, "  clients drained      never: an operation in flight at the fault window's end never completed");
             }
             None => {}
+        }
+        let m = &self.membership;
+        if m.requested > 0 {
+            let _ = writeln!(
+                s,
+                "  membership           {} changes requested, {} committed, {} abandoned",
+                m.requested, m.completed, m.abandoned
+            );
         }
         RecoveryReport::human(&self.recovery, &mut s);
         let _ = writeln!(s, "  trace hash           {}", self.trace_hash);

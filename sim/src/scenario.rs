@@ -53,6 +53,8 @@ pub struct Scenario {
     pub liveness: LivenessSettings,
     /// The `[swarm]` section.
     pub swarm: SwarmSettings,
+    /// The `[membership]` section.
+    pub membership: MembershipSettings,
     /// The `[[schedule]]` tables, sorted by `at_ns` (stable: ties keep file order).
     pub schedule: Vec<ScheduledAction>,
     /// The `[[expect]]` tables: bounds on what happens in a stretch of the run.
@@ -103,6 +105,24 @@ pub struct RaftSettings {
     pub sessions_max: u64,
     /// `value_bytes_max` (default 65536): largest value the key-value store holds; `>= 1`.
     pub value_bytes_max: u64,
+    /// `learner_lag_entries_max` (default 64): a server being added is promoted from learner
+    /// once its log is within this many entries of the leader's; `>= 1`.
+    pub learner_lag_entries_max: u64,
+}
+
+/// The `[membership]` section: which nodes start as the cluster, and random membership churn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MembershipSettings {
+    /// `initial` (default: `nodes`): nodes `1..=initial` form the first configuration; the
+    /// others are spares, down and empty until a change adds them.
+    pub initial: u64,
+    /// `churn_every`: mean time between random membership changes (add a spare, remove a
+    /// voter, or replace one), within the fault window; `None` = none.
+    pub churn_every_ns: Option<u64>,
+    /// `voters_min` (default 3, at most `initial`): random churn never goes below this.
+    pub voters_min: u64,
+    /// `voters_max` (default `nodes`): random churn never goes above this.
+    pub voters_max: u64,
 }
 
 /// The `[network]` section.
@@ -448,6 +468,31 @@ pub enum Action {
         /// How long it stays down.
         for_ns: u64,
     },
+    /// `action = "add-server"`, `node = 4`: the node starts empty and the leader adds it (as a
+    /// learner first, then through the joint configuration).
+    AddServer {
+        /// The server.
+        node: NodeId,
+    },
+    /// `action = "remove-server"`, `node = 2`: the leader removes it from the configuration.
+    RemoveServer {
+        /// The server.
+        node: NodeId,
+    },
+    /// `action = "replace-server"`, `from = [1]`, `to = [4]`: one change that removes `from`
+    /// and adds `to`.
+    ReplaceServer {
+        /// Servers removed.
+        from: Vec<NodeId>,
+        /// Servers added.
+        to: Vec<NodeId>,
+    },
+    /// `action = "replace-leader"`, `node = 4`: one change that removes whichever node leads
+    /// when the change is made and adds `node`.
+    ReplaceLeader {
+        /// The server added.
+        node: NodeId,
+    },
 }
 
 /// Why a scenario file was rejected.
@@ -530,6 +575,7 @@ impl Scenario {
                 session_timeout: dur(r.session_timeout_ns),
                 sessions_max: int(r.sessions_max),
                 value_bytes_max: int(r.value_bytes_max),
+                learner_lag_entries_max: int(r.learner_lag_entries_max),
             },
             network: RawNetwork {
                 latency: range(n.latency_min_ns, n.latency_max_ns),
@@ -557,6 +603,12 @@ impl Scenario {
             },
             swarm: RawSwarm {
                 enabled: Some(spanless(self.swarm.enabled)),
+            },
+            membership: RawMembership {
+                initial: int(self.membership.initial),
+                churn_every: self.membership.churn_every_ns.and_then(dur),
+                voters_min: int(self.membership.voters_min),
+                voters_max: int(self.membership.voters_max),
             },
             faults: RawFaults {
                 crash_every: f.crash_every_ns.and_then(dur),
@@ -762,6 +814,8 @@ struct RawScenario {
     #[serde(default)]
     swarm: RawSwarm,
     #[serde(default)]
+    membership: RawMembership,
+    #[serde(default)]
     schedule: Vec<Spanned<RawAction>>,
     #[serde(default)]
     expect: Vec<Spanned<RawExpect>>,
@@ -827,6 +881,16 @@ struct RawRaft {
     session_timeout: Opt<Dur>,
     sessions_max: Opt<Int>,
     value_bytes_max: Opt<Int>,
+    learner_lag_entries_max: Opt<Int>,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a table (a `[membership]` section)")]
+struct RawMembership {
+    initial: Opt<Int>,
+    churn_every: Opt<Dur>,
+    voters_min: Opt<Int>,
+    voters_max: Opt<Int>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -979,10 +1043,14 @@ enum ActionKind {
     PartitionAfterAppend,
     DropQuorumAck,
     CrashBeforeSync,
+    AddServer,
+    RemoveServer,
+    ReplaceServer,
+    ReplaceLeader,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 14] = [
+    const ALL: [ActionKind; 18] = [
         ActionKind::Partition,
         ActionKind::Heal,
         ActionKind::Crash,
@@ -997,6 +1065,10 @@ impl ActionKind {
         ActionKind::PartitionAfterAppend,
         ActionKind::DropQuorumAck,
         ActionKind::CrashBeforeSync,
+        ActionKind::AddServer,
+        ActionKind::RemoveServer,
+        ActionKind::ReplaceServer,
+        ActionKind::ReplaceLeader,
     ];
 
     /// The name in a file.
@@ -1016,6 +1088,10 @@ impl ActionKind {
             ActionKind::PartitionAfterAppend => "partition-after-append",
             ActionKind::DropQuorumAck => "drop-quorum-ack",
             ActionKind::CrashBeforeSync => "crash-before-sync",
+            ActionKind::AddServer => "add-server",
+            ActionKind::RemoveServer => "remove-server",
+            ActionKind::ReplaceServer => "replace-server",
+            ActionKind::ReplaceLeader => "replace-leader",
         }
     }
 
@@ -1033,6 +1109,10 @@ impl ActionKind {
             ActionKind::IsolateLeader | ActionKind::CrashLeader => (&["for"], &[]),
             ActionKind::PartitionAfterAppend => (&["for"], &[]),
             ActionKind::CrashBeforeSync => (&["for"], &["node"]),
+            ActionKind::AddServer | ActionKind::RemoveServer | ActionKind::ReplaceLeader => {
+                (&["node"], &[])
+            }
+            ActionKind::ReplaceServer => (&["from", "to"], &[]),
         }
     }
 }
@@ -1098,6 +1178,18 @@ impl RawAction {
             Action::CrashBeforeSync { node, for_ns } => {
                 raw.action = ActionKind::CrashBeforeSync;
                 (raw.node, raw.for_) = (node.as_ref().map(id), dur(for_ns));
+            }
+            Action::AddServer { node } => {
+                (raw.action, raw.node) = (ActionKind::AddServer, Some(id(node)));
+            }
+            Action::RemoveServer { node } => {
+                (raw.action, raw.node) = (ActionKind::RemoveServer, Some(id(node)));
+            }
+            Action::ReplaceLeader { node } => {
+                (raw.action, raw.node) = (ActionKind::ReplaceLeader, Some(id(node)));
+            }
+            Action::ReplaceServer { from, to } => {
+                (raw.action, raw.from, raw.to) = (ActionKind::ReplaceServer, ids(from), ids(to));
             }
         }
         spanless(raw)
@@ -1458,6 +1550,22 @@ impl Cx<'_> {
             leader_within_ns: every(&l.leader_within)?,
             clients_within_ns: every(&l.clients_within)?,
         };
+        let mb = &raw.membership;
+        let initial = int(&mb.initial, nodes, 1, nodes)?;
+        let voters_max = int(&mb.voters_max, nodes, 1, nodes)?;
+        let voters_min = int(&mb.voters_min, 3.min(initial), 1, initial)?;
+        if voters_min > voters_max {
+            let span =
+                (mb.voters_min.as_ref().or(mb.voters_max.as_ref())).map_or(0..0, Spanned::span);
+            let message = format!("voters_min ({voters_min}) is above voters_max ({voters_max})");
+            return Err(self.error(span, None, message));
+        }
+        let membership = MembershipSettings {
+            initial,
+            churn_every_ns: every(&mb.churn_every)?,
+            voters_min,
+            voters_max,
+        };
         let swarm = SwarmSettings {
             enabled: raw.swarm.enabled.as_ref().is_some_and(|e| *e.get_ref()),
         };
@@ -1509,6 +1617,7 @@ impl Cx<'_> {
                     .0,
                 sessions_max: int(&r.sessions_max, 1024, 1, 1_000_000)?,
                 value_bytes_max: int(&r.value_bytes_max, 65_536, 1, u64::MAX)?,
+                learner_lag_entries_max: int(&r.learner_lag_entries_max, 64, 1, u64::MAX)?,
             },
             network,
             disk: DiskSettings {
@@ -1519,6 +1628,7 @@ impl Cx<'_> {
             clocks,
             liveness,
             swarm,
+            membership,
             faults: FaultSettings {
                 crash_every_ns: every(&f.crash_every)?,
                 down_for_min_ns: down_for.min,
@@ -1715,6 +1825,13 @@ impl Cx<'_> {
                     .transpose()?,
                 for_ns: for_ns()?,
             },
+            ActionKind::AddServer => Action::AddServer { node: node()? },
+            ActionKind::RemoveServer => Action::RemoveServer { node: node()? },
+            ActionKind::ReplaceLeader => Action::ReplaceLeader { node: node()? },
+            ActionKind::ReplaceServer => {
+                let (from, to) = self.links(a, nodes)?;
+                Action::ReplaceServer { from, to }
+            }
         };
         let line = self.line(entry.span().start);
         Ok(ScheduledAction {
@@ -2383,6 +2500,7 @@ action = "heal"
                 session_timeout_ns: 30 * NS_PER_S,
                 sessions_max: 1024,
                 value_bytes_max: 65_536,
+                learner_lag_entries_max: 64,
             },
             network: NetworkSettings {
                 loss: 0.05,
@@ -2405,6 +2523,12 @@ action = "heal"
                 clients_within_ns: None,
             },
             swarm: SwarmSettings { enabled: false },
+            membership: MembershipSettings {
+                initial: 5,
+                churn_every_ns: None,
+                voters_min: 3,
+                voters_max: 5,
+            },
             expect: Vec::new(),
             workload: Workload {
                 rate_per_s: 20.0,
@@ -2486,6 +2610,7 @@ action = "heal"
                 session_timeout_ns: 30 * NS_PER_S,
                 sessions_max: 1024,
                 value_bytes_max: 65_536,
+                learner_lag_entries_max: 64,
             },
             network: NetworkSettings::uniform(NS_PER_MS, 10 * NS_PER_MS),
             disk: DiskSettings {
@@ -2500,6 +2625,12 @@ action = "heal"
                 clients_within_ns: None,
             },
             swarm: SwarmSettings { enabled: false },
+            membership: MembershipSettings {
+                initial: 4,
+                churn_every_ns: None,
+                voters_min: 3,
+                voters_max: 4,
+            },
             expect: Vec::new(),
             workload: Workload {
                 rate_per_s: 0.0,

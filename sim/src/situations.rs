@@ -49,6 +49,12 @@ situations! {
     retry_answered_from_cache: "retry-answered-from-cache",
     /// A client's session had expired when its request was applied.
     session_expired: "session-expired",
+    /// A vote request from a server outside the configuration was ignored (section 6).
+    vote_ignored_non_member: "vote-ignored-non-member",
+    /// A configuration was rolled back because its entry was deleted (section 6).
+    configuration_rolled_back: "configuration-rolled-back",
+    /// A leader left out of C(new) stepped down once C(new) committed (section 6).
+    leader_removed: "leader-removed",
     /// The current leader crashed.
     leader_crashed: "leader-crashed",
     /// The current leader was cut off from a majority by a partition.

@@ -116,6 +116,8 @@ pub enum Event {
     },
     /// A liveness deadline was checked.
     LivenessCheck { what: &'static str, ok: bool },
+    /// A membership change was accepted, committed or abandoned, or a server started to join.
+    Membership { what: String },
     /// A node restarted from its disk.
     Restart { node: NodeId },
     /// The network was partitioned.
@@ -203,6 +205,7 @@ impl fmt::Display for Record {
                 (true, None) => write!(f, "nemesis {name} fires"),
                 (false, _) => write!(f, "nemesis {name} armed"),
             },
+            Event::Membership { what } => write!(f, "membership: {what}"),
             Event::LivenessCheck { what, ok } => {
                 write!(
                     f,

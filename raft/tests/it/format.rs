@@ -1,14 +1,54 @@
 //! The compact text forms of entries and messages, printed and parsed alike, and the parsing
 //! of command lines.
 
-use raft::{Body, Entry, Index, Message, Payload, Term};
+use raft::{Body, Entry, Index, Membership, Message, NodeId, Payload, Term};
 
-/// `4/2:noop`, `5/2:x` (index/term:payload).
+/// `4/2:noop`, `5/2:x`, `6/2:conf{v=3,4,5;old=1,2,3;l=6}` (index/term:payload).
 pub fn entry(e: &Entry) -> String {
     match &e.payload {
         Payload::Noop => format!("{}/{}:noop", e.index, e.term),
         Payload::Command(c) => format!("{}/{}:{}", e.index, e.term, String::from_utf8_lossy(c)),
+        Payload::Config(m) => format!("{}/{}:{}", e.index, e.term, membership(m)),
     }
+}
+
+/// `conf{v=1,2,3}`, with `;old=...` in joint consensus and `;l=...` for learners.
+pub fn membership(m: &Membership) -> String {
+    let ids = |v: &[NodeId]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let mut s = format!("conf{{v={}", ids(&m.voters));
+    if !m.voters_outgoing.is_empty() {
+        s += &format!(";old={}", ids(&m.voters_outgoing));
+    }
+    if !m.learners.is_empty() {
+        s += &format!(";l={}", ids(&m.learners));
+    }
+    s + "}"
+}
+
+/// Parses what [`membership`] prints.
+pub fn parse_membership(s: &str) -> Result<Membership, String> {
+    let inner = s
+        .strip_prefix("conf{")
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(|| format!("expected conf{{v=...}}, got {s:?}"))?;
+    let mut m = Membership::default();
+    for part in inner.split(';') {
+        let (name, list) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected name=ids in {s:?}"))?;
+        let ids = list
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(parse_u64)
+            .collect::<Result<Vec<_>, _>>()?;
+        match name {
+            "v" => m.voters = ids,
+            "old" => m.voters_outgoing = ids,
+            "l" => m.learners = ids,
+            other => return Err(format!("unknown list {other:?} in {s:?}")),
+        }
+    }
+    Ok(m)
 }
 
 /// `[4/2:noop 5/2:x]`.
@@ -69,6 +109,9 @@ pub fn message(m: &Message) -> String {
 pub fn parse_entry(s: &str) -> Result<Entry, String> {
     let (position, payload) = match s.split_once(':') {
         Some((p, "noop")) => (p, Payload::Noop),
+        Some((p, conf)) if conf.starts_with("conf{") => {
+            (p, Payload::Config(parse_membership(conf)?))
+        }
         Some((p, data)) => (p, Payload::Command(data.as_bytes().to_vec())),
         None => (
             s,
@@ -120,11 +163,23 @@ pub fn parse_list(s: &str) -> Vec<String> {
         .and_then(|r| r.strip_suffix(')'))
         .or_else(|| s.strip_prefix('[').and_then(|r| r.strip_suffix(']')))
         .unwrap_or(s);
-    inner
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
+    // Separators inside braces (a configuration's id lists) do not split.
+    let mut items = Vec::new();
+    let (mut item, mut depth) = (String::new(), 0usize);
+    for c in inner.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 && (c.is_whitespace() || c == ',') {
+            items.extend((!item.is_empty()).then(|| std::mem::take(&mut item)));
+        } else {
+            item.push(c);
+        }
+    }
+    items.extend((!item.is_empty()).then_some(item));
+    items
 }
 
 /// A parsed command line: a name, positional arguments and `key=value` arguments, where a value

@@ -31,6 +31,10 @@
 //!   `AppendEntries prev=I/T [commit=C] [entries=(..)]`,
 //!   `AppendEntriesResponse success match=I` or `AppendEntriesResponse reject index=I hint=I[/T]`.
 //! - `crash N` (the disk survives) / `restart N`.
+//! - `join-node N [voters=(..)]`: a new server N with an empty disk, started with these
+//!   bootstrap voters (default none), as a server that joins a running cluster.
+//! - `change-membership N [add=(..)] [remove=(..)]`: asks node N to change the membership.
+//! - `membership`: each node's configuration in effect.
 //! - `raft-state`, `raft-log [N]`, `counters N` (the situations node N counted, non-zero only).
 
 use crate::format::{self, Command};
@@ -172,6 +176,58 @@ impl Cluster {
                     self.line(line);
                 }
             }
+            "join-node" => {
+                let id = cmd.pos_u64()?;
+                if self.slots.contains_key(&id) {
+                    return Err(format!("join-node: node {id} exists"));
+                }
+                let template = self.slots.values().next().ok_or("join-node: no cluster")?;
+                let voters = cmd.opt_ids("voters")?.unwrap_or_default();
+                let config = Config {
+                    id,
+                    voters,
+                    ..template.config.clone()
+                };
+                self.ids.push(id);
+                self.slots.insert(
+                    id,
+                    Slot {
+                        node: None,
+                        disk: Disk::default(),
+                        config: config.clone(),
+                        incarnation: 0,
+                        applied: 0,
+                    },
+                );
+                self.start(id, config, Disk::default(), true)?;
+            }
+            "change-membership" => {
+                let id = cmd.pos_u64()?;
+                let add = cmd.opt_ids("add")?.unwrap_or_default();
+                let remove = cmd.opt_ids("remove")?.unwrap_or_default();
+                let before = self.view(id)?;
+                match self.node_mut(id)?.change_membership(&add, &remove) {
+                    Ok(()) => self.line(format!("{id} accepted the change")),
+                    Err(e) => self.line(format!("{id} refused the change: {e}")),
+                }
+                self.react(id, &before, "");
+            }
+            "membership" => {
+                for id in self.ids.clone() {
+                    let text = match self.node(id) {
+                        Ok(node) => {
+                            let pending = if node.membership_change_pending() {
+                                " (change pending)"
+                            } else {
+                                ""
+                            };
+                            format!("{}{pending}", format::membership(node.membership()))
+                        }
+                        Err(_) => "down".to_string(),
+                    };
+                    self.line(format!("{id}: {text}"));
+                }
+            }
             "counters" => {
                 let id = cmd.pos_u64()?;
                 let c = self.node(id)?.counters();
@@ -191,6 +247,9 @@ impl Cluster {
                         "commits-waited-for-current-term",
                         c.commits_waited_for_current_term,
                     ),
+                    ("votes-ignored-non-member", c.votes_ignored_non_member),
+                    ("configurations-rolled-back", c.configurations_rolled_back),
+                    ("leader-removed", c.leader_removed),
                 ];
                 let shown: Vec<String> = named
                     .iter()

@@ -32,6 +32,10 @@ scripts!(
     s5_4_2_figure8,
     s5_4_2_figure8_d,
     s5_4_2_figure8_mutation,
+    s6_joint_consensus,
+    s6_joint_quorum,
+    s6_leader_removal,
+    s6_rollback,
     durability,
     robustness,
 );

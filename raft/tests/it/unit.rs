@@ -153,8 +153,10 @@ fn restore_rejects_corrupt_durable_state() {
     assert!(m.contains("above current term"), "{m}");
     let m = corrupt(restore(config(), hs(2, None, 3), entries(&[1, 2])));
     assert!(m.contains("commit index 3"), "{m}");
-    let m = corrupt(restore(config(), hs(2, Some(4), 0), entries(&[1, 2])));
-    assert!(m.contains("not a voter"), "{m}");
+    let m = corrupt(restore(config(), hs(2, Some(0), 0), entries(&[1, 2])));
+    assert!(m.contains("node 0"), "{m}");
+    let m = corrupt(restore(config(), hs(0, Some(2), 0), Vec::new()));
+    assert!(m.contains("term 0"), "{m}");
     // The boundaries are allowed: log term equal to the term, commit at the last index.
     assert!(restore(config(), hs(2, Some(3), 2), entries(&[1, 2])).is_ok());
 }
@@ -168,13 +170,6 @@ fn restore_rejects_invalid_configurations() {
             Config {
                 id: 0,
                 voters: vec![0, 1],
-                ..good.clone()
-            },
-        ),
-        (
-            "not a voter",
-            Config {
-                id: 4,
                 ..good.clone()
             },
         ),
@@ -250,6 +245,17 @@ fn restore_rejects_invalid_configurations() {
         }
     }
     assert!(restore(good, HardState::default(), Vec::new()).is_ok());
+    // Section 6: a server that joins later starts outside the first configuration, or with
+    // none, and learns the configuration from the leader's log.
+    let joining = restore(
+        Config::new(4, vec![1, 2, 3]),
+        HardState::default(),
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(!joining.membership().is_member(4));
+    let blank = restore(Config::new(4, Vec::new()), HardState::default(), Vec::new()).unwrap();
+    assert!(blank.membership().voters.is_empty());
 }
 
 // ---- Randomized election timeouts (section 5.2) -------------------------------------------

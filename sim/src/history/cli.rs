@@ -68,6 +68,17 @@ pub struct CheckHistoryArgs {
     /// Give up, with the verdict unknown, after this many search steps for a key.
     #[arg(long, default_value_t = 10_000_000)]
     pub steps_max: u64,
+    /// The verdict alone: skip the minimal failing sub-history and the longest linearization.
+    #[arg(long)]
+    pub verdict_only: bool,
+    /// Threads checking keys side by side (default: the machine's cores). The verdict and the
+    /// evidence do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
+    /// Check the history N times and report the median and fastest check time (parsing
+    /// excluded): for measuring the checker.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub repeat: u64,
 }
 
 /// Runs the command: prints the summary (or the JSON object) on stdout, or the error on
@@ -76,9 +87,9 @@ pub fn check_history(args: &CheckHistoryArgs) -> u8 {
     match evaluate(args) {
         Ok(checked) => {
             if args.json {
-                println!("{}", checked.json());
+                print_out(&format!("{}\n", checked.json()));
             } else {
-                print!("{}", checked.human());
+                print_out(&checked.human());
             }
             checked.exit_status()
         }
@@ -98,6 +109,12 @@ struct Checked {
     /// The registers' initial value; `None` for the kv model.
     initial: Option<Value>,
     report: Report,
+    /// Time of one check (median and fastest of `repeat`), parsing excluded.
+    check_ms_median: f64,
+    check_ms_min: f64,
+    repeat: u64,
+    /// `--verdict-only`: no evidence was looked for.
+    verdict_only: bool,
 }
 
 /// Reads, pairs and checks; the error is the message for a bad input.
@@ -133,18 +150,33 @@ fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
             initial: initial.clone().unwrap_or(Value::Nil),
         },
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let check_options = CheckOptions {
         steps_max: args.steps_max,
         nil_read_unknown: args.nil_read_unknown,
+        evidence: !args.verdict_only,
+        jobs: args.jobs.map_or(cores, |j| j as usize),
     };
-    let report = check(&ops, &model, &check_options);
+    // Wall time is measured here only to report the checker's speed.
+    let mut times_ms = Vec::new();
+    let mut report = None;
+    for _ in 0..args.repeat {
+        let started = std::time::Instant::now();
+        report = Some(check(&ops, &model, &check_options));
+        times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times_ms.sort_by(f64::total_cmp);
     Ok(Checked {
         file,
         parsed,
         ops,
         model: args.model,
         initial,
-        report,
+        report: report.expect("repeat >= 1"),
+        check_ms_median: times_ms[times_ms.len() / 2],
+        check_ms_min: times_ms[0],
+        repeat: args.repeat,
+        verdict_only: args.verdict_only,
     })
 }
 
@@ -225,9 +257,30 @@ impl Checked {
         );
         let _ = writeln!(out, "keys         {}", self.keys());
         let _ = writeln!(out, "verdict      {}", verdict_name(self.report.verdict));
+        let repeat = match self.repeat {
+            1 => String::new(),
+            n => format!(
+                ", median of {n} checks, fastest {:.3} ms",
+                self.check_ms_min
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "check time   {:.3} ms (parsing excluded{repeat})",
+            self.check_ms_median
+        );
         for key in &self.report.keys {
             match key.verdict {
                 Verdict::Linearizable => {}
+                Verdict::Unknown
+                    if self.verdict_only && self.report.verdict == Verdict::NotLinearizable =>
+                {
+                    let _ = writeln!(
+                        out,
+                        "\n{}: not decided: another key settled the verdict first (--verdict-only)",
+                        key_name(&key.key)
+                    );
+                }
                 Verdict::Unknown => {
                     let _ = writeln!(
                         out,
@@ -251,6 +304,9 @@ impl Checked {
             operations(key.operations),
             key.steps
         );
+        if self.verdict_only {
+            return; // No evidence was looked for.
+        }
         let _ = writeln!(
             out,
             "  a minimal set of operations that is not linearizable, whatever the others did ({}):",
@@ -337,6 +393,9 @@ impl Checked {
             "file": self.file,
             "format": self.parsed.format.name(),
             "events": self.parsed.events.len(),
+            "check_ms_median": self.check_ms_median,
+            "check_ms_min": self.check_ms_min,
+            "repeat": self.repeat,
             "operations": self.ops.len(),
             "ok": ok,
             "fail": fail,
@@ -406,6 +465,14 @@ fn describe(op: &Operation) -> String {
     format!("process {} {call} -> {completion}", op.process)
 }
 
+/// Writes `text` to stdout. A reader that went away (`raftsim ... | head`) is not an error
+/// worth a panic: the rest of the output is simply not wanted.
+pub fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +492,9 @@ mod tests {
             nil_read_unknown: false,
             independent: false,
             steps_max: 10_000_000,
+            verdict_only: false,
+            jobs: None,
+            repeat: 1,
         }
     }
 

@@ -79,6 +79,11 @@ pub struct CheckOptions {
     /// Knossos convention: an ok read whose value is `Nil` is "value unknown" (matches
     /// anything).
     pub nil_read_unknown: bool,
+    /// For a key that is not linearizable, also find the minimal failing sub-history and the
+    /// longest linearization (default true; false gives the verdict alone, sooner).
+    pub evidence: bool,
+    /// Threads that check keys side by side (default 1). The report does not depend on it.
+    pub jobs: usize,
 }
 
 impl Default for CheckOptions {
@@ -86,6 +91,8 @@ impl Default for CheckOptions {
         CheckOptions {
             steps_max: 10_000_000,
             nil_read_unknown: false,
+            evidence: true,
+            jobs: 1,
         }
     }
 }
@@ -273,11 +280,126 @@ pub fn check(ops: &[Operation], model: &Model, options: &CheckOptions) -> Report
     for op in ops {
         keys.entry(op.key.as_deref()).or_default().push(op);
     }
+    let keys: Vec<(Option<&str>, Vec<&Operation>)> = keys.into_iter().collect();
+    if !options.evidence {
+        return check_verdict_only(&keys, model, options);
+    }
+    let check_one = |(key, ops): &(Option<&str>, Vec<&Operation>)| {
+        check_key_refs(key.map(str::to_owned), ops, model, options)
+    };
+    let reports = if options.jobs <= 1 || keys.len() <= 1 {
+        keys.iter().map(check_one).collect()
+    } else {
+        check_in_parallel(&keys, options.jobs, check_one)
+    };
+    Report::from_keys(reports)
+}
+
+/// The first budget of a verdict-only check, per key and round.
+const ROUND_STEPS_FIRST: u64 = 1_000;
+
+/// The verdict alone, as soon as one key decides it: every undecided key gets a budget that
+/// grows tenfold per round (up to `steps_max`), smaller keys first, and the check stops at
+/// the first key found not linearizable. So one key that is slow to decide does not hold up a
+/// verdict that another key settles in a few steps; re-searching costs at most a constant
+/// factor. Keys left undecided when the verdict is settled are reported `Unknown`.
+fn check_verdict_only(
+    keys: &[(Option<&str>, Vec<&Operation>)],
+    model: &Model,
+    options: &CheckOptions,
+) -> Report {
+    let mut reports: Vec<Option<KeyReport>> = vec![None; keys.len()];
+    let mut budget = ROUND_STEPS_FIRST.min(options.steps_max);
+    let settled = std::sync::atomic::AtomicBool::new(false);
+    loop {
+        let mut undecided: Vec<usize> = (0..keys.len()).filter(|&i| reports[i].is_none()).collect();
+        undecided.sort_by_key(|&i| (keys[i].1.len(), i));
+        let round = CheckOptions {
+            steps_max: budget,
+            ..*options
+        };
+        let check_one = |&i: &usize| {
+            use std::sync::atomic::Ordering;
+            if settled.load(Ordering::Relaxed) {
+                return None;
+            }
+            let (key, ops) = &keys[i];
+            let report = check_key_refs(key.map(str::to_owned), ops, model, &round);
+            if report.verdict == Verdict::NotLinearizable {
+                settled.store(true, Ordering::Relaxed);
+            }
+            Some(report)
+        };
+        let results: Vec<Option<KeyReport>> = if options.jobs <= 1 || undecided.len() <= 1 {
+            undecided.iter().map(check_one).collect()
+        } else {
+            check_in_parallel(&undecided, options.jobs, check_one)
+        };
+        let last_round = budget >= options.steps_max;
+        for (&i, r) in undecided.iter().zip(results) {
+            if let Some(r) = r.filter(|r| r.verdict != Verdict::Unknown || last_round) {
+                reports[i] = Some(r);
+            }
+        }
+        let settled = reports
+            .iter()
+            .flatten()
+            .any(|r| r.verdict == Verdict::NotLinearizable);
+        if settled || last_round || reports.iter().all(Option::is_some) {
+            break;
+        }
+        budget = budget.saturating_mul(10).min(options.steps_max);
+    }
     let reports = keys
-        .into_iter()
-        .map(|(key, ops)| check_key_refs(key.map(str::to_owned), &ops, model, options))
+        .iter()
+        .zip(reports)
+        .map(|((key, ops), r)| {
+            r.unwrap_or_else(|| KeyReport {
+                key: key.map(str::to_owned),
+                verdict: Verdict::Unknown,
+                steps: 0,
+                operations: ops
+                    .iter()
+                    .filter(|o| o.completion != Completion::Fail)
+                    .count(),
+                minimal: Vec::new(),
+                longest_linearization: Vec::new(),
+            })
+        })
         .collect();
     Report::from_keys(reports)
+}
+
+/// Checks the keys on `jobs` threads, each taking the next unchecked key; the reports come
+/// back in key order whatever thread checked which.
+fn check_in_parallel<T: Sync, R: Send>(
+    keys: &[T],
+    jobs: usize,
+    check_one: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let mut reports: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(keys.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(key) = keys.get(i) else { break };
+                        done.push((i, check_one(key)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a checker thread panicked"))
+            .collect()
+    });
+    reports.sort_by_key(|(i, _)| *i);
+    reports.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Checks the operations of one key (all of `ops` are taken as one key's, whatever their
@@ -312,7 +434,7 @@ fn check_key_refs(
         minimal: Vec::new(),
         longest_linearization: Vec::new(),
     };
-    if outcome.verdict == Verdict::NotLinearizable {
+    if outcome.verdict == Verdict::NotLinearizable && options.evidence {
         report.longest_linearization = outcome
             .longest
             .iter()
@@ -700,7 +822,9 @@ mod tests {
             CheckOptions::default(),
             CheckOptions {
                 steps_max: 10_000_000,
-                nil_read_unknown: false
+                nil_read_unknown: false,
+                evidence: true,
+                jobs: 1,
             }
         );
         let json = serde_json::to_string(&Verdict::NotLinearizable).unwrap();
@@ -938,7 +1062,7 @@ mod tests {
         for steps_max in [1000, 200_000] {
             let options = CheckOptions {
                 steps_max,
-                nil_read_unknown: false,
+                ..CheckOptions::default()
             };
             let report = check(&ops, &reg(Value::Nil), &options);
             assert_eq!(report.verdict, Verdict::Unknown);

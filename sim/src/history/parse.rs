@@ -504,11 +504,23 @@ fn event_from_edn(form: &Edn) -> Result<Option<Event>, String> {
         None | Some(Edn::Nil) => None,
         Some(edn) => Some(time_of(edn)?),
     };
+    // Some histories (Porcupine's key-value tests among them) name the key in the op map.
+    let key = match get("key") {
+        None | Some(Edn::Nil) => None,
+        Some(Edn::Str(k) | Edn::Keyword(k)) => Some(k.clone()),
+        Some(Edn::Int(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(format!(
+                "found :key {}: expected a string or an integer",
+                show(other)
+            ))
+        }
+    };
     Ok(Some(Event {
         process,
         kind,
         f,
-        key: None,
+        key,
         value,
         time_ns,
     }))

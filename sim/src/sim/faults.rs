@@ -200,6 +200,16 @@ impl<N: SimNode> Simulator<N> {
                 self.armed.crash_before_sync = Some((node, for_ns));
                 self.trace_nemesis("crash-before-sync", false, node);
             }
+            Action::AddServer { node } => {
+                self.request_membership(vec![node], Vec::new(), false, false);
+            }
+            Action::RemoveServer { node } => {
+                self.request_membership(Vec::new(), vec![node], false, false);
+            }
+            Action::ReplaceServer { from, to } => self.request_membership(to, from, false, false),
+            Action::ReplaceLeader { node } => {
+                self.request_membership(vec![node], Vec::new(), true, false);
+            }
         }
         Ok(())
     }
@@ -526,6 +536,7 @@ impl<N: SimNode> Simulator<N> {
         (n.loss, n.duplicate, n.reorder, n.tail_probability) = (0.0, 0.0, 0.0, 0.0);
         self.network.set_settings(self.scenario.network.clone());
         self.armed = Armed::default();
+        self.membership_quiet();
         for id in 1..=self.scenario.nodes {
             self.slot(id).paused_until_ns = 0;
             self.restart(id)?;
@@ -543,8 +554,9 @@ impl<N: SimNode> Simulator<N> {
 
     // ---- Leaders and recovery -----------------------------------------------------------
 
+    /// A majority of the voters of the latest committed configuration.
     pub(super) fn quorum(&self) -> usize {
-        (self.scenario.nodes / 2 + 1) as usize
+        self.members.committed().voters.len() / 2 + 1
     }
 
     /// The leader of the highest term among running nodes, if any.
@@ -562,12 +574,15 @@ impl<N: SimNode> Simulator<N> {
     pub(super) fn stable_leader(&self) -> Option<(NodeId, u64)> {
         let leader = self.current_leader()?;
         let term = self.slots[(leader - 1) as usize].view.term;
-        let followers = self
-            .slots
-            .iter()
-            .filter(|s| s.node.is_some() && s.view.term == term && s.view.leader == Some(leader))
-            .count();
-        (followers >= self.quorum()).then_some((leader, term))
+        let follows = |id: NodeId| {
+            let s = &self.slots[(id - 1) as usize];
+            s.node.is_some() && s.view.term == term && s.view.leader == Some(leader)
+        };
+        // A majority of the committed configuration's voters (both sets in joint consensus).
+        self.members
+            .committed()
+            .has_quorum(follows)
+            .then_some((leader, term))
     }
 
     /// Starts the clock on a fault: the time to a leader a majority follows, in a term above

@@ -2,8 +2,10 @@
 
 mod clients;
 mod faults;
+mod membership;
 
 pub use faults::Recovery;
+pub use membership::MembershipStats;
 
 use crate::checker::{Checker, Violation};
 use crate::clients::ClientSim;
@@ -112,6 +114,8 @@ pub struct Outcome {
     pub recovery: BTreeMap<&'static str, Recovery>,
     /// With `[swarm] enabled`, the fault kinds and intensities this seed drew.
     pub swarm: Option<String>,
+    /// Membership changes requested, completed and abandoned.
+    pub membership: MembershipStats,
     /// With clients and a fault window that ended: how long after its end the last client
     /// operation in flight then completed (`Some(None)`: one never did).
     pub drain_ns: Option<Option<u64>>,
@@ -162,6 +166,8 @@ enum Ev<M> {
     LivenessClients,
     ExpectStart(usize),
     ExpectEnd(usize),
+    MembershipTry,
+    RandomMembership,
     Propose,
 }
 
@@ -230,7 +236,6 @@ pub struct Simulator<N: SimNode> {
     seq: u64,
     queue: BinaryHeap<Queued<N::Message>>,
     slots: Vec<Slot<N>>,
-    voters: Vec<NodeId>,
     network: Network,
     rng_faults: ChaCha8Rng,
     rng_workload: ChaCha8Rng,
@@ -255,6 +260,7 @@ pub struct Simulator<N: SimNode> {
     swarm: Option<String>,
     /// Per `[[expect]]`, the counters at its start.
     expect_marks: Vec<Option<faults::Marks>>,
+    members: membership::Members,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -268,6 +274,7 @@ impl<N: SimNode> Simulator<N> {
         };
         let n = scenario.nodes;
         let expect_len = scenario.expect.len();
+        let initial = scenario.membership.initial;
         let network = Network::new(
             scenario.network.clone(),
             n,
@@ -292,12 +299,13 @@ impl<N: SimNode> Simulator<N> {
         let clients = (scenario.clients.count > 0 && scenario.clients.operations > 0)
             .then(|| ClientSim::new(scenario.clients.clone(), n, seed));
         Simulator {
-            voters: (1..=n).collect(),
             network,
             rng_faults: rng::stream(seed, Stream::Faults),
             rng_workload: rng::stream(seed, Stream::Workload),
             rng_disk: rng::stream(seed, Stream::Disk),
-            checker: Checker::new(n, VIEW_INITIAL),
+            checker: Checker::new(n, VIEW_INITIAL, |id| {
+                crate::node::Membership::simple(&membership::bootstrap_voters(id, initial))
+            }),
             trace: Trace::new(keep_trace),
             stats: Stats::default(),
             scenario,
@@ -319,6 +327,7 @@ impl<N: SimNode> Simulator<N> {
             acks: BTreeMap::new(),
             swarm,
             expect_marks: vec![None; expect_len],
+            members: membership::Members::new(n, initial),
         }
     }
 
@@ -373,14 +382,20 @@ impl<N: SimNode> Simulator<N> {
             situations,
             recovery: self.recoveries.by_kind.clone(),
             swarm: self.swarm,
+            membership: self.members.stats,
             drain_ns,
             trace: self.trace,
         })
     }
 
     fn start_all(&mut self) -> Result<(), Failure> {
-        for id in 1..=self.scenario.nodes {
+        // Spares (beyond `membership.initial`) stay down until a change adds them.
+        for id in 1..=self.scenario.membership.initial {
             self.start_node(id)?;
+        }
+        if let Some(mean) = self.scenario.membership.churn_every_ns {
+            let at = rng::exponential(&mut self.rng_faults, mean).max(1);
+            self.push(at, Ev::RandomMembership);
         }
         self.start_clients();
         for action in self.scenario.schedule.clone() {
@@ -493,6 +508,11 @@ impl<N: SimNode> Simulator<N> {
                 Ok(())
             }
             Ev::ExpectEnd(i) => self.check_expectation(i),
+            Ev::MembershipTry => self.membership_try(),
+            Ev::RandomMembership => {
+                self.random_membership();
+                Ok(())
+            }
             Ev::Propose => self.propose(),
         }
     }
@@ -505,9 +525,10 @@ impl<N: SimNode> Simulator<N> {
 
     fn start_node(&mut self, id: NodeId) -> Result<(), Failure> {
         let incarnation = self.slot(id).incarnation;
+        let voters = membership::bootstrap_voters(id, self.scenario.membership.initial);
         let ctx = StartContext {
             id,
-            voters: &self.voters,
+            voters: &voters,
             settings: &self.scenario.raft,
             rng_seed: node_seed(self.seed, id, incarnation),
             now_ns: self.local_ns(id),
@@ -580,8 +601,8 @@ impl<N: SimNode> Simulator<N> {
     }
 
     fn restart(&mut self, id: NodeId) -> Result<(), Failure> {
-        if self.slot(id).node.is_some() {
-            return Ok(());
+        if self.slot(id).node.is_some() || !self.members.started[(id - 1) as usize] {
+            return Ok(()); // Running, or a spare that no change has added.
         }
         self.stats.restarts += 1;
         self.trace
@@ -725,8 +746,11 @@ impl<N: SimNode> Simulator<N> {
         let Some(node) = slot.node.as_mut() else {
             return Ok(());
         };
-        let output = node.take_output();
+        let mut output = node.take_output();
         self.situations.add(&output.situations);
+        if let Some((index, m)) = output.config_applied.take() {
+            self.members.applied(index, m);
+        }
         let view = node.view();
         let timer_ns = slot.clock.global(node.next_timer_ns());
         if let Some(write) = &output.log_write {
@@ -1015,7 +1039,7 @@ impl<N: SimNode> Simulator<N> {
             match node.propose(local, command.clone()) {
                 Ok(()) => return Some(id),
                 Err(Refusal::NotLeader { leader_hint }) => target = leader_hint,
-                Err(Refusal::Busy) => return None,
+                Err(Refusal::Busy | Refusal::Invalid(_)) => return None,
             }
         }
         None

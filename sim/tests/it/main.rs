@@ -4,6 +4,7 @@ mod cli;
 mod clients;
 mod determinism;
 mod faults;
+mod membership;
 mod mutations;
 mod scenarios;
 mod sweep;

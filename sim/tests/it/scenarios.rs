@@ -18,7 +18,7 @@ const SPINE: [&str; 6] = [
     "figure8",
     "churn",
 ];
-const LIBRARY: [&str; 18] = [
+const LIBRARY: [&str; 22] = [
     "initial-election",
     "message-counts",
     "re-election",
@@ -37,6 +37,10 @@ const LIBRARY: [&str; 18] = [
     "swarm",
     "exactly-once",
     "session-expiry",
+    "grow",
+    "shrink",
+    "replace-leader",
+    "membership-churn",
 ];
 
 #[test]
