@@ -467,7 +467,17 @@ struct Producers {
     prefix_makers: Vec<Vec<u32>>,
     /// Scratch: (value, return) of the cas ops that need the state to become that value.
     consumers: Vec<(u32, u64)>,
+    /// Dead-end tests made, and how many found a dead end: on a history where the test
+    /// seldom prunes (most linearizable ones), it is made only now and then.
+    dead_end_tests: u64,
+    dead_end_hits: u64,
 }
+
+/// Dead-end tests before their hit rate is judged.
+const DEAD_END_TRIAL: u64 = 256;
+/// Below one hit in this many tests, the test is made only one time in `DEAD_END_SPARSE`.
+const DEAD_END_RATE_MIN: u64 = 32;
+const DEAD_END_SPARSE: u64 = 16;
 
 impl Producers {
     fn new(p: &Problem, domain: &Domain) -> Producers {
@@ -545,7 +555,32 @@ impl Producers {
             enabled,
             prefix_makers,
             consumers: Vec::new(),
+            dead_end_tests: 0,
+            dead_end_hits: 0,
         }
+    }
+
+    /// [`Producers::dead_end`], made only where it pays: every time while it prunes at least
+    /// one branch in `DEAD_END_RATE_MIN`, else once in `DEAD_END_SPARSE` (so that it comes
+    /// back if the search reaches a part of the history where it prunes). Skipping it only
+    /// costs search steps, never a wrong verdict.
+    fn dead_end_adaptive(
+        &mut self,
+        p: &Problem,
+        list: &List,
+        bits: &Bits,
+        state: u32,
+        domain: &Domain,
+    ) -> bool {
+        let (tests, hits) = (self.dead_end_tests, self.dead_end_hits);
+        let sparse = tests >= DEAD_END_TRIAL && hits * DEAD_END_RATE_MIN < tests;
+        self.dead_end_tests += 1;
+        if sparse && tests % DEAD_END_SPARSE != 0 {
+            return false;
+        }
+        let dead = self.dead_end(p, list, bits, state, domain);
+        self.dead_end_hits += u64::from(dead);
+        dead
     }
 
     /// Whether the operations that need `v` can still have it, the state being `state`.
@@ -941,7 +976,7 @@ impl Search<'_> {
             if e == NIL || e as usize >= n {
                 if self
                     .producers
-                    .dead_end(p, &self.list, &self.bits, self.state, domain)
+                    .dead_end_adaptive(p, &self.list, &self.bits, self.state, domain)
                 {
                     return Arrival::Dead;
                 }
