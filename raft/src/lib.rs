@@ -28,7 +28,7 @@ pub use log::Log;
 pub use membership::Membership;
 pub use message::{Body, Entry, HardState, Message, Payload};
 pub use node::{Node, Role};
-pub use ready::{LogWrite, Ready};
+pub use ready::{ChangeOutcome, LogWrite, Ready};
 pub use session::{Replicated, SessionCommand, SessionId, SessionLimits, SessionOutput, Stamped};
 
 /// A server's identity. Ids are non-zero.

@@ -120,6 +120,9 @@ pub(crate) struct Change {
     /// The servers being added; learners until promoted.
     pub added: Vec<NodeId>,
     pub stage: Stage,
+    /// Asked for through `change_membership` (not a joint configuration finished for an
+    /// earlier leader): its end is reported in a `Ready`.
+    pub requested: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,8 @@ use crate::counters::Counters;
 use crate::membership::{Change, Stage};
 use crate::progress::Progress;
 use crate::{
-    Body, ChangeError, Config, Entry, HardState, Index, Log, LogWrite, Membership, Message,
-    Mutation, NodeId, Payload, ProposeError, Ready, RestoreError, StepError, Term,
+    Body, ChangeError, ChangeOutcome, Config, Entry, HardState, Index, Log, LogWrite, Membership,
+    Message, Mutation, NodeId, Payload, ProposeError, Ready, RestoreError, StepError, Term,
 };
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -70,6 +70,8 @@ pub struct Node {
     membership_prev: Membership,
     /// The membership change this leader is carrying out.
     change: Option<Change>,
+    /// How the last accepted change ended, for the next `Ready`.
+    change_outcome: Option<ChangeOutcome>,
 }
 
 impl fmt::Debug for Node {
@@ -120,6 +122,7 @@ impl Node {
             bootstrap: Membership::default(),
             membership_prev: Membership::default(),
             change: None,
+            change_outcome: None,
         };
         node.bootstrap = Membership::simple(&node.config.voters);
         node.membership_from_log();
@@ -340,6 +343,7 @@ impl Node {
             log_write,
             messages: std::mem::take(&mut self.outbox),
             committed,
+            membership_change: self.change_outcome.take(),
         }
     }
 
@@ -513,7 +517,9 @@ impl Node {
             self.counters.leader_stepped_down += 1;
             // The change was this leader's own plan; the next leader finishes only a joint
             // configuration it finds in its log.
-            self.change = None;
+            if self.change.take().is_some_and(|c| c.requested) {
+                self.change_outcome = Some(ChangeOutcome::Abandoned);
+            }
             // A leader's election deadline is stale: without a fresh one, a deposed leader
             // would start an election at once and disrupt the new term.
             self.reset_election_deadline(now_ns);
@@ -956,6 +962,7 @@ impl Node {
             voters_new,
             added,
             stage,
+            requested: true,
         });
         self.maybe_advance_membership();
         Ok(())
@@ -992,7 +999,9 @@ impl Node {
                 self.broadcast_append(false);
             }
             Some(Stage::Final { entry }) if committed(entry) => {
-                self.change = None;
+                if self.change.take().is_some_and(|c| c.requested) {
+                    self.change_outcome = Some(ChangeOutcome::Committed(self.membership.clone()));
+                }
                 if !self.membership.is_voter(self.config.id) {
                     // Section 6: a leader not in C(new) steps down once C(new) is committed.
                     self.counters.leader_removed += 1;
@@ -1018,6 +1027,7 @@ impl Node {
                     voters_new,
                     added: Vec::new(),
                     stage: Stage::Final { entry },
+                    requested: false,
                 });
             }
             self.broadcast_append(false);

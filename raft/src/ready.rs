@@ -1,4 +1,4 @@
-use crate::{Entry, HardState, Index, Message};
+use crate::{Entry, HardState, Index, Membership, Message};
 
 /// What the host must do after an input, in this order: persist `hard_state` and `log_write`,
 /// sync them if `must_sync`, send `messages`, then apply `committed` to the state machine.
@@ -18,6 +18,20 @@ pub struct Ready {
     pub messages: Vec<Message>,
     /// Newly committed entries, in index order, to apply.
     pub committed: Vec<Entry>,
+    /// How a membership change this node accepted (`Node::change_membership`) ended: its
+    /// C(new) committed, or it was abandoned.
+    pub membership_change: Option<ChangeOutcome>,
+}
+
+/// The end of a membership change, reported to the host that asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// C(new) committed: this is the configuration now.
+    Committed(Membership),
+    /// This node stopped leading before C(new) committed. A later leader finishes a joint
+    /// configuration it finds in its log, but learners not yet promoted stay learners: ask
+    /// the new leader again.
+    Abandoned,
 }
 
 /// A change to the persisted log: drop every entry at `from_index` and above, then append
@@ -37,5 +51,6 @@ impl Ready {
             && self.log_write.is_none()
             && self.messages.is_empty()
             && self.committed.is_empty()
+            && self.membership_change.is_none()
     }
 }

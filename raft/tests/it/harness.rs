@@ -646,6 +646,18 @@ impl Cluster {
                 format::entries(&ready.committed)
             ));
         }
+        match &ready.membership_change {
+            Some(raft::ChangeOutcome::Committed(m)) => {
+                lines.push(format!(
+                    "{indent}  membership change committed: {}",
+                    format::membership(m)
+                ));
+            }
+            Some(raft::ChangeOutcome::Abandoned) => {
+                lines.push(format!("{indent}  membership change abandoned"));
+            }
+            None => {}
+        }
         // The disk now holds what the Ready asked for; it must be what the node holds.
         let node = slot.node.as_ref().expect("running");
         let log = node.log();

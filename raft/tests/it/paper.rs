@@ -36,6 +36,7 @@ scripts!(
     s6_joint_quorum,
     s6_leader_removal,
     s6_rollback,
+    s6_change_abandoned,
     durability,
     robustness,
 );
