@@ -309,6 +309,15 @@ fn check_verdict_only(
     options: &CheckOptions,
 ) -> Report {
     let mut reports: Vec<Option<KeyReport>> = vec![None; keys.len()];
+    if let [(key, ops)] = keys {
+        // One key: nothing to interleave, one search with the whole budget.
+        return Report::from_keys(vec![check_key_refs(
+            key.map(str::to_owned),
+            ops,
+            model,
+            options,
+        )]);
+    }
     let mut budget = ROUND_STEPS_FIRST.min(options.steps_max);
     let settled = std::sync::atomic::AtomicBool::new(false);
     loop {
