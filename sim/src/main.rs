@@ -369,6 +369,7 @@ impl SweepProgress {
                         "progress {}/{} seeds, {rate:.1} seeds/s, {} failed, ETA {eta:.0} s",
                         p.done, p.total, p.failed
                     );
+                    // Wall time paces the progress lines only; no run reads it.
                     self.line_last = Some(std::time::Instant::now());
                 }
             }
