@@ -387,10 +387,28 @@ pub enum Action {
     },
     /// `action = "heal"`: remove every partition.
     Heal,
-    /// `action = "crash"`, `node = 3`.
+    /// `action = "crash"`, `node = 3`, optional `torn = true`: with `torn`, a random prefix
+    /// of the node's unsynced writes survives (whatever `disk.torn_writes` says).
     Crash {
         /// The node to crash.
         node: NodeId,
+        /// Keep a torn prefix of the unsynced writes.
+        torn: bool,
+    },
+    /// `action = "network"` with any of `latency`, `latency_distribution`, `loss`,
+    /// `duplicate`, `reorder`: the network's settings from now on (until another `network`
+    /// action, or the quiet period after the fault window).
+    Network {
+        /// New `[min, max]` latency.
+        latency: Option<(u64, u64)>,
+        /// New latency distribution.
+        latency_distribution: Option<LatencyDistribution>,
+        /// New loss probability.
+        loss: Option<f64>,
+        /// New duplication probability.
+        duplicate: Option<f64>,
+        /// New reordering probability.
+        reorder: Option<f64>,
     },
     /// `action = "restart"`, `node = 3`.
     Restart {
@@ -1024,6 +1042,12 @@ struct RawAction {
     #[serde(rename = "for")]
     for_: Opt<Dur>,
     by: Opt<Dur>,
+    torn: Opt<bool>,
+    latency: Opt<DurRange>,
+    latency_distribution: Opt<LatencyDistribution>,
+    loss: Opt<f64>,
+    duplicate: Opt<f64>,
+    reorder: Opt<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -1047,10 +1071,11 @@ enum ActionKind {
     RemoveServer,
     ReplaceServer,
     ReplaceLeader,
+    Network,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 18] = [
+    const ALL: [ActionKind; 19] = [
         ActionKind::Partition,
         ActionKind::Heal,
         ActionKind::Crash,
@@ -1069,6 +1094,7 @@ impl ActionKind {
         ActionKind::RemoveServer,
         ActionKind::ReplaceServer,
         ActionKind::ReplaceLeader,
+        ActionKind::Network,
     ];
 
     /// The name in a file.
@@ -1092,6 +1118,7 @@ impl ActionKind {
             ActionKind::RemoveServer => "remove-server",
             ActionKind::ReplaceServer => "replace-server",
             ActionKind::ReplaceLeader => "replace-leader",
+            ActionKind::Network => "network",
         }
     }
 
@@ -1100,7 +1127,8 @@ impl ActionKind {
         match self {
             ActionKind::Partition => (&["groups"], &[]),
             ActionKind::Heal | ActionKind::DropQuorumAck => (&[], &[]),
-            ActionKind::Crash | ActionKind::Restart => (&["node"], &[]),
+            ActionKind::Crash => (&["node"], &["torn"]),
+            ActionKind::Restart => (&["node"], &[]),
             ActionKind::OneWay => (&["from", "to"], &[]),
             ActionKind::Bridge => (&["groups", "node"], &[]),
             ActionKind::Clog => (&["from", "to", "for"], &[]),
@@ -1113,6 +1141,16 @@ impl ActionKind {
                 (&["node"], &[])
             }
             ActionKind::ReplaceServer => (&["from", "to"], &[]),
+            ActionKind::Network => (
+                &[],
+                &[
+                    "latency",
+                    "latency_distribution",
+                    "loss",
+                    "duplicate",
+                    "reorder",
+                ],
+            ),
         }
     }
 }
@@ -1135,6 +1173,12 @@ impl RawAction {
             to: None,
             for_: None,
             by: None,
+            torn: None,
+            latency: None,
+            latency_distribution: None,
+            loss: None,
+            duplicate: None,
+            reorder: None,
         };
         match &a.action {
             Action::Partition { groups } => {
@@ -1142,7 +1186,26 @@ impl RawAction {
                 raw.groups = groups_of(groups);
             }
             Action::Heal => raw.action = ActionKind::Heal,
-            Action::Crash { node } => (raw.action, raw.node) = (ActionKind::Crash, Some(id(node))),
+            Action::Crash { node, torn } => {
+                (raw.action, raw.node) = (ActionKind::Crash, Some(id(node)));
+                raw.torn = torn.then(|| spanless(true));
+            }
+            Action::Network {
+                latency,
+                latency_distribution,
+                loss,
+                duplicate,
+                reorder,
+            } => {
+                raw.action = ActionKind::Network;
+                raw.latency = latency.map(|(min, max)| spanless(DurRange { min, max }));
+                raw.latency_distribution = latency_distribution.map(spanless);
+                (raw.loss, raw.duplicate, raw.reorder) = (
+                    loss.map(spanless),
+                    duplicate.map(spanless),
+                    reorder.map(spanless),
+                );
+            }
             Action::Restart { node } => {
                 (raw.action, raw.node) = (ActionKind::Restart, Some(id(node)));
             }
@@ -1741,6 +1804,15 @@ impl Cx<'_> {
         let name = kind.name();
         let (required, optional) = kind.fields();
         let present = [
+            ("torn", a.torn.as_ref().map(Spanned::span)),
+            ("latency", a.latency.as_ref().map(Spanned::span)),
+            (
+                "latency_distribution",
+                a.latency_distribution.as_ref().map(Spanned::span),
+            ),
+            ("loss", a.loss.as_ref().map(Spanned::span)),
+            ("duplicate", a.duplicate.as_ref().map(Spanned::span)),
+            ("reorder", a.reorder.as_ref().map(Spanned::span)),
             ("groups", a.groups.as_ref().map(Spanned::span)),
             ("node", a.node.as_ref().map(Spanned::span)),
             ("from", a.from.as_ref().map(Spanned::span)),
@@ -1785,7 +1857,11 @@ impl Cx<'_> {
                 groups: self.groups(a.groups.as_ref().expect("required"), nodes)?,
             },
             ActionKind::Heal => Action::Heal,
-            ActionKind::Crash => Action::Crash { node: node()? },
+            ActionKind::Crash => Action::Crash {
+                node: node()?,
+                torn: a.torn.as_ref().is_some_and(|t| *t.get_ref()),
+            },
+            ActionKind::Network => self.network_action(a)?,
             ActionKind::Restart => Action::Restart { node: node()? },
             ActionKind::OneWay => {
                 let (from, to) = self.links(a, nodes)?;
@@ -1873,6 +1949,48 @@ impl Cx<'_> {
             return Err(self.error(entry.span(), None, message));
         }
         Ok(expectation)
+    }
+
+    /// A `network` action: at least one setting, each checked as in `[network]`.
+    fn network_action(&self, a: &RawAction) -> Result<Action, ScenarioError> {
+        let probability = |v: &Opt<f64>| {
+            v.as_ref()
+                .map(|v| {
+                    self.get(v, |x: f64| {
+                        ensure((0.0..1.0).contains(&x), || {
+                            format!("must be at least 0.0 and less than 1.0 (a probability), found {x:?}")
+                        })
+                    })
+                })
+                .transpose()
+        };
+        let action = Action::Network {
+            latency: a
+                .latency
+                .as_ref()
+                .map(|l| (l.get_ref().min, l.get_ref().max)),
+            latency_distribution: a.latency_distribution.as_ref().map(|d| *d.get_ref()),
+            loss: probability(&a.loss)?,
+            duplicate: probability(&a.duplicate)?,
+            reorder: probability(&a.reorder)?,
+        };
+        if action
+            == (Action::Network {
+                latency: None,
+                latency_distribution: None,
+                loss: None,
+                duplicate: None,
+                reorder: None,
+            })
+        {
+            return Err(self.fail(
+                &a.at,
+                "action \"network\" needs at least one of latency, latency_distribution, loss, \
+                 duplicate, reorder"
+                    .to_string(),
+            ));
+        }
+        Ok(action)
     }
 
     /// A non-empty list of distinct node ids.
@@ -2546,7 +2664,10 @@ action = "heal"
                 },
                 ScheduledAction {
                     at_ns: 9 * NS_PER_S,
-                    action: Action::Crash { node: 3 },
+                    action: Action::Crash {
+                        node: 3,
+                        torn: false,
+                    },
                     line: 34,
                 },
                 ScheduledAction {
@@ -3067,5 +3188,32 @@ action = "heal"
             }
         }
         assert!(count > 0, "no scenario files in {}", dir.display());
+    }
+
+    #[test]
+    fn network_and_torn_crash_actions_say_what_is_wrong() {
+        let at = |body: &str| format!("{HEAD}[[schedule]]\nat = \"1s\"\n{body}");
+        check(
+            &at("action = \"network\"\n"),
+            5,
+            Some("schedule[0].at"),
+            "needs at least one of latency",
+        );
+        check(
+            &at("action = \"network\"\nloss = 1.5\n"),
+            7,
+            Some("schedule[0].loss"),
+            "less than 1.0",
+        );
+        check(
+            &at("action = \"heal\"\ntorn = true\n"),
+            7,
+            Some("schedule[0].torn"),
+            "only allowed with \"crash\"",
+        );
+        let ok = parse("x.toml", &at("action = \"network\"\nduplicate = 0.1\n")).unwrap();
+        assert!(
+            matches!(ok.schedule[0].action, Action::Network { duplicate: Some(d), loss: None, .. } if d == 0.1)
+        );
     }
 }

@@ -118,6 +118,8 @@ pub enum Event {
     LivenessCheck { what: &'static str, ok: bool },
     /// A membership change was accepted, committed or abandoned, or a server started to join.
     Membership { what: String },
+    /// The network's settings changed (a `network` action).
+    Network { settings: String },
     /// A node restarted from its disk.
     Restart { node: NodeId },
     /// The network was partitioned.
@@ -206,6 +208,7 @@ impl fmt::Display for Record {
                 (false, _) => write!(f, "nemesis {name} armed"),
             },
             Event::Membership { what } => write!(f, "membership: {what}"),
+            Event::Network { settings } => write!(f, "network now: {settings}"),
             Event::LivenessCheck { what, ok } => {
                 write!(
                     f,

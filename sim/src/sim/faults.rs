@@ -179,7 +179,41 @@ impl<N: SimNode> Simulator<N> {
         match action {
             Action::Partition { groups } => self.partition(groups, "partition"),
             Action::Heal => self.heal(),
-            Action::Crash { node } => self.crash(node, "crash"),
+            Action::Crash { node, torn } => {
+                self.force_torn = torn;
+                self.crash(node, "crash");
+                self.force_torn = false;
+            }
+            Action::Network {
+                latency,
+                latency_distribution,
+                loss,
+                duplicate,
+                reorder,
+            } => {
+                let n = &mut self.scenario.network;
+                if let Some((min, max)) = latency {
+                    (n.latency_min_ns, n.latency_max_ns) = (min, max);
+                }
+                if let Some(d) = latency_distribution {
+                    n.latency_distribution = d;
+                }
+                n.loss = loss.unwrap_or(n.loss);
+                n.duplicate = duplicate.unwrap_or(n.duplicate);
+                n.reorder = reorder.unwrap_or(n.reorder);
+                let settings = format!(
+                    "latency {}..{} ns {:?}, loss {}, duplicate {}, reorder {}",
+                    n.latency_min_ns,
+                    n.latency_max_ns,
+                    n.latency_distribution,
+                    n.loss,
+                    n.duplicate,
+                    n.reorder
+                );
+                self.network.set_settings(self.scenario.network.clone());
+                self.trace
+                    .record(self.now_ns, Event::Network { settings }, None);
+            }
             Action::Restart { node } => return self.restart(node),
             Action::OneWay { from, to } => self.one_way(from, to),
             Action::Bridge { groups, node } => self.bridge(groups, node),

@@ -261,6 +261,8 @@ pub struct Simulator<N: SimNode> {
     /// Per `[[expect]]`, the counters at its start.
     expect_marks: Vec<Option<faults::Marks>>,
     members: membership::Members,
+    /// The crash being made is a scheduled `torn = true` one.
+    force_torn: bool,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -328,6 +330,7 @@ impl<N: SimNode> Simulator<N> {
             swarm,
             expect_marks: vec![None; expect_len],
             members: membership::Members::new(n, initial),
+            force_torn: false,
         }
     }
 
@@ -564,7 +567,7 @@ impl<N: SimNode> Simulator<N> {
         // The state machine is volatile: the next life replays the log into a new one.
         self.executed[(id - 1) as usize].clear();
         let torn = self.scenario.disk.torn_writes;
-        let tear = torn > 0.0 && self.rng_faults.gen::<f64>() < torn;
+        let tear = self.force_torn || (torn > 0.0 && self.rng_faults.gen::<f64>() < torn);
         let slot = &mut self.slots[(id - 1) as usize];
         slot.paused_until_ns = 0;
         let loss = if tear {

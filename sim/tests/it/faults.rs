@@ -388,3 +388,74 @@ fn every_random_fault_kind_fires_in_the_nemesis_scenario() {
     let missing: Vec<&str> = all.iter().copied().filter(|k| !seen.contains(*k)).collect();
     assert!(missing.is_empty(), "never happened: {missing:?}");
 }
+
+#[test]
+fn a_network_action_changes_loss_duplication_and_latency_from_then_on() {
+    let s = scenario(&schedule(
+        "4s",
+        "network",
+        "latency = [\"20ms\", \"30ms\"]\nlatency_distribution = \"normal\"\nloss = 0.3\nduplicate = 0.2",
+    ));
+    let o = run(&s, 8);
+    let recs = records(&o);
+    assert!(recs
+        .iter()
+        .any(|r| r.time_ns == 4 * S && matches!(r.event, Event::Network { .. })));
+    let lost_before = recs
+        .iter()
+        .filter(|r| r.time_ns < 4 * S)
+        .filter(|r| {
+            matches!(
+                r.event,
+                Event::Drop {
+                    reason: DropReason::Loss,
+                    ..
+                }
+            )
+        })
+        .count();
+    let lost_after = recs
+        .iter()
+        .filter(|r| r.time_ns > 4 * S)
+        .filter(|r| {
+            matches!(
+                r.event,
+                Event::Drop {
+                    reason: DropReason::Loss,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(lost_before, 0, "no loss before the action");
+    assert!(lost_after > 100, "30% loss after it: {lost_after}");
+    assert!(o.stats.messages_duplicated > 0);
+}
+
+#[test]
+fn a_scheduled_torn_crash_keeps_part_of_the_unsynced_writes() {
+    // Slow syncs leave writes unsynced at the crash; `torn = true` tears them whatever
+    // `disk.torn_writes` (0 here) says.
+    let base = "[disk]\nsync_latency = [\"20ms\", \"40ms\"]\n";
+    let mut torn_seen = 0;
+    for seed in 1..=20 {
+        let text = format!(
+            "{base}{}{}",
+            schedule("3s", "crash", "node = 1\ntorn = true"),
+            schedule("3500ms", "restart", "node = 1")
+        );
+        let o = run(&scenario(&text), seed);
+        torn_seen += records(&o)
+            .iter()
+            .filter(|r| matches!(r.event, Event::Crash { writes_torn, .. } if writes_torn > 0))
+            .count();
+    }
+    assert!(torn_seen > 0, "some torn crash kept writes");
+    let plain = format!("{base}{}", schedule("3s", "crash", "node = 1"));
+    for seed in 1..=20 {
+        let o = run(&scenario(&plain), seed);
+        assert!(records(&o)
+            .iter()
+            .all(|r| !matches!(r.event, Event::Crash { writes_torn, .. } if writes_torn > 0)));
+    }
+}
