@@ -1,18 +1,39 @@
 use crate::{Entry, Index, Term};
 
-/// A node's log: entries at indexes `1..=last_index()`, held in memory. (Snapshots, which let
-/// the log start later, come with log compaction.)
+/// A node's log: entries at indexes `first_index()..=last_index()`, held in memory. The
+/// entries through `snapshot_index()` (0 without compaction) have been compacted away: only
+/// the index and term of the last of them are kept, for the consistency check (section 7).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Log {
+    /// The last compacted index and its term; (0, 0) when nothing was compacted.
+    snapshot_index: Index,
+    snapshot_term: Term,
+    /// The entries from `snapshot_index + 1` on.
     entries: Vec<Entry>,
 }
 
 impl Log {
     /// Builds a log from entries that must be consecutive from index 1 with non-decreasing terms.
     pub fn from_entries(entries: Vec<Entry>) -> Result<Log, String> {
-        let mut term_prev = 0;
+        Log::after_snapshot(0, 0, entries)
+    }
+
+    /// A log whose entries through `snapshot_index` (of `snapshot_term`) were compacted, then
+    /// `entries`, which must be consecutive from `snapshot_index + 1` with non-decreasing terms
+    /// not below `snapshot_term`.
+    pub fn after_snapshot(
+        snapshot_index: Index,
+        snapshot_term: Term,
+        entries: Vec<Entry>,
+    ) -> Result<Log, String> {
+        if (snapshot_index == 0) != (snapshot_term == 0) {
+            return Err(format!(
+                "snapshot at index {snapshot_index} with term {snapshot_term}: both or neither must be 0"
+            ));
+        }
+        let mut term_prev = snapshot_term;
         for (position, entry) in entries.iter().enumerate() {
-            let index_expected = position as Index + 1;
+            let index_expected = snapshot_index + position as Index + 1;
             if entry.index != index_expected {
                 return Err(format!(
                     "entry at position {position} has index {}, expected {index_expected}",
@@ -27,37 +48,71 @@ impl Log {
             }
             term_prev = entry.term;
         }
-        Ok(Log { entries })
+        Ok(Log {
+            snapshot_index,
+            snapshot_term,
+            entries,
+        })
     }
 
-    /// The index of the last entry, 0 if the log is empty.
+    /// The last compacted index, 0 if none.
+    pub fn snapshot_index(&self) -> Index {
+        self.snapshot_index
+    }
+
+    /// The term of the entry at `snapshot_index()`, 0 if none.
+    pub fn snapshot_term(&self) -> Term {
+        self.snapshot_term
+    }
+
+    /// The index of the first entry held, `snapshot_index() + 1`.
+    pub fn first_index(&self) -> Index {
+        self.snapshot_index + 1
+    }
+
+    /// Forgets the entries through `index` (at most the last index), keeping its term.
+    /// Compacting at or below the current snapshot index changes nothing.
+    pub fn compact(&mut self, index: Index) {
+        if index <= self.snapshot_index {
+            return;
+        }
+        assert!(index <= self.last_index(), "compaction beyond the log");
+        let term = self.term(index).expect("within the log");
+        self.entries.drain(..(index - self.snapshot_index) as usize);
+        (self.snapshot_index, self.snapshot_term) = (index, term);
+    }
+
+    /// The index of the last entry (or of the snapshot), 0 if the log is empty.
     pub fn last_index(&self) -> Index {
-        self.entries.len() as Index
+        self.snapshot_index + self.entries.len() as Index
     }
 
-    /// The term of the last entry, 0 if the log is empty.
+    /// The term of the last entry (or of the snapshot), 0 if the log is empty.
     pub fn last_term(&self) -> Term {
-        self.entries.last().map_or(0, |e| e.term)
+        self.entries.last().map_or(self.snapshot_term, |e| e.term)
     }
 
-    /// The term of the entry at `index`; 0 for index 0; `None` past the end.
+    /// The term of the entry at `index`: the snapshot's term at its index (0 for index 0);
+    /// `None` below it (compacted) and past the end.
     pub fn term(&self, index: Index) -> Option<Term> {
-        if index == 0 {
-            return Some(0);
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
         }
         self.entry(index).map(|e| e.term)
     }
 
-    /// The entry at `index`, if present.
+    /// The entry at `index`, if held (not compacted, not past the end).
     pub fn entry(&self, index: Index) -> Option<&Entry> {
-        let position = usize::try_from(index.checked_sub(1)?).ok()?;
-        self.entries.get(position)
+        let position = index.checked_sub(self.snapshot_index + 1)?;
+        self.entries.get(usize::try_from(position).ok()?)
     }
 
-    /// Entries from `from` through `to` inclusive, clamped to the log.
+    /// The entries held from `from` through `to` inclusive, clamped to the log.
     pub fn slice(&self, from: Index, to: Index) -> &[Entry] {
-        let start = from.max(1) - 1;
-        let end = to.min(self.last_index());
+        let start = from.max(self.first_index()) - self.first_index();
+        let end = to
+            .min(self.last_index())
+            .saturating_sub(self.snapshot_index);
         if start >= end {
             return &[];
         }
@@ -71,7 +126,7 @@ impl Log {
             return index;
         };
         let mut first = index;
-        while first > floor.max(1) && self.term(first - 1) == Some(term) {
+        while first > floor.max(self.first_index()) && self.term(first - 1) == Some(term) {
             first -= 1;
         }
         first
@@ -81,7 +136,12 @@ impl Log {
     /// log, so this is a binary search.
     pub fn last_index_of_term(&self, term: Term) -> Option<Index> {
         let after = self.entries.partition_point(|e| e.term <= term);
-        let entry = self.entries.get(after.checked_sub(1)?)?;
+        let Some(position) = after.checked_sub(1) else {
+            // No entry held is of `term` or earlier: the snapshot's may be.
+            return (term == self.snapshot_term && self.snapshot_index > 0)
+                .then_some(self.snapshot_index);
+        };
+        let entry = &self.entries[position];
         (entry.term == term).then_some(entry.index)
     }
 
@@ -98,7 +158,90 @@ impl Log {
 
     /// Drops every entry at `index` and above.
     pub(crate) fn truncate_from(&mut self, index: Index) {
-        assert!(index >= 1, "truncate below the first index");
-        self.entries.truncate(index as usize - 1);
+        assert!(
+            index > self.snapshot_index,
+            "truncate at or below the snapshot"
+        );
+        self.entries
+            .truncate((index - self.snapshot_index) as usize - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Payload;
+
+    fn entry(index: Index, term: Term) -> Entry {
+        Entry {
+            index,
+            term,
+            payload: Payload::Noop,
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_the_last_index_and_term() {
+        let mut log = Log::from_entries((1..=6).map(|i| entry(i, 1 + i / 3)).collect()).unwrap();
+        assert_eq!((log.last_index(), log.last_term()), (6, 3));
+        log.compact(4);
+        assert_eq!(
+            (log.snapshot_index(), log.snapshot_term(), log.first_index()),
+            (4, 2, 5)
+        );
+        assert_eq!(
+            log.term(4),
+            Some(2),
+            "the snapshot's own index keeps its term"
+        );
+        assert_eq!(log.term(3), None, "compacted");
+        assert_eq!(log.entry(4), None);
+        assert_eq!(log.entry(5), Some(&entry(5, 2)));
+        assert_eq!(log.slice(1, 6), &[entry(5, 2), entry(6, 3)]);
+        assert_eq!(log.slice(6, 9), &[entry(6, 3)]);
+        assert_eq!((log.last_index(), log.last_term()), (6, 3));
+        assert_eq!(log.last_index_of_term(2), Some(5));
+        assert_eq!(
+            log.first_index_of_term_at(5, 0),
+            5,
+            "never below the first index held"
+        );
+        log.compact(3); // Below the snapshot: nothing changes.
+        assert_eq!(log.snapshot_index(), 4);
+        log.truncate_from(6);
+        assert_eq!(log.last_index(), 5);
+        log.push(entry(6, 4));
+        log.compact(6);
+        assert_eq!(
+            log.last_index_of_term(4),
+            Some(6),
+            "the snapshot's term, from its index"
+        );
+        assert_eq!(log.last_index_of_term(3), None);
+        assert_eq!(
+            (log.last_index(), log.last_term(), log.slice(1, 9).len()),
+            (6, 4, 0)
+        );
+    }
+
+    #[test]
+    fn a_log_after_a_snapshot_checks_its_entries() {
+        let log = Log::after_snapshot(10, 3, vec![entry(11, 3), entry(12, 5)]).unwrap();
+        assert_eq!(
+            (log.first_index(), log.last_index(), log.term(10)),
+            (11, 12, Some(3))
+        );
+        assert!(
+            Log::after_snapshot(10, 3, vec![entry(12, 3)]).is_err(),
+            "a gap after it"
+        );
+        assert!(
+            Log::after_snapshot(10, 3, vec![entry(11, 2)]).is_err(),
+            "a term below it"
+        );
+        assert!(
+            Log::after_snapshot(10, 0, Vec::new()).is_err(),
+            "an index without a term"
+        );
     }
 }
