@@ -180,9 +180,7 @@ impl<N: SimNode> Simulator<N> {
             Action::Partition { groups } => self.partition(groups, "partition"),
             Action::Heal => self.heal(),
             Action::Crash { node, torn } => {
-                self.force_torn = torn;
-                self.crash(node, "crash");
-                self.force_torn = false;
+                self.crash_tearing(node, "crash", torn);
             }
             Action::Network {
                 latency,

@@ -261,8 +261,6 @@ pub struct Simulator<N: SimNode> {
     /// Per `[[expect]]`, the counters at its start.
     expect_marks: Vec<Option<faults::Marks>>,
     members: membership::Members,
-    /// The crash being made is a scheduled `torn = true` one.
-    force_torn: bool,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -330,7 +328,6 @@ impl<N: SimNode> Simulator<N> {
             swarm,
             expect_marks: vec![None; expect_len],
             members: membership::Members::new(n, initial),
-            force_torn: false,
         }
     }
 
@@ -551,6 +548,12 @@ impl<N: SimNode> Simulator<N> {
 
     /// Crashes `id`; `kind` names the fault in recovery figures.
     fn crash(&mut self, id: NodeId, kind: &'static str) {
+        self.crash_tearing(id, kind, false);
+    }
+
+    /// Crashes `id`; with `force_tear` a prefix of its unsynced writes survives whatever
+    /// `disk.torn_writes` says (a scheduled `torn = true` crash).
+    fn crash_tearing(&mut self, id: NodeId, kind: &'static str, force_tear: bool) {
         let slot = self.slot(id);
         if slot.node.is_none() {
             return;
@@ -567,7 +570,7 @@ impl<N: SimNode> Simulator<N> {
         // The state machine is volatile: the next life replays the log into a new one.
         self.executed[(id - 1) as usize].clear();
         let torn = self.scenario.disk.torn_writes;
-        let tear = self.force_torn || (torn > 0.0 && self.rng_faults.gen::<f64>() < torn);
+        let tear = force_tear || (torn > 0.0 && self.rng_faults.gen::<f64>() < torn);
         let slot = &mut self.slots[(id - 1) as usize];
         slot.paused_until_ns = 0;
         let loss = if tear {
