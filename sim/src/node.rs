@@ -140,13 +140,66 @@ pub struct HardState {
     pub commit: u64,
 }
 
+/// A snapshot of a node's state machine (Raft paper, section 7): it stands for every log entry
+/// through `index`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoredSnapshot {
+    /// The last index it covers.
+    pub index: u64,
+    /// The term of the entry at `index`.
+    pub term: u64,
+    /// The configuration in effect at `index`.
+    pub membership: Membership,
+    /// The state machine's state, opaque to the simulator.
+    pub data: Vec<u8>,
+}
+
 /// What survives a crash: the synced writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DurableState {
     /// The last synced hard state.
     pub hard_state: HardState,
-    /// The synced log, consecutive from index 1.
+    /// The last synced snapshot, if any.
+    pub snapshot: Option<StoredSnapshot>,
+    /// The synced log: consecutive entries, from index 1 or from just after the snapshot. A
+    /// crash between writing a snapshot and compacting the log may leave entries the snapshot
+    /// covers; [`DurableState::log_after_snapshot`] is what a node restarts with.
     pub log: Vec<StoredEntry>,
+}
+
+impl DurableState {
+    /// The log entries that follow the snapshot, as a node restarts with them (section 7): all
+    /// of them without a snapshot; with one, the entries after its index if the log holds its
+    /// last entry (same index and term) or starts right after it, and none otherwise (the log
+    /// is from before a snapshot a leader sent, which replaced it).
+    pub fn log_after_snapshot(&self) -> &[StoredEntry] {
+        let Some(snapshot) = &self.snapshot else {
+            return &self.log;
+        };
+        let Some(first) = self.log.first().map(|e| e.index) else {
+            return &[];
+        };
+        if first == snapshot.index + 1 {
+            return &self.log;
+        }
+        let Some(position) = snapshot.index.checked_sub(first) else {
+            return &[]; // A gap after the snapshot.
+        };
+        match self.log.get(position as usize) {
+            Some(e) if e.term == snapshot.term => &self.log[position as usize + 1..],
+            _ => &[],
+        }
+    }
+
+    /// The (index, term) of the last entry a node restarts with: the log's last, else the
+    /// snapshot's, else (0, 0).
+    pub fn last(&self) -> (u64, u64) {
+        match (self.log_after_snapshot().last(), &self.snapshot) {
+            (Some(e), _) => (e.index, e.term),
+            (None, Some(s)) => (s.index, s.term),
+            (None, None) => (0, 0),
+        }
+    }
 }
 
 /// A change to the log: drop entries from `from_index` on, then append `entries`.
@@ -179,6 +232,9 @@ pub struct Output<M> {
     pub situations: Situations,
     /// The last configuration entry the node applied in this output, with its index.
     pub config_applied: Option<(u64, Membership)>,
+    /// A snapshot to persist before `log_write`; once it is durable the disk drops the log
+    /// entries it covers, keeping those after it as [`DurableState::log_after_snapshot`] does.
+    pub snapshot: Option<StoredSnapshot>,
 }
 
 impl<M> Default for Output<M> {
@@ -192,6 +248,7 @@ impl<M> Default for Output<M> {
             applied: Vec::new(),
             situations: Situations::default(),
             config_applied: None,
+            snapshot: None,
         }
     }
 }

@@ -377,6 +377,7 @@ impl SimNode for RaftNode {
             applied: std::mem::take(&mut self.applied),
             situations: self.take_situations(),
             config_applied: self.config_applied.take(),
+            snapshot: None,
         }
     }
 
