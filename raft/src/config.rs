@@ -25,6 +25,8 @@ pub struct Config {
     /// A server being added is promoted from learner to voter once its log is within this
     /// many entries of the leader's (section 6's catch-up phase).
     pub learner_lag_entries_max: u64,
+    /// At most this many bytes of a snapshot in one InstallSnapshot message, sent or accepted.
+    pub snapshot_chunk_bytes_max: u64,
     /// A deliberately wrong rule, for measuring a testbed's power to find bugs. `None` in any
     /// real use.
     pub mutation: Option<Mutation>,
@@ -91,6 +93,7 @@ impl Config {
             inflight_msgs_max: 16,
             uncommitted_entries_max: 4096,
             learner_lag_entries_max: 64,
+            snapshot_chunk_bytes_max: 64 * 1024,
             mutation: None,
         }
     }
@@ -120,6 +123,9 @@ impl Config {
         }
         if self.msg_entries_max == 0 || self.inflight_msgs_max == 0 {
             return Err("msg_entries_max and inflight_msgs_max must be positive".into());
+        }
+        if self.snapshot_chunk_bytes_max == 0 {
+            return Err("snapshot_chunk_bytes_max must be positive".into());
         }
         if self.uncommitted_entries_max == 0 {
             return Err("uncommitted_entries_max must be positive".into());

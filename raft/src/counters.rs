@@ -31,4 +31,14 @@ pub struct Counters {
     pub configurations_rolled_back: u64,
     /// Times this node, as leader, stepped down because C(new) left it out (section 6).
     pub leader_removed: u64,
+    /// Snapshot transfers this node, as leader, started to a follower that needed entries
+    /// it had compacted (section 7).
+    pub snapshots_sent: u64,
+    /// Snapshot chunks this leader sent again: lost, or asked for again after a duplicate.
+    pub snapshot_chunks_resent: u64,
+    /// Transfers a follower made this leader restart from the first byte: it had lost the
+    /// chunks it held (a crash half-way) or started another snapshot.
+    pub snapshot_transfers_restarted: u64,
+    /// Snapshots a leader sent that this node installed, replacing its log (section 7).
+    pub snapshots_installed: u64,
 }

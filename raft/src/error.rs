@@ -83,6 +83,46 @@ impl fmt::Display for ChangeError {
 
 impl std::error::Error for ChangeError {}
 
+/// Why a compaction was refused (section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompactError {
+    /// The entry at `index` was not yet handed to the host to apply, so the state machine
+    /// cannot reflect it.
+    NotApplied {
+        /// The index asked for.
+        index: Index,
+        /// The last index handed over.
+        applied: Index,
+    },
+    /// The log is already compacted through `snapshot_index`, at or beyond `index`.
+    AlreadyCompacted {
+        /// The index asked for.
+        index: Index,
+        /// The current snapshot's index.
+        snapshot_index: Index,
+    },
+}
+
+impl fmt::Display for CompactError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompactError::NotApplied { index, applied } => write!(
+                f,
+                "cannot compact through index {index}: only entries through {applied} were applied"
+            ),
+            CompactError::AlreadyCompacted {
+                index,
+                snapshot_index,
+            } => write!(
+                f,
+                "cannot compact through index {index}: the log is compacted through {snapshot_index}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CompactError {}
+
 /// Why a node could not be rebuilt from durable state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RestoreError {

@@ -19,14 +19,15 @@ mod node;
 mod progress;
 mod ready;
 pub mod session;
+mod snapshot;
 
 pub use config::{Config, Mutation};
 pub use counters::Counters;
-pub use error::{ChangeError, ProposeError, RestoreError, StepError};
+pub use error::{ChangeError, CompactError, ProposeError, RestoreError, StepError};
 pub use kv::{Application, KvOp, KvOutput, KvStore};
 pub use log::Log;
 pub use membership::Membership;
-pub use message::{Body, Entry, HardState, Message, Payload};
+pub use message::{Body, Entry, HardState, Message, Payload, Snapshot};
 pub use node::{Node, Role};
 pub use ready::{ChangeOutcome, LogWrite, Ready};
 pub use session::{Replicated, SessionCommand, SessionId, SessionLimits, SessionOutput, Stamped};

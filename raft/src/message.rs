@@ -23,6 +23,19 @@ pub enum Payload {
     Config(Membership),
 }
 
+/// A snapshot of the state machine (section 7): it stands for every log entry through `index`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Snapshot {
+    /// The last index it covers (Figure 13's lastIncludedIndex).
+    pub index: Index,
+    /// The term of the entry at `index` (lastIncludedTerm).
+    pub term: Term,
+    /// The configuration in effect at `index` (section 6): the log entry that set it is gone.
+    pub membership: Membership,
+    /// The state machine's state, opaque to the protocol.
+    pub data: Vec<u8>,
+}
+
 /// The state a node must persist (section 5, Figure 2), plus the commit index, which a node may
 /// persist without a sync to speed up its restart.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -74,6 +87,34 @@ pub enum Body {
         /// The leader's commit index.
         leader_commit: Index,
     },
+    /// One chunk of InstallSnapshot (section 7, Figure 13), sent to a follower that needs
+    /// entries the leader has compacted away. A follower answers a chunk that completes the
+    /// snapshot with a successful `AppendEntriesResponse` through `last_included_index`, and
+    /// any other with `InstallSnapshotResponse`.
+    InstallSnapshot {
+        /// The snapshot's last index.
+        last_included_index: Index,
+        /// The term of the entry at that index.
+        last_included_term: Term,
+        /// The configuration in effect at that index.
+        membership: Membership,
+        /// The snapshot's whole size in bytes.
+        size_bytes: u64,
+        /// Where this chunk starts in the snapshot.
+        offset: u64,
+        /// The chunk, at most `Config::snapshot_chunk_bytes_max` bytes.
+        data: Vec<u8>,
+    },
+    /// The answer to a chunk that did not complete the snapshot: the follower holds the
+    /// first `offset_next` bytes of the snapshot through `last_included_index` and wants the
+    /// bytes from there. After a loss, a duplicate or a crash half-way, it names the offset
+    /// it really needs, which may be 0.
+    InstallSnapshotResponse {
+        /// The snapshot's last index.
+        last_included_index: Index,
+        /// The offset of the next chunk wanted.
+        offset_next: u64,
+    },
     /// The answer to AppendEntries.
     AppendEntriesResponse {
         /// True if the follower's log now matches the leader's through `match_index`.
@@ -96,6 +137,8 @@ impl Body {
             Body::RequestVoteResponse { .. } => "RequestVoteResponse",
             Body::AppendEntries { .. } => "AppendEntries",
             Body::AppendEntriesResponse { .. } => "AppendEntriesResponse",
+            Body::InstallSnapshot { .. } => "InstallSnapshot",
+            Body::InstallSnapshotResponse { .. } => "InstallSnapshotResponse",
         }
     }
 }

@@ -1,9 +1,11 @@
 use crate::counters::Counters;
 use crate::membership::{Change, Stage};
 use crate::progress::Progress;
+use crate::snapshot::{self, Chunk, Incoming, Received, SNAPSHOT_BYTES_MAX};
 use crate::{
-    Body, ChangeError, ChangeOutcome, Config, Entry, HardState, Index, Log, LogWrite, Membership,
-    Message, Mutation, NodeId, Payload, ProposeError, Ready, RestoreError, StepError, Term,
+    Body, ChangeError, ChangeOutcome, CompactError, Config, Entry, HardState, Index, Log, LogWrite,
+    Membership, Message, Mutation, NodeId, Payload, ProposeError, Ready, RestoreError, Snapshot,
+    StepError, Term,
 };
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -72,6 +74,13 @@ pub struct Node {
     change: Option<Change>,
     /// How the last accepted change ended, for the next `Ready`.
     change_outcome: Option<ChangeOutcome>,
+    /// The latest snapshot, which stands for the log through `log.snapshot_index()`; a leader
+    /// sends it to followers that need compacted entries (section 7).
+    snapshot: Option<Snapshot>,
+    /// `snapshot` is not yet in a `Ready`: `Some(true)` if it came from the leader.
+    snapshot_unpersisted: Option<bool>,
+    /// A snapshot a leader is sending this node, partly received (volatile).
+    incoming: Option<Incoming>,
 }
 
 impl fmt::Debug for Node {
@@ -88,26 +97,43 @@ impl fmt::Debug for Node {
 }
 
 impl Node {
-    /// Starts a node, fresh (empty `hard_state` and `entries`) or from the durable state of an
-    /// earlier incarnation. The election timer starts at `now_ns`.
+    /// Starts a node, fresh (empty `hard_state`, no snapshot, no entries) or from the durable
+    /// state of an earlier incarnation: its hard state, its latest snapshot, and the log
+    /// entries after the snapshot (from index 1 without one). The host restores its state
+    /// machine from the snapshot; `Ready::committed` hands over the committed entries after
+    /// it. The election timer starts at `now_ns`.
     pub fn restore(
         config: Config,
         hard_state: HardState,
+        snapshot: Option<Snapshot>,
         entries: Vec<Entry>,
         rng: Box<dyn RngCore + Send>,
         now_ns: u64,
     ) -> Result<Node, RestoreError> {
         config.validate().map_err(RestoreError::Config)?;
-        let log = Log::from_entries(entries).map_err(RestoreError::Corrupt)?;
+        let (snapshot_index, snapshot_term) =
+            snapshot.as_ref().map_or((0, 0), |s| (s.index, s.term));
+        let log = Log::after_snapshot(snapshot_index, snapshot_term, entries)
+            .map_err(RestoreError::Corrupt)?;
         check_restored(&config, &hard_state, &log).map_err(RestoreError::Corrupt)?;
+        if let Some(reason) = snapshot
+            .as_ref()
+            .and_then(|s| s.membership.validate().err())
+        {
+            return Err(RestoreError::Corrupt(format!(
+                "snapshot configuration: {reason}"
+            )));
+        }
         let mut node = Node {
             config,
             rng,
             term: hard_state.term,
             vote: hard_state.vote,
             log,
-            commit_index: hard_state.commit,
-            applied_index: 0,
+            // The snapshot covers only committed entries, even if the commit index written
+            // after it was lost.
+            commit_index: hard_state.commit.max(snapshot_index),
+            applied_index: snapshot_index,
             synced_index: 0,
             role: RoleState::Follower { leader: None },
             election_deadline_ns: 0,
@@ -123,6 +149,9 @@ impl Node {
             membership_prev: Membership::default(),
             change: None,
             change_outcome: None,
+            snapshot,
+            snapshot_unpersisted: None,
+            incoming: None,
         };
         node.bootstrap = Membership::simple(&node.config.voters);
         node.membership_from_log();
@@ -141,6 +170,11 @@ impl Node {
     /// The configuration in effect on this node (the latest in its log).
     pub fn membership(&self) -> &Membership {
         &self.membership
+    }
+
+    /// The latest snapshot, taken here or received from a leader.
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        self.snapshot.as_ref()
     }
 
     /// True while this leader carries out a membership change.
@@ -269,7 +303,11 @@ impl Node {
         if msg.term > self.term {
             // Section 5.1: a higher term makes any node a follower of that term. The leader of
             // that term is known only from an AppendEntries.
-            let leader = matches!(msg.body, Body::AppendEntries { .. }).then_some(msg.from);
+            let from_leader = matches!(
+                msg.body,
+                Body::AppendEntries { .. } | Body::InstallSnapshot { .. }
+            );
+            let leader = from_leader.then_some(msg.from);
             self.become_follower(now_ns, msg.term, leader);
         }
         match msg.body {
@@ -314,7 +352,65 @@ impl Node {
                 );
                 Ok(())
             }
+            Body::InstallSnapshot {
+                last_included_index,
+                last_included_term,
+                membership,
+                size_bytes,
+                offset,
+                data,
+            } => {
+                let chunk = Chunk {
+                    index: last_included_index,
+                    term: last_included_term,
+                    membership,
+                    size_bytes,
+                    offset,
+                    data,
+                };
+                self.handle_snapshot_chunk(now_ns, msg.from, msg.term, chunk)
+            }
+            Body::InstallSnapshotResponse {
+                last_included_index,
+                offset_next,
+            } => {
+                self.handle_snapshot_response(msg.from, msg.term, last_included_index, offset_next);
+                Ok(())
+            }
         }
+    }
+
+    /// The host's state machine has applied the entries through `index` and `data` is its
+    /// state: that becomes this node's snapshot, and the log through `index` is forgotten
+    /// (section 7). The next `Ready` carries the snapshot to persist.
+    pub fn compact(&mut self, index: Index, data: Vec<u8>) -> Result<(), CompactError> {
+        if index > self.applied_index {
+            return Err(CompactError::NotApplied {
+                index,
+                applied: self.applied_index,
+            });
+        }
+        if index <= self.log.snapshot_index() {
+            return Err(CompactError::AlreadyCompacted {
+                index,
+                snapshot_index: self.log.snapshot_index(),
+            });
+        }
+        assert_ne!(
+            self.snapshot_unpersisted,
+            Some(true),
+            "a leader's snapshot is in the next Ready; nothing after it was applied yet"
+        );
+        let snapshot = Snapshot {
+            index,
+            term: self.log.term(index).expect("applied entries are held"),
+            membership: self.membership_at(index),
+            data,
+        };
+        self.log.compact(index);
+        self.snapshot = Some(snapshot);
+        self.snapshot_unpersisted = Some(false);
+        Ok(())
     }
 
     /// Takes what the host must now persist, send and apply.
@@ -328,10 +424,14 @@ impl Node {
         let term_or_vote_changed = hard_state.term != self.hard_state_persisted.term
             || hard_state.vote != self.hard_state_persisted.vote;
         self.hard_state_persisted = hard_state;
-        let log_write = self.log_unpersisted_from.take().map(|from_index| LogWrite {
-            from_index,
-            entries: self.log.slice(from_index, self.log.last_index()).to_vec(),
+        // Entries the snapshot now covers need no writing: the snapshot goes first.
+        let first_index = self.log.first_index();
+        let log_write = self.log_unpersisted_from.take().map(|from| LogWrite {
+            from_index: from.max(first_index),
+            entries: self.log.slice(from, self.log.last_index()).to_vec(),
         });
+        let snapshot_from_leader = self.snapshot_unpersisted.take();
+        let snapshot = snapshot_from_leader.and(self.snapshot.clone());
         let committed = self
             .log
             .slice(self.applied_index + 1, self.commit_index)
@@ -339,8 +439,13 @@ impl Node {
         self.applied_index = self.commit_index;
         Ready {
             hard_state: hard_state_changed.then_some(hard_state),
-            must_sync: term_or_vote_changed || log_write.is_some(),
+            // A follower acknowledges an installed snapshot: it must be durable first.
+            must_sync: term_or_vote_changed
+                || log_write.is_some()
+                || snapshot_from_leader == Some(true),
             log_write,
+            snapshot,
+            snapshot_from_leader: snapshot_from_leader == Some(true),
             messages: std::mem::take(&mut self.outbox),
             committed,
             membership_change: self.change_outcome.take(),
@@ -396,7 +501,40 @@ impl Node {
                     });
                 }
             }
-            Body::RequestVoteResponse { .. } | Body::AppendEntriesResponse { .. } => {}
+            Body::InstallSnapshot {
+                last_included_index,
+                last_included_term,
+                membership,
+                size_bytes,
+                offset,
+                data,
+            } => {
+                let end = offset.checked_add(data.len() as u64);
+                if *last_included_index == 0
+                    || *last_included_term == 0
+                    || last_included_term > &msg.term
+                {
+                    return Err(StepError::Malformed {
+                        reason: "snapshot's last entry is impossible",
+                    });
+                }
+                if data.len() as u64 > self.config.snapshot_chunk_bytes_max {
+                    return Err(StepError::Malformed {
+                        reason: "more bytes than snapshot_chunk_bytes_max",
+                    });
+                }
+                if *size_bytes > SNAPSHOT_BYTES_MAX || end.is_none_or(|end| end > *size_bytes) {
+                    return Err(StepError::Malformed {
+                        reason: "snapshot chunk beyond the snapshot's size",
+                    });
+                }
+                membership
+                    .validate()
+                    .map_err(|reason| StepError::Malformed { reason })?;
+            }
+            Body::RequestVoteResponse { .. }
+            | Body::AppendEntriesResponse { .. }
+            | Body::InstallSnapshotResponse { .. } => {}
         }
         Ok(())
     }
@@ -762,6 +900,11 @@ impl Node {
         let Some(pr) = progress.get_mut(&peer) else {
             return;
         };
+        if pr.sending_snapshot() || pr.next_index <= self.log.snapshot_index() {
+            // The entries the follower needs are compacted away (section 7).
+            self.send_snapshot_chunk(peer);
+            return;
+        }
         let has_entries = pr.next_index <= last_index;
         let send_entries = has_entries && pr.can_send_entries(inflight_max);
         if !send_entries && !empty_ok {
@@ -789,6 +932,142 @@ impl Node {
                 leader_commit,
             },
         );
+    }
+
+    /// Sends `peer` the next chunk of the latest snapshot, unless one is unanswered.
+    fn send_snapshot_chunk(&mut self, peer: NodeId) {
+        let snapshot = self
+            .snapshot
+            .as_ref()
+            .expect("a compacted log has a snapshot");
+        let size_bytes = snapshot.data.len() as u64;
+        let RoleState::Leader { progress } = &mut self.role else {
+            return;
+        };
+        let Some(pr) = progress.get_mut(&peer) else {
+            return;
+        };
+        let Some(chunk) = pr.next_snapshot_chunk(
+            snapshot.index,
+            size_bytes,
+            self.config.snapshot_chunk_bytes_max,
+        ) else {
+            return;
+        };
+        self.counters.snapshots_sent += u64::from(chunk.started);
+        self.counters.snapshot_chunks_resent += u64::from(chunk.resent);
+        let body = Body::InstallSnapshot {
+            last_included_index: snapshot.index,
+            last_included_term: snapshot.term,
+            membership: snapshot.membership.clone(),
+            size_bytes,
+            offset: chunk.offset,
+            data: snapshot.data[chunk.offset as usize..chunk.end as usize].to_vec(),
+        };
+        self.send(peer, body);
+    }
+
+    /// A follower's answer to a chunk that did not complete the snapshot.
+    fn handle_snapshot_response(
+        &mut self,
+        follower: NodeId,
+        term: Term,
+        index: Index,
+        offset_next: u64,
+    ) {
+        if term != self.term {
+            return;
+        }
+        let size_bytes = self.snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
+        let RoleState::Leader { progress } = &mut self.role else {
+            return;
+        };
+        let Some(pr) = progress.get_mut(&follower) else {
+            return;
+        };
+        match pr.snapshot_answered(index, offset_next, size_bytes) {
+            None => return, // Stale: about another snapshot, or the transfer is over.
+            Some(restarted) => self.counters.snapshot_transfers_restarted += u64::from(restarted),
+        }
+        self.send_snapshot_chunk(follower);
+    }
+
+    /// A chunk of a snapshot from the leader (section 7, Figure 13).
+    fn handle_snapshot_chunk(
+        &mut self,
+        now_ns: u64,
+        leader: NodeId,
+        term: Term,
+        chunk: Chunk,
+    ) -> Result<(), StepError> {
+        let index = chunk.index;
+        if term < self.term {
+            // Section 5.1: the stale leader learns the current term from the answer.
+            self.send(
+                leader,
+                Body::InstallSnapshotResponse {
+                    last_included_index: index,
+                    offset_next: 0,
+                },
+            );
+            return Ok(());
+        }
+        if let RoleState::Leader { .. } = self.role {
+            return Err(StepError::Malformed {
+                reason: "InstallSnapshot from a second leader of this term",
+            });
+        }
+        self.role = RoleState::Follower {
+            leader: Some(leader),
+        };
+        self.reset_election_deadline(now_ns);
+        if index <= self.commit_index {
+            // Everything the snapshot covers is committed here already.
+            self.incoming = None;
+            self.send_append_response(leader, true, self.commit_index, 0, None);
+            return Ok(());
+        }
+        match snapshot::receive(&mut self.incoming, chunk) {
+            Received::Partial { offset_next } => self.send(
+                leader,
+                Body::InstallSnapshotResponse {
+                    last_included_index: index,
+                    offset_next,
+                },
+            ),
+            Received::Complete(snapshot) => {
+                self.install_snapshot(snapshot);
+                self.send_append_response(leader, true, index, 0, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the log through the snapshot's index with it; entries after it stay if the
+    /// log holds its last entry, else the whole log goes (Figure 13, steps 6 and 7).
+    fn install_snapshot(&mut self, snapshot: Snapshot) {
+        let (index, term) = (snapshot.index, snapshot.term);
+        assert!(
+            index > self.commit_index,
+            "a snapshot within the committed log is not installed"
+        );
+        let retain = self.log.term(index) == Some(term);
+        let entries = match retain {
+            true => self.log.slice(index + 1, self.log.last_index()).to_vec(),
+            false => Vec::new(),
+        };
+        if !retain {
+            // Written after the snapshot: drops whatever the durable log holds past it.
+            self.log_unpersisted_from = Some(index + 1);
+        }
+        self.log = Log::after_snapshot(index, term, entries).expect("a suffix of a valid log");
+        self.synced_index = self.synced_index.min(self.log.last_index());
+        self.commit_index = index;
+        self.applied_index = index;
+        self.snapshot = Some(snapshot);
+        self.snapshot_unpersisted = Some(true);
+        self.counters.snapshots_installed += 1;
+        self.membership_from_log();
     }
 
     fn send_append_response(
@@ -839,24 +1118,43 @@ impl Node {
         }
     }
 
-    /// The configuration in effect: the last configuration entry of the log, or the
-    /// bootstrap one.
+    /// The configuration in effect: the last configuration entry of the log, else the
+    /// snapshot's, else the bootstrap one.
     fn membership_from_log(&mut self) {
-        let mut configs =
-            (1..=self.log.last_index())
-                .rev()
-                .filter_map(|i| match self.log.entry(i) {
-                    Some(Entry {
-                        payload: Payload::Config(m),
-                        ..
-                    }) => Some((m.clone(), i)),
-                    _ => None,
-                });
+        let mut configs = self.configs_at_or_before(self.log.last_index());
         let last = configs.next();
         let prev = configs.next();
+        drop(configs);
         (self.membership, self.membership_index) = last.unwrap_or((self.bootstrap.clone(), 0));
         self.membership_prev = prev.map_or_else(|| self.bootstrap.clone(), |(m, _)| m);
         self.sync_progress();
+    }
+
+    /// The configuration in effect at `index`, for a snapshot through it.
+    fn membership_at(&self, index: Index) -> Membership {
+        self.configs_at_or_before(index)
+            .next()
+            .map_or_else(|| self.bootstrap.clone(), |(m, _)| m)
+    }
+
+    /// The configurations of the log's entries at or before `index`, latest first, with
+    /// their indexes, then the snapshot's (at its index).
+    fn configs_at_or_before(&self, index: Index) -> impl Iterator<Item = (Membership, Index)> + '_ {
+        let held = (self.log.first_index()..=index.min(self.log.last_index()))
+            .rev()
+            .filter_map(|i| match self.log.entry(i) {
+                Some(Entry {
+                    payload: Payload::Config(m),
+                    ..
+                }) => Some((m.clone(), i)),
+                _ => None,
+            });
+        let snapshot = self
+            .snapshot
+            .as_ref()
+            .filter(|s| s.index <= index)
+            .map(|s| (s.membership.clone(), s.index));
+        held.chain(snapshot)
     }
 
     /// A leader tracks the members of the configuration in effect, and until that one is

@@ -1,7 +1,8 @@
-use crate::{Entry, HardState, Index, Membership, Message};
+use crate::{Entry, HardState, Index, Membership, Message, Snapshot};
 
-/// What the host must do after an input, in this order: persist `hard_state` and `log_write`,
-/// sync them if `must_sync`, send `messages`, then apply `committed` to the state machine.
+/// What the host must do after an input, in this order: persist `hard_state`, `snapshot` and
+/// `log_write`, sync them if `must_sync`, send `messages`, then apply `committed` to the state
+/// machine (after restoring it from `snapshot` if `snapshot_from_leader`).
 ///
 /// No message may leave before every sync requested so far has completed, this `Ready`'s and
 /// any earlier one's: a message may acknowledge entries written by an earlier `Ready` (a
@@ -16,6 +17,14 @@ pub struct Ready {
     pub must_sync: bool,
     /// Messages to send once the writes are durable.
     pub messages: Vec<Message>,
+    /// A snapshot to persist before `log_write`. Once it is durable the log entries through
+    /// its index may go: keep the entries after it if the log holds its last entry with the
+    /// same term, else none (section 7, Figure 13).
+    pub snapshot: Option<Snapshot>,
+    /// True when `snapshot` came from the leader: restore the state machine from it before
+    /// applying `committed`, which follow it. False for a snapshot the host asked for with
+    /// `Node::compact`, which the state machine already reflects.
+    pub snapshot_from_leader: bool,
     /// Newly committed entries, in index order, to apply.
     pub committed: Vec<Entry>,
     /// How a membership change this node accepted (`Node::change_membership`) ended: its
@@ -49,6 +58,7 @@ impl Ready {
     pub fn is_empty(&self) -> bool {
         self.hard_state.is_none()
             && self.log_write.is_none()
+            && self.snapshot.is_none()
             && self.messages.is_empty()
             && self.committed.is_empty()
             && self.membership_change.is_none()

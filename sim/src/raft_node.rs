@@ -242,6 +242,7 @@ impl SimNode for RaftNode {
             inflight_msgs_max: s.inflight_msgs_max,
             uncommitted_entries_max: s.uncommitted_entries_max,
             learner_lag_entries_max: s.learner_lag_entries_max,
+            snapshot_chunk_bytes_max: 64 * 1024,
             mutation,
         };
         let hs = durable.hard_state;
@@ -256,7 +257,7 @@ impl SimNode for RaftNode {
             .map(from_stored)
             .collect::<Result<Vec<_>, _>>()?;
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
-        let node = raft::Node::restore(config, hard_state, entries, rng, ctx.now_ns)
+        let node = raft::Node::restore(config, hard_state, None, entries, rng, ctx.now_ns)
             .map_err(|e| e.to_string())?;
         let limits = SessionLimits {
             timeout_ns: s.session_timeout_ns,

@@ -80,6 +80,22 @@ pub fn message(m: &Message) -> String {
             "prev={prev_log_index}/{prev_log_term} commit={leader_commit} entries={}",
             entries(es)
         ),
+        Body::InstallSnapshot {
+            last_included_index,
+            last_included_term,
+            membership: m,
+            size_bytes,
+            offset,
+            data,
+        } => format!(
+            "last={last_included_index}/{last_included_term} conf={} bytes={offset}..{}/{size_bytes}",
+            membership(m),
+            offset + data.len() as u64
+        ),
+        Body::InstallSnapshotResponse {
+            last_included_index,
+            offset_next,
+        } => format!("last={last_included_index} offset={offset_next}"),
         Body::AppendEntriesResponse {
             success: true,
             match_index,

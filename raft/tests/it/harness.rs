@@ -35,22 +35,79 @@
 //!   bootstrap voters (default none), as a server that joins a running cluster.
 //! - `change-membership N [add=(..)] [remove=(..)]`: asks node N to change the membership.
 //! - `membership`: each node's configuration in effect.
+//! - `compact N [index=I]`: node N's host snapshots its state machine through index I
+//!   (default: all it applied) and asks the node to compact its log (section 7). The harness's
+//!   state machine is the text of the entries applied, so a snapshot that a follower installs
+//!   is checked against what the cluster applied through its index.
+//! - `add-nodes` also takes `chunk-bytes=N` (`snapshot_chunk_bytes_max`); `send` also takes
+//!   `InstallSnapshot last=I/T size=S offset=O [data=TEXT]` and
+//!   `InstallSnapshotResponse last=I offset=O`.
 //! - `raft-state`, `raft-log [N]`, `counters N` (the situations node N counted, non-zero only).
 
 use crate::format::{self, Command};
 use raft::{
-    Body, Config, Entry, HardState, Index, Message, Mutation, Node, NodeId, Ready, Role, Term,
+    Body, Config, Entry, HardState, Index, Membership, Message, Mutation, Node, NodeId, Ready,
+    Role, Snapshot, Term,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
-/// What a crash leaves: the durable hard state and log.
+/// What a crash leaves: the durable hard state, snapshot and log (the entries after the
+/// snapshot).
 #[derive(Clone, Debug, Default)]
 struct Disk {
     hard_state: HardState,
+    snapshot: Option<Snapshot>,
     entries: Vec<Entry>,
+}
+
+impl Disk {
+    /// Stores `snapshot` and keeps the entries after it if the log holds its last entry
+    /// (Figure 13), else none.
+    fn install(&mut self, snapshot: &Snapshot) {
+        let at = self.entries.iter().position(|e| e.index == snapshot.index);
+        let keep = match at {
+            Some(p) if self.entries[p].term == snapshot.term => self.entries.split_off(p + 1),
+            _ => Vec::new(),
+        };
+        self.entries = keep;
+        self.snapshot = Some(snapshot.clone());
+    }
+
+    /// Applies a log write: entries before `from_index` stay.
+    fn write(&mut self, from_index: Index, entries: &[Entry]) -> Result<(), String> {
+        let first = self.entries.first().map_or_else(
+            || self.snapshot.as_ref().map_or(1, |s| s.index + 1),
+            |e| e.index,
+        );
+        let keep = from_index
+            .checked_sub(first)
+            .filter(|&k| k <= self.entries.len() as u64)
+            .ok_or("log write leaves a gap on disk, or rewrites the snapshot")?;
+        self.entries.truncate(keep as usize);
+        self.entries.extend_from_slice(entries);
+        Ok(())
+    }
+
+    /// The last (index, term) held: the log's, else the snapshot's.
+    fn last(&self) -> Option<(Index, Term)> {
+        match (self.entries.last(), &self.snapshot) {
+            (Some(e), _) => Some((e.index, e.term)),
+            (None, Some(s)) => Some((s.index, s.term)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The harness's state machine snapshot through `index`: the entries the cluster applied.
+fn state_through(applied: &BTreeMap<Index, (NodeId, Entry)>, index: Index) -> Vec<u8> {
+    let entries: Vec<Entry> = applied
+        .range(..=index)
+        .map(|(_, (_, e))| e.clone())
+        .collect();
+    format::entries(&entries).into_bytes()
 }
 
 struct Slot {
@@ -170,6 +227,18 @@ impl Cluster {
                 let (config, disk) = (slot.config.clone(), slot.disk.clone());
                 self.start(id, config, disk, true)?;
             }
+            "compact" => {
+                let id = cmd.pos_u64()?;
+                let applied = self.slot(id)?.applied;
+                let index = cmd.opt_u64("index")?.unwrap_or(applied);
+                let data = state_through(&self.applied, index.min(applied));
+                let before = self.view(id)?;
+                match self.node_mut(id)?.compact(index, data) {
+                    Ok(()) => self.line(format!("{id} compacted through {index}")),
+                    Err(e) => self.line(format!("{id} refused: {e}")),
+                }
+                self.react(id, &before, "");
+            }
             "raft-state" => {
                 for id in self.ids.clone() {
                     let line = self.state_line(id);
@@ -250,6 +319,13 @@ impl Cluster {
                     ("votes-ignored-non-member", c.votes_ignored_non_member),
                     ("configurations-rolled-back", c.configurations_rolled_back),
                     ("leader-removed", c.leader_removed),
+                    ("snapshots-sent", c.snapshots_sent),
+                    ("snapshot-chunks-resent", c.snapshot_chunks_resent),
+                    (
+                        "snapshot-transfers-restarted",
+                        c.snapshot_transfers_restarted,
+                    ),
+                    ("snapshots-installed", c.snapshots_installed),
                 ];
                 let shown: Vec<String> = named
                     .iter()
@@ -273,7 +349,11 @@ impl Cluster {
                     let text = match &slot.node {
                         Some(node) => {
                             let log = node.log();
-                            format::entries(log.slice(1, log.last_index()))
+                            let entries = format::entries(log.slice(1, log.last_index()));
+                            match log.snapshot_index() {
+                                0 => entries,
+                                i => format!("snapshot={i}/{} {entries}", log.snapshot_term()),
+                            }
                         }
                         None => "down".to_string(),
                     };
@@ -315,6 +395,9 @@ impl Cluster {
         }
         if let Some(n) = cmd.opt_u64("uncommitted-max")? {
             config.uncommitted_entries_max = n;
+        }
+        if let Some(n) = cmd.opt_u64("chunk-bytes")? {
+            config.snapshot_chunk_bytes_max = n;
         }
         config.mutation = parse_mutation(cmd)?;
         *self = Cluster::new();
@@ -363,6 +446,7 @@ impl Cluster {
             config,
             Disk {
                 hard_state,
+                snapshot: None,
                 entries,
             },
             true,
@@ -461,6 +545,22 @@ impl Cluster {
                     leader_commit: cmd.opt_u64("commit")?.unwrap_or(0),
                 }
             }
+            "InstallSnapshot" => {
+                let (last_included_index, last_included_term) =
+                    format::parse_index_term(&cmd.req("last")?)?;
+                Body::InstallSnapshot {
+                    last_included_index,
+                    last_included_term,
+                    membership: Membership::simple(&self.ids),
+                    size_bytes: cmd.req_u64("size")?,
+                    offset: cmd.req_u64("offset")?,
+                    data: cmd.opt("data").unwrap_or_default().into_bytes(),
+                }
+            }
+            "InstallSnapshotResponse" => Body::InstallSnapshotResponse {
+                last_included_index: cmd.req_u64("last")?,
+                offset_next: cmd.req_u64("offset")?,
+            },
             "AppendEntriesResponse" => match cmd.pos().as_deref() {
                 Some("success") => Body::AppendEntriesResponse {
                     success: true,
@@ -522,6 +622,7 @@ impl Cluster {
         let restored = Node::restore(
             config.clone(),
             disk.hard_state,
+            disk.snapshot.clone(),
             disk.entries.clone(),
             Box::new(rng),
             now_ns,
@@ -531,7 +632,8 @@ impl Cluster {
                 slot.node = Some(node);
                 slot.disk = disk;
                 slot.config = config;
-                slot.applied = 0;
+                // The state machine starts from the snapshot.
+                slot.applied = slot.disk.snapshot.as_ref().map_or(0, |s| s.index);
                 if announce {
                     let line = self.state_line(id);
                     self.line(format!("started {line}"));
@@ -624,18 +726,30 @@ impl Cluster {
             ));
             slot.disk.hard_state = hs;
         }
+        if let Some(snapshot) = &ready.snapshot {
+            lines.push(format!(
+                "{indent}  snapshot last={}/{} conf={} bytes={}{}",
+                snapshot.index,
+                snapshot.term,
+                format::membership(&snapshot.membership),
+                snapshot.data.len(),
+                if ready.snapshot_from_leader {
+                    " from-leader"
+                } else {
+                    ""
+                }
+            ));
+            slot.disk.install(snapshot);
+        }
         if let Some(write) = &ready.log_write {
             lines.push(format!(
                 "{indent}  log-write from={} {}",
                 write.from_index,
                 format::entries(&write.entries)
             ));
-            let keep = write.from_index.saturating_sub(1) as usize;
-            if keep > slot.disk.entries.len() {
-                lines.push(format!("{indent}  !! log write leaves a gap on disk"));
+            if let Err(e) = slot.disk.write(write.from_index, &write.entries) {
+                lines.push(format!("{indent}  !! {e}"));
             }
-            slot.disk.entries.truncate(keep);
-            slot.disk.entries.extend(write.entries.iter().cloned());
         }
         for msg in &ready.messages {
             lines.push(format!("{indent}  send {}", format::message(msg)));
@@ -661,6 +775,18 @@ impl Cluster {
         // The disk now holds what the Ready asked for; it must be what the node holds.
         let node = slot.node.as_ref().expect("running");
         let log = node.log();
+        let disk_snapshot = slot
+            .disk
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.index, s.term));
+        if disk_snapshot != (log.snapshot_index(), log.snapshot_term()) {
+            lines.push(format!(
+                "{indent}  !! disk snapshot {disk_snapshot:?} differs from the node's {}/{}",
+                log.snapshot_index(),
+                log.snapshot_term()
+            ));
+        }
         if slot.disk.entries.as_slice() != log.slice(1, log.last_index()) {
             lines.push(format!(
                 "{indent}  !! disk log {} differs from the node's {}",
@@ -683,12 +809,32 @@ impl Cluster {
         if (hs.term, hs.vote) != (hs_before.term, hs_before.vote) && !ready.must_sync {
             lines.push(format!("{indent}  !! a new term or vote without must_sync"));
         }
+        if ready.snapshot_from_leader && !ready.must_sync {
+            lines.push(format!(
+                "{indent}  !! an installed snapshot without must_sync"
+            ));
+        }
         // Synchronous disk: durable at once.
-        if let Some(last) = slot.disk.entries.last() {
-            let (index, term) = (last.index, last.term);
-            if ready.log_write.is_some() {
+        if let Some((index, term)) = slot.disk.last() {
+            if ready.log_write.is_some() || ready.snapshot.is_some() {
                 slot.node.as_mut().expect("running").log_synced(index, term);
             }
+        }
+        if let Some(snapshot) = ready
+            .snapshot
+            .as_ref()
+            .filter(|_| ready.snapshot_from_leader)
+        {
+            // The state machine is replaced by the leader's: it must be what the cluster
+            // applied through the snapshot's index.
+            if snapshot.data != state_through(&self.applied, snapshot.index) {
+                lines.push(format!(
+                    "{indent}  !! installed snapshot {} differs from the entries applied through {}",
+                    String::from_utf8_lossy(&snapshot.data),
+                    snapshot.index
+                ));
+            }
+            slot.applied = snapshot.index;
         }
         for entry in &ready.committed {
             if entry.index != slot.applied + 1 {
@@ -818,8 +964,12 @@ fn fmt_opt(v: Option<u64>) -> String {
 }
 
 fn fmt_disk(disk: &Disk) -> String {
+    let snapshot = match &disk.snapshot {
+        Some(s) => format!(" snapshot={}/{}", s.index, s.term),
+        None => String::new(),
+    };
     format!(
-        "term={} vote={} commit={} log={}",
+        "term={} vote={} commit={}{snapshot} log={}",
         disk.hard_state.term,
         fmt_opt(disk.hard_state.vote),
         disk.hard_state.commit,

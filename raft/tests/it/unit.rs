@@ -32,13 +32,14 @@ fn rng(seed: u64) -> Box<ChaCha8Rng> {
 }
 
 fn restore(config: Config, hs: HardState, log: Vec<Entry>) -> Result<Node, RestoreError> {
-    Node::restore(config, hs, log, rng(7), 0)
+    Node::restore(config, hs, None, log, rng(7), 0)
 }
 
 fn fresh(id: NodeId, voters: &[NodeId], seed: u64, now_ns: u64) -> Node {
     Node::restore(
         Config::new(id, voters.to_vec()),
         HardState::default(),
+        None,
         Vec::new(),
         rng(seed),
         now_ns,
@@ -372,7 +373,7 @@ fn check_spread(timeouts: &[u64], min: u64, max: u64) {
 fn leader(voters: &[NodeId], config: impl Fn(&mut Config)) -> (Node, Ready) {
     let mut c = Config::new(1, voters.to_vec());
     config(&mut c);
-    let mut node = Node::restore(c, HardState::default(), Vec::new(), rng(1), 0).unwrap();
+    let mut node = Node::restore(c, HardState::default(), None, Vec::new(), rng(1), 0).unwrap();
     node.tick(node.next_deadline_ns());
     for &peer in &voters[1..] {
         let grant = Message {
@@ -573,4 +574,163 @@ fn a_deposed_leader_waits_a_full_election_timeout() {
         Role::Follower,
         "no campaign before the timeout"
     );
+}
+
+// ---- Snapshots (section 7) ----------------------------------------------------------------
+
+fn follower_with_six_entries() -> Node {
+    let hs = HardState {
+        term: 1,
+        vote: None,
+        commit: 2,
+    };
+    let mut node = restore(Config::new(2, vec![1, 2, 3]), hs, entries(&[1; 6])).unwrap();
+    node.take_ready();
+    node
+}
+
+fn chunk(term: Term, last: (Index, Term), size_bytes: u64, offset: u64, data: &[u8]) -> Message {
+    Message {
+        from: 1,
+        to: 2,
+        term,
+        body: Body::InstallSnapshot {
+            last_included_index: last.0,
+            last_included_term: last.1,
+            membership: raft::Membership::simple(&[1, 2, 3]),
+            size_bytes,
+            offset,
+            data: data.to_vec(),
+        },
+    }
+}
+
+/// Figure 13, step 6: a follower that holds the snapshot's last entry keeps what follows it.
+#[test]
+fn s7_an_installed_snapshot_keeps_the_entries_after_its_matching_last_entry() {
+    let mut node = follower_with_six_entries();
+    node.step(0, chunk(1, (4, 1), 3, 0, b"abc")).unwrap();
+    let log = node.log();
+    assert_eq!(
+        (log.snapshot_index(), log.last_index(), node.commit_index()),
+        (4, 6, 4)
+    );
+    assert_eq!(log.entry(5), Some(&entry(5, 1)), "entry 5 kept");
+    let ready = node.take_ready();
+    assert!(ready.snapshot_from_leader && ready.must_sync);
+    assert_eq!(ready.snapshot.map(|s| s.data), Some(b"abc".to_vec()));
+    assert_eq!(
+        ready.log_write, None,
+        "the entries after it are already written"
+    );
+    assert!(
+        ready.committed.is_empty(),
+        "entries 3 and 4 come from the snapshot, not from the log"
+    );
+    assert!(matches!(
+        ready.messages[0].body,
+        Body::AppendEntriesResponse {
+            success: true,
+            match_index: 4,
+            ..
+        }
+    ));
+}
+
+/// Figure 13, step 7: a follower whose entry at the snapshot's index is of another term
+/// discards its whole log.
+#[test]
+fn s7_an_installed_snapshot_replaces_a_conflicting_log() {
+    let mut node = follower_with_six_entries();
+    node.step(0, chunk(2, (4, 2), 3, 0, b"abc")).unwrap();
+    let log = node.log();
+    assert_eq!(
+        (log.snapshot_index(), log.snapshot_term(), log.last_index()),
+        (4, 2, 4)
+    );
+    let ready = node.take_ready();
+    let write = ready
+        .log_write
+        .expect("the entries after the snapshot are dropped");
+    assert_eq!((write.from_index, write.entries.len()), (5, 0));
+}
+
+/// A snapshot within the committed log teaches the follower nothing: it answers with its
+/// commit index and keeps its log.
+#[test]
+fn s7_a_snapshot_of_committed_entries_is_acknowledged_without_installing() {
+    let mut node = follower_with_six_entries();
+    node.step(0, chunk(1, (2, 1), 3, 0, b"abc")).unwrap();
+    assert_eq!(node.log().snapshot_index(), 0);
+    let ready = node.take_ready();
+    assert_eq!(ready.snapshot, None);
+    assert!(matches!(
+        ready.messages[0].body,
+        Body::AppendEntriesResponse {
+            success: true,
+            match_index: 2,
+            ..
+        }
+    ));
+}
+
+/// A malformed chunk is rejected and changes nothing: no panic, whatever the network sends.
+#[test]
+fn s7_malformed_snapshot_chunks_are_rejected() {
+    let max = Config::new(2, vec![1, 2, 3]).snapshot_chunk_bytes_max as usize;
+    let big = vec![0u8; max + 1];
+    let cases = [
+        ("last index 0", chunk(1, (0, 1), 3, 0, b"abc")),
+        ("last term 0", chunk(1, (4, 0), 3, 0, b"abc")),
+        (
+            "last term above the message's",
+            chunk(1, (4, 2), 3, 0, b"abc"),
+        ),
+        ("chunk past the size", chunk(1, (4, 1), 3, 1, b"abc")),
+        (
+            "offset overflows",
+            chunk(1, (4, 1), u64::MAX, u64::MAX, b"abc"),
+        ),
+        (
+            "chunk above the limit",
+            chunk(1, (4, 1), big.len() as u64, 0, &big),
+        ),
+        (
+            "size above the limit",
+            chunk(1, (4, 1), u64::MAX, 0, b"abc"),
+        ),
+    ];
+    for (what, msg) in cases {
+        let mut node = follower_with_six_entries();
+        assert!(node.step(0, msg).is_err(), "{what}: accepted");
+        assert_eq!(
+            (node.term(), node.log().last_index(), node.commit_index()),
+            (1, 6, 2),
+            "{what}: changed the node"
+        );
+        assert!(node.take_ready().is_empty(), "{what}: produced output");
+    }
+}
+
+/// The host compacts only what it applied, and never backwards.
+#[test]
+fn s7_compaction_needs_applied_entries() {
+    let mut node = follower_with_six_entries();
+    assert!(matches!(
+        node.compact(3, Vec::new()),
+        Err(raft::CompactError::NotApplied {
+            index: 3,
+            applied: 2
+        })
+    ));
+    node.compact(2, b"state".to_vec()).unwrap();
+    assert!(matches!(
+        node.compact(1, Vec::new()),
+        Err(raft::CompactError::AlreadyCompacted { .. })
+    ));
+    let ready = node.take_ready();
+    let snapshot = ready.snapshot.expect("persist the snapshot");
+    assert!(!ready.snapshot_from_leader && !ready.must_sync);
+    assert_eq!((snapshot.index, snapshot.term), (2, 1));
+    assert_eq!(node.log().first_index(), 3);
 }
