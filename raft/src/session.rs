@@ -8,9 +8,10 @@
 //! never allowed to go backwards), never by a server's own clock, so every server expires the
 //! same sessions at the same entry.
 
-use crate::kv::Application;
+use crate::kv::{decode_exact, Application};
 use crate::Index;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A client session's id: the index of the entry that registered it.
@@ -106,7 +107,7 @@ pub enum SessionOutput<Output> {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Session<Output> {
     last_seq: u64,
     last_output: Option<Output>,
@@ -123,6 +124,19 @@ pub struct SessionLimits {
     /// Deduplication on (the real rule). `false` only for a mutation that measures whether
     /// the testbed notices duplicate execution.
     pub dedup: bool,
+}
+
+/// The replicated state as a snapshot holds it: borrowed from the state machine to encode,
+/// owned once decoded. Everything a restored table needs to behave as the original is here;
+/// the limits are configuration and are not.
+#[derive(Serialize, Deserialize)]
+struct Image<'a, Output: Clone> {
+    /// The application's own snapshot.
+    app: Vec<u8>,
+    sessions: Cow<'a, BTreeMap<SessionId, Session<Output>>>,
+    by_activity: Cow<'a, BTreeSet<(u64, SessionId)>>,
+    log_time_ns: u64,
+    applied_index: Index,
 }
 
 /// An application behind a session table: the replicated state machine raftsim runs.
@@ -165,6 +179,89 @@ impl<A: Application> Replicated<A> {
     /// How many sessions are open.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// The whole replicated state as bytes (Raft paper, section 7): the application's
+    /// snapshot, and the session table with each session's last sequence number, cached
+    /// reply and last activity, the log time and the applied index. Deterministic like the
+    /// application's: the same entries give the same bytes on every server.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let image = Image {
+            app: self.app.snapshot(),
+            sessions: Cow::Borrowed(&self.sessions),
+            by_activity: Cow::Borrowed(&self.by_activity),
+            log_time_ns: self.log_time_ns,
+            applied_index: self.applied_index,
+        };
+        postcard::to_stdvec(&image).expect("a state machine always encodes")
+    }
+
+    /// The inverse of [`Replicated::snapshot`], under `limits` (configuration, the same on
+    /// every server, checked as by [`Replicated::new`]). Bytes that are not a snapshot, and a session table that breaks its own
+    /// invariants, give an error here rather than a panic at a later entry.
+    pub fn restore(bytes: &[u8], limits: SessionLimits) -> Result<Replicated<A>, String> {
+        let image: Image<A::Output> = decode_exact(bytes, "state machine snapshot")?;
+        let app = A::restore(&image.app)?;
+        let mut restored = Replicated::new(app, limits);
+        restored.sessions = image.sessions.into_owned();
+        restored.by_activity = image.by_activity.into_owned();
+        restored.log_time_ns = image.log_time_ns;
+        restored.applied_index = image.applied_index;
+        restored.check_table()?;
+        Ok(restored)
+    }
+
+    /// The invariants that `register`, `request` and `expire` keep: the table is within its
+    /// limit, `by_activity` lists each session once with its last activity, no session was
+    /// active after the log time, and every session id is an applied registration's index.
+    fn check_table(&self) -> Result<(), String> {
+        if self.sessions.len() > self.limits.sessions_max {
+            return Err(format!(
+                "the snapshot holds {} sessions, over the limit of {}",
+                self.sessions.len(),
+                self.limits.sessions_max
+            ));
+        }
+        if self.by_activity.len() != self.sessions.len() {
+            return Err(format!(
+                "the snapshot's activity index lists {} sessions, its table {}",
+                self.by_activity.len(),
+                self.sessions.len()
+            ));
+        }
+        for &(active_ns, id) in &self.by_activity {
+            self.check_session(active_ns, id)?;
+        }
+        Ok(())
+    }
+
+    /// One entry of `by_activity` against the table. With as many entries as sessions, this
+    /// holding for each makes the two agree one to one.
+    fn check_session(&self, active_ns: u64, id: SessionId) -> Result<(), String> {
+        let Some(session) = self.sessions.get(&id) else {
+            return Err(format!(
+                "the snapshot's activity index lists session {id}, absent from its table"
+            ));
+        };
+        if session.last_active_ns != active_ns {
+            return Err(format!(
+                "session {id} was last active at {} ns, its activity index says {active_ns} ns",
+                session.last_active_ns
+            ));
+        }
+        if active_ns > self.log_time_ns {
+            return Err(format!(
+                "session {id} was active at {active_ns} ns, after the log time {} ns",
+                self.log_time_ns
+            ));
+        }
+        if !(1..=self.applied_index).contains(&id) {
+            return Err(format!(
+                "session {id} is not the index of an applied entry (applied through {})",
+                self.applied_index
+            ));
+        }
+        Ok(())
     }
 
     /// Applies the command entry at `index`; entries must come in log order, each once.
@@ -453,6 +550,229 @@ mod tests {
             kv.apply(&KvOp::Get { key: "a".into() }),
             KvOutput::Value("x".into())
         );
+    }
+
+    /// What the log holds at one index.
+    enum Step {
+        Command(u64, SessionCommand<KvOp>),
+        NoOp,
+        Garbage,
+    }
+
+    fn registration(time_ns: u64) -> Step {
+        Step::Command(time_ns, SessionCommand::Register { nonce: time_ns })
+    }
+
+    fn request(time_ns: u64, session: SessionId, seq: u64, op: KvOp) -> Step {
+        Step::Command(time_ns, SessionCommand::Request { session, seq, op })
+    }
+
+    fn put(key: &str, value: &str) -> KvOp {
+        KvOp::Put {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn add(key: &str, value: &str) -> KvOp {
+        KvOp::Append {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    fn cas(key: &str, expected: &str, new: &str) -> KvOp {
+        KvOp::Cas {
+            key: key.into(),
+            expected: expected.into(),
+            new: new.into(),
+        }
+    }
+
+    /// Applies `steps` at the indexes after the last applied one.
+    fn run(sm: &mut Replicated<KvStore>, steps: &[Step]) -> Vec<Option<SessionOutput<KvOutput>>> {
+        let mut outputs = Vec::new();
+        for step in steps {
+            let index = sm.applied_index() + 1;
+            outputs.push(match step {
+                Step::Command(time_ns, command) => {
+                    Some(sm.apply(index, &entry(*time_ns, command.clone())))
+                }
+                Step::NoOp => {
+                    sm.skip(index);
+                    None
+                }
+                Step::Garbage => Some(sm.apply(index, b"\x07 not a command")),
+            });
+        }
+        outputs
+    }
+
+    /// Entries 1..=14, before the snapshot point (sessions 1, 2, 9, 11 are registered; 2
+    /// expires), and 15..=24 after it, whose outputs depend on every part of the table.
+    fn history() -> (Vec<Step>, Vec<Step>) {
+        let before = vec![
+            registration(0),
+            registration(10),
+            request(20, 1, 1, put("k", "v")),
+            request(30, 2, 1, add("x", "1")),
+            request(40, 2, 1, add("x", "1")), // a duplicate: the cached reply
+            request(50, 1, 2, cas("k", "v", "w")),
+            request(60, 1, 3, cas("k", "zz", "q")), // fails: its reply is cached
+            Step::NoOp,
+            registration(70),
+            request(80, 9, 1, put("big", &"b".repeat(65))), // too large
+            registration(1_050), // session 2, last active at 40, expires first
+            request(1_055, 2, 2, add("x", "2")),
+            Step::Garbage,
+            request(1_060, 1, 2, add("k", "!")), // stale
+        ];
+        let after = vec![
+            // A clock behind the log time; the cached reply of the failed cas.
+            request(5, 1, 3, cas("k", "zz", "q")),
+            request(1_065, 9, 2, add("x", "9")),
+            // A full table: session 11 (1_050) goes, not 1 (1_060, the log time at entry 15).
+            registration(1_070),
+            request(1_075, 11, 1, put("k", "lost")),
+            // Session 1 expires; 9 (1_065) and 17 (1_070) do not.
+            request(2_062, 1, 4, add("k", "late")),
+            request(2_063, 9, 3, KvOp::Get { key: "x".into() }),
+            request(2_064, 17, 1, add("x", "c")),
+            request(2_064, 17, 1, add("x", "c")),
+            Step::NoOp,
+            registration(5_000),
+        ];
+        (before, after)
+    }
+
+    fn after_history_before_snapshot() -> Replicated<KvStore> {
+        let mut sm = sm(LIMITS);
+        run(&mut sm, &history().0);
+        sm
+    }
+
+    #[test]
+    fn a_restored_state_machine_behaves_as_the_original() {
+        // Section 7: a server that restores a snapshot and applies the entries after it ends
+        // in the state of one that applied the whole log, giving the same replies.
+        let mut original = after_history_before_snapshot();
+        let bytes = original.snapshot();
+        let mut restored = Replicated::<KvStore>::restore(&bytes, LIMITS).expect("it restores");
+        assert_eq!(
+            restored.snapshot(),
+            bytes,
+            "restore is the inverse of snapshot"
+        );
+        assert_eq!(restored.app(), original.app());
+        assert_eq!(restored.applied_index(), 14);
+        assert_eq!(restored.sessions(), 3);
+        let after = history().1;
+        let expected = run(&mut original, &after);
+        assert_eq!(run(&mut restored, &after), expected);
+        assert_eq!(restored.snapshot(), original.snapshot());
+        // The history does what its comments say.
+        let cached = SessionOutput::Reply {
+            session: 1,
+            seq: 3,
+            output: KvOutput::CasFailed {
+                current: "w".into(),
+            },
+            executed: false,
+        };
+        assert_eq!(expected[0], Some(cached));
+        let evicted = SessionOutput::SessionExpired {
+            session: 11,
+            seq: 1,
+        };
+        assert_eq!(expected[3], Some(evicted));
+        let expired = SessionOutput::SessionExpired { session: 1, seq: 4 };
+        assert_eq!(expected[4], Some(expired));
+        assert!(matches!(
+            expected[7],
+            Some(SessionOutput::Reply {
+                executed: false,
+                ..
+            })
+        ));
+        assert_eq!(original.app().get("x"), Some("19c"));
+    }
+
+    #[test]
+    fn the_same_entries_give_the_same_snapshot_bytes() {
+        let a = after_history_before_snapshot();
+        let b = after_history_before_snapshot();
+        assert_eq!(a.snapshot(), b.snapshot());
+        let mut c = after_history_before_snapshot();
+        c.skip(15);
+        assert_ne!(
+            a.snapshot(),
+            c.snapshot(),
+            "the applied index is in the bytes"
+        );
+    }
+
+    #[test]
+    fn restore_rejects_bytes_that_are_not_a_snapshot() {
+        use rand::{Rng, SeedableRng};
+        let bytes = after_history_before_snapshot().snapshot();
+        for len in 0..bytes.len() {
+            assert!(
+                Replicated::<KvStore>::restore(&bytes[..len], LIMITS).is_err(),
+                "the first {len} of {} bytes",
+                bytes.len()
+            );
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        let error = Replicated::<KvStore>::restore(&trailing, LIMITS).unwrap_err();
+        assert!(error.contains("1 bytes after"), "{error}");
+        // A flipped byte or random bytes may happen to decode; whatever they give, it is not a
+        // panic, and a table that decodes has passed its checks.
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0xff;
+            let _ = Replicated::<KvStore>::restore(&flipped, LIMITS);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..2_000 {
+            let len = rng.gen_range(0..=bytes.len());
+            let garbage: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            let _ = Replicated::<KvStore>::restore(&garbage, LIMITS);
+        }
+    }
+
+    #[test]
+    fn restore_rejects_a_session_table_that_breaks_its_invariants() {
+        let corrupt = |change: fn(&mut Replicated<KvStore>)| {
+            let mut sm = after_history_before_snapshot();
+            change(&mut sm);
+            Replicated::<KvStore>::restore(&sm.snapshot(), LIMITS).unwrap_err()
+        };
+        let error = corrupt(|sm| {
+            let first = sm.by_activity.pop_first().expect("sessions are open");
+            sm.by_activity.insert((first.0 + 1, first.1));
+        });
+        assert!(error.contains("its activity index says"), "{error}");
+        let error = corrupt(|sm| {
+            sm.by_activity.insert((0, 2));
+            sm.by_activity.pop_last();
+        });
+        assert!(error.contains("absent from its table"), "{error}");
+        let error = corrupt(|sm| {
+            sm.by_activity.insert((0, 2));
+        });
+        assert!(error.contains("activity index lists 4 sessions"), "{error}");
+        let error = corrupt(|sm| sm.log_time_ns = 0);
+        assert!(error.contains("after the log time"), "{error}");
+        let error = corrupt(|sm| sm.applied_index = 10);
+        assert!(error.contains("session 11 is not the index"), "{error}");
+        let two = SessionLimits {
+            sessions_max: 2,
+            ..LIMITS
+        };
+        let bytes = after_history_before_snapshot().snapshot();
+        let error = Replicated::<KvStore>::restore(&bytes, two).unwrap_err();
+        assert!(error.contains("over the limit of 2"), "{error}");
     }
 
     proptest! {

@@ -2,20 +2,31 @@
 //! durable; a crash keeps what was synced, and on a torn crash also a prefix of the rest.
 //!
 //! The disk is a write-ahead log of records in the order they are issued. One output of a node
-//! becomes up to three records: its term and vote, then its log write, then its commit index.
-//! That order keeps every prefix restorable: no entry is durable without the term that made
-//! it, and no commit index without the entries it covers.
+//! becomes up to five records: its term and vote, its snapshot, the compaction of the log that
+//! snapshot covers, its log write, its commit index. That order keeps every prefix restorable:
+//! no snapshot or entry is durable without the term that made it, no compaction without its
+//! snapshot, and no commit index without the entries it covers. The snapshot and its
+//! compaction are separate records so that a torn crash can fall between them, as a real
+//! disk's can: [`DurableState::log_after_snapshot`], the rule a node restarts by, makes a
+//! snapshot without its compaction the same as one with it.
 
-use crate::node::{DurableState, HardState, LogWrite};
+use crate::node::{DurableState, HardState, LogWrite, StoredSnapshot};
 use std::collections::VecDeque;
 
 /// Most writes a disk buffers between syncs. A node that writes without ever syncing this much
 /// is a bug in the node, reported by the simulator.
 pub const PENDING_WRITES_MAX: usize = 1 << 20;
 
+/// One record. Only a log write can be torn; the others reach the platter whole or not at all.
 #[derive(Clone, Debug)]
 enum Write {
-    TermVote { term: u64, vote: Option<u64> },
+    TermVote {
+        term: u64,
+        vote: Option<u64>,
+    },
+    Snapshot(StoredSnapshot),
+    /// Drops the log entries the durable snapshot covers.
+    Compact,
     Log(LogWrite),
     Commit(u64),
 }
@@ -50,15 +61,32 @@ impl Disk {
         &self.durable
     }
 
-    /// Buffers one output's writes: a new term or vote first, then the log, then a new
-    /// commit index.
-    pub fn write(&mut self, hard_state: Option<HardState>, log: Option<LogWrite>) {
+    /// Buffers one output's writes: a new term or vote first, then a snapshot and the
+    /// compaction of the log it covers, then the log, then a new commit index.
+    pub fn write(
+        &mut self,
+        hard_state: Option<HardState>,
+        snapshot: Option<StoredSnapshot>,
+        log: Option<LogWrite>,
+    ) {
         let hs = hard_state.unwrap_or(self.issued);
         if (hs.term, hs.vote) != (self.issued.term, self.issued.vote) {
             self.push(Write::TermVote {
                 term: hs.term,
                 vote: hs.vote,
             });
+        }
+        if let Some(snapshot) = snapshot {
+            // A snapshot covers entries of terms the node has seen: its term is never ahead of
+            // the node's, so no prefix holds a snapshot without the term that made it.
+            assert!(
+                snapshot.term <= hs.term,
+                "a snapshot of term {} written in term {}",
+                snapshot.term,
+                hs.term
+            );
+            self.push(Write::Snapshot(snapshot));
+            self.push(Write::Compact);
         }
         if let Some(log) = log {
             self.push(Write::Log(log));
@@ -123,31 +151,70 @@ impl Disk {
                 self.durable.hard_state.term = term;
                 self.durable.hard_state.vote = vote;
             }
-            Write::Commit(commit) => self.durable.hard_state.commit = commit,
-            Write::Log(LogWrite {
-                from_index,
-                entries,
-            }) => {
-                let keep = from_index
-                    .saturating_sub(1)
-                    .min(self.durable.log.len() as u64);
-                assert_eq!(
-                    keep + 1,
-                    from_index,
-                    "a log write leaves a gap in the durable log"
+            Write::Snapshot(snapshot) => self.durable.snapshot = Some(snapshot),
+            Write::Compact => {
+                assert!(
+                    self.durable.snapshot.is_some(),
+                    "a compaction reached the disk before its snapshot"
                 );
-                self.durable.log.truncate(keep as usize);
-                self.durable.log.extend(entries);
+                self.compact();
             }
+            Write::Log(write) => self.apply_log(write),
+            Write::Commit(commit) => self.durable.hard_state.commit = commit,
         }
     }
 
-    /// The last durable log entry's (index, term).
-    pub fn durable_last(&self) -> (u64, u64) {
-        self.durable
+    /// Drops the entries before those a node restarts with: the ones the snapshot covers, or
+    /// the whole log when the snapshot replaced it.
+    fn compact(&mut self) {
+        let covered = self.durable.log.len() - self.durable.log_after_snapshot().len();
+        self.durable.log.drain(..covered);
+    }
+
+    /// Keeps the entries before `from_index` and appends the new ones.
+    fn apply_log(&mut self, write: LogWrite) {
+        let LogWrite {
+            from_index,
+            entries,
+        } = write;
+        let snapshot_index = self.durable.snapshot.as_ref().map(|s| s.index);
+        if let Some(snapshot_index) = snapshot_index {
+            assert!(
+                from_index > snapshot_index,
+                "a log write from index {from_index} rewrites the snapshot through {snapshot_index}"
+            );
+            // After a tear between a snapshot and its compaction the log still holds entries
+            // before the snapshot's end; left there, a conflicting one would hide the new
+            // entries from `log_after_snapshot`. The write applies to the log a node restarts
+            // with, so that log is made the durable one first.
+            self.compact();
+        }
+        let first = self
+            .durable
             .log
-            .last()
-            .map_or((0, 0), |e| (e.index, e.term))
+            .first()
+            .map_or(snapshot_index.unwrap_or(0) + 1, |e| e.index);
+        let end = first + self.durable.log.len() as u64;
+        assert!(
+            (first..=end).contains(&from_index),
+            "a log write from index {from_index} leaves a gap in the durable log, which holds \
+             indexes {first}..{end}"
+        );
+        assert!(
+            entries
+                .iter()
+                .zip(from_index..)
+                .all(|(e, index)| e.index == index),
+            "a log write from index {from_index} holds entries out of sequence"
+        );
+        self.durable.log.truncate((from_index - first) as usize);
+        self.durable.log.extend(entries);
+    }
+
+    /// The (index, term) of the last durable entry a node restarts with, else of the durable
+    /// snapshot, else (0, 0).
+    pub fn durable_last(&self) -> (u64, u64) {
+        self.durable.last()
     }
 
     /// Power loss: unsynced writes vanish.
@@ -157,6 +224,7 @@ impl Disk {
 
     /// Power loss with a torn write: a prefix of the unsynced records, drawn from `rng`,
     /// reached the platter; the last of them may be a log write cut after some of its entries.
+    /// Every other record, a snapshot and a compaction among them, is whole or lost.
     pub fn crash_torn(&mut self, rng: &mut impl rand::Rng) -> CrashLoss {
         let records = self.pending.len();
         if records == 0 {
@@ -209,7 +277,8 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{EntryKind, StoredEntry};
+    use crate::node::{EntryKind, Membership, StoredEntry};
+    use rand::SeedableRng;
 
     fn entries(from: u64, to: u64, term: u64) -> LogWrite {
         let entries = (from..=to)
@@ -234,12 +303,76 @@ mod tests {
         }
     }
 
+    fn snapshot(index: u64, term: u64) -> StoredSnapshot {
+        StoredSnapshot {
+            index,
+            term,
+            membership: Membership::simple(&[1, 2, 3]),
+            data: vec![index as u8, term as u8],
+        }
+    }
+
+    fn indexes(log: &[StoredEntry]) -> Vec<u64> {
+        log.iter().map(|e| e.index).collect()
+    }
+
+    /// Writes and syncs.
+    fn write_synced(
+        disk: &mut Disk,
+        hard_state: Option<HardState>,
+        snapshot: Option<StoredSnapshot>,
+        log: Option<LogWrite>,
+    ) {
+        disk.write(hard_state, snapshot, log);
+        let sync = disk.request_sync();
+        assert!(disk.complete_sync(sync));
+    }
+
+    /// A disk whose durable log holds entries 1..=`last` of `term`.
+    fn disk_with_log(last: u64, term: u64) -> Disk {
+        let mut disk = Disk::default();
+        write_synced(
+            &mut disk,
+            Some(hs(term)),
+            None,
+            Some(entries(1, last, term)),
+        );
+        disk
+    }
+
+    /// The entries a node restarts with, consecutive from just after the snapshot (or from 1).
+    fn assert_restorable(d: &DurableState, context: &str) {
+        let first = d.snapshot.as_ref().map_or(1, |s| s.index + 1);
+        let after = d.log_after_snapshot();
+        assert!(
+            after.iter().zip(first..).all(|(e, index)| e.index == index),
+            "{context}: the log a node restarts with is {:?}, not consecutive from {first}",
+            indexes(after)
+        );
+        assert!(
+            d.hard_state.commit <= d.last().0,
+            "{context}: commit {} beyond the last entry {:?}",
+            d.hard_state.commit,
+            d.last()
+        );
+        let snapshot_term = d.snapshot.as_ref().map_or(0, |s| s.term);
+        assert!(
+            after
+                .iter()
+                .map(|e| e.term)
+                .chain([snapshot_term])
+                .all(|term| term <= d.hard_state.term),
+            "{context}: an entry or the snapshot is from a term after {}",
+            d.hard_state.term
+        );
+    }
+
     #[test]
     fn only_synced_writes_survive_a_crash() {
         let mut disk = Disk::default();
-        disk.write(Some(hs(1)), Some(entries(1, 3, 1)));
+        disk.write(Some(hs(1)), None, Some(entries(1, 3, 1)));
         let first = disk.request_sync();
-        disk.write(Some(hs(2)), Some(entries(4, 5, 1)));
+        disk.write(Some(hs(2)), None, Some(entries(4, 5, 1)));
         let second = disk.request_sync();
         assert!(disk.syncing());
         assert_eq!(
@@ -268,9 +401,9 @@ mod tests {
     #[test]
     fn syncs_complete_in_order_and_truncate() {
         let mut disk = Disk::default();
-        disk.write(None, Some(entries(1, 4, 1)));
+        disk.write(None, None, Some(entries(1, 4, 1)));
         let a = disk.request_sync();
-        disk.write(None, Some(entries(3, 3, 2)));
+        disk.write(None, None, Some(entries(3, 3, 2)));
         let b = disk.request_sync();
         assert!(!disk.complete_sync(b), "b cannot complete before a");
         assert!(disk.complete_sync(a));
@@ -281,77 +414,186 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_compacts_the_log_it_covers() {
+        // Section 7: once a snapshot is durable, the entries through its index are dropped.
+        let mut disk = disk_with_log(10, 1);
+        write_synced(&mut disk, None, Some(snapshot(6, 1)), None);
+        assert_eq!(disk.durable().snapshot, Some(snapshot(6, 1)));
+        assert_eq!(indexes(&disk.durable().log), vec![7, 8, 9, 10]);
+        assert_eq!(disk.durable_last(), (10, 1));
+        // A log write on the compacted log counts indexes from the snapshot, not from 1.
+        write_synced(&mut disk, Some(hs(2)), None, Some(entries(9, 11, 2)));
+        assert_eq!(indexes(&disk.durable().log), vec![7, 8, 9, 10, 11]);
+        assert_eq!(disk.durable().log[1].term, 1, "entry 8 is kept");
+        assert_eq!(disk.durable().log[2].term, 2, "entry 9 is replaced");
+        // A snapshot of the whole log leaves it empty; the snapshot is then the last entry.
+        write_synced(&mut disk, None, Some(snapshot(11, 2)), None);
+        assert!(disk.durable().log.is_empty());
+        assert_eq!(disk.durable_last(), (11, 2));
+        write_synced(&mut disk, None, None, Some(entries(12, 13, 2)));
+        assert_eq!(indexes(&disk.durable().log), vec![12, 13]);
+        assert_eq!(disk.durable_last(), (13, 2));
+        assert_restorable(disk.durable(), "after compactions");
+    }
+
+    #[test]
+    fn a_snapshot_that_replaces_the_log_empties_it() {
+        // Section 7: a follower whose log conflicts with a leader's snapshot, or ends before
+        // it, discards its whole log.
+        for (log_last, snap, why) in [
+            (
+                10,
+                snapshot(6, 2),
+                "entry 6 has term 1, the snapshot term 2",
+            ),
+            (3, snapshot(6, 1), "the log ends before the snapshot"),
+        ] {
+            let mut disk = disk_with_log(log_last, 1);
+            write_synced(&mut disk, Some(hs(2)), Some(snap.clone()), None);
+            assert!(disk.durable().log.is_empty(), "{why}");
+            assert_eq!(disk.durable_last(), (snap.index, snap.term), "{why}");
+            write_synced(&mut disk, None, None, Some(entries(7, 8, 2)));
+            assert_eq!(indexes(&disk.durable().log), vec![7, 8], "{why}");
+            assert_restorable(disk.durable(), why);
+        }
+    }
+
+    #[test]
+    fn a_log_write_after_a_tear_before_compaction_applies_to_the_log_after_the_snapshot() {
+        // The tear keeps the snapshot and loses its compaction: the durable log still holds
+        // 1..=10 of term 1, which the snapshot of term 2 at 6 replaces. The node restarts with
+        // no entries and writes from 7; those entries must be what it restarts with next.
+        let mut disk = disk_with_log(10, 1);
+        disk.write(Some(hs(2)), Some(snapshot(6, 2)), None);
+        let loss = disk.crash_keeping(2, 0);
+        assert_eq!(
+            loss,
+            CrashLoss { lost: 1, kept: 2 },
+            "the compaction is lost"
+        );
+        assert_eq!(indexes(&disk.durable().log).len(), 10);
+        assert!(disk.durable().log_after_snapshot().is_empty());
+        write_synced(&mut disk, None, None, Some(entries(7, 8, 2)));
+        assert_eq!(indexes(disk.durable().log_after_snapshot()), vec![7, 8]);
+        assert_eq!(disk.durable_last(), (8, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "rewrites the snapshot through 6")]
+    fn a_log_write_into_the_snapshot_is_a_bug() {
+        let mut disk = disk_with_log(10, 1);
+        write_synced(&mut disk, None, Some(snapshot(6, 1)), None);
+        write_synced(&mut disk, None, None, Some(entries(6, 7, 1)));
+    }
+
+    #[test]
+    #[should_panic(expected = "leaves a gap in the durable log, which holds indexes 7..11")]
+    fn a_log_write_past_the_end_is_a_bug() {
+        let mut disk = disk_with_log(10, 1);
+        write_synced(&mut disk, None, Some(snapshot(6, 1)), None);
+        write_synced(&mut disk, None, None, Some(entries(12, 12, 1)));
+    }
+
+    #[test]
+    fn a_crash_between_snapshot_and_compaction_restores_either_side() {
+        // The snapshot, its compaction and a commit are unsynced when the power fails. A tear
+        // may keep the snapshot and lose the compaction; the node must then restart as if the
+        // compaction had happened. If the snapshot and its compaction were one record, the
+        // tear between them would never happen; if the compaction came first, no tear would
+        // leave the log compacted: either way the counts below stay at zero.
+        let full = disk_with_log(10, 1).durable().log.clone();
+        let (mut torn_between, mut compacted, mut lost) = (0, 0, 0);
+        for seed in 0..64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut disk = disk_with_log(10, 1);
+            let commit = HardState { commit: 6, ..hs(1) };
+            disk.write(Some(commit), Some(snapshot(6, 1)), None);
+            disk.crash_torn(&mut rng);
+            let d = disk.durable();
+            match &d.snapshot {
+                None => {
+                    assert_eq!(d.log, full, "seed {seed}: no snapshot, the full log");
+                    lost += 1;
+                }
+                Some(s) => {
+                    assert_eq!(*s, snapshot(6, 1), "seed {seed}");
+                    assert_eq!(d.log_after_snapshot(), &full[6..], "seed {seed}");
+                    if d.log.first().is_some_and(|e| e.index <= 6) {
+                        torn_between += 1;
+                    } else {
+                        compacted += 1;
+                    }
+                }
+            }
+            assert_eq!(d.last(), (10, 1), "seed {seed}");
+            assert_restorable(d, &format!("seed {seed}"));
+            // The restarted node appends; the disk goes on from the log it restarted with.
+            write_synced(&mut disk, None, None, Some(entries(11, 11, 1)));
+            assert_eq!(disk.durable_last(), (11, 1), "seed {seed}");
+            assert_restorable(disk.durable(), &format!("seed {seed}, after an append"));
+        }
+        assert!(
+            torn_between > 0 && compacted > 0 && lost > 0,
+            "tears land before, between and after: {lost} {torn_between} {compacted}"
+        );
+    }
+
+    /// Three outputs: the first synced, the second and third (one with a snapshot) not.
+    fn write_three_outputs(disk: &mut Disk) {
+        let first = HardState {
+            term: 1,
+            vote: Some(1),
+            commit: 0,
+        };
+        write_synced(disk, Some(first), None, Some(entries(1, 2, 1)));
+        let second = HardState {
+            term: 2,
+            vote: None,
+            commit: 4,
+        };
+        disk.write(Some(second), None, Some(entries(2, 5, 2)));
+        let third = HardState {
+            term: 3,
+            vote: Some(2),
+            commit: 6,
+        };
+        disk.write(Some(third), Some(snapshot(4, 2)), Some(entries(6, 6, 3)));
+    }
+
+    #[test]
     fn a_torn_crash_keeps_a_restorable_prefix() {
-        use rand::SeedableRng;
-        // Every prefix of term/vote, log and commit records restores to a state in which
-        // the commit index is within the log and no entry has a term above the hard state's.
+        // Every prefix of term/vote, snapshot, compaction, log and commit records restores to
+        // a state in which the log follows the snapshot without a gap, the commit index is
+        // within it, and no entry or snapshot has a term above the hard state's.
         let mut kinds = std::collections::BTreeSet::new();
         for seed in 0..200 {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut disk = Disk::default();
-            disk.write(
-                Some(HardState {
-                    term: 1,
-                    vote: Some(1),
-                    commit: 0,
-                }),
-                Some(entries(1, 2, 1)),
-            );
-            let first = disk.request_sync();
-            assert!(disk.complete_sync(first));
-            disk.write(
-                Some(HardState {
-                    term: 2,
-                    vote: None,
-                    commit: 4,
-                }),
-                Some(entries(2, 5, 2)),
-            );
-            disk.write(
-                Some(HardState {
-                    term: 3,
-                    vote: Some(2),
-                    commit: 6,
-                }),
-                Some(entries(6, 6, 3)),
-            );
+            write_three_outputs(&mut disk);
             let loss = disk.crash_torn(&mut rng);
             assert_eq!(
                 loss.lost + loss.kept,
-                6,
-                "seed {seed}: two outputs of three records each"
+                8,
+                "seed {seed}: outputs of three and five records"
             );
-            let d = disk.durable();
-            let last = d.log.last().map_or(0, |e| e.index);
-            assert!(
-                d.hard_state.commit <= last,
-                "seed {seed}: commit {} beyond {last}",
-                d.hard_state.commit
-            );
-            assert!(
-                d.log.iter().all(|e| e.term <= d.hard_state.term),
-                "seed {seed}"
-            );
-            assert!(
-                d.log
-                    .iter()
-                    .enumerate()
-                    .all(|(i, e)| e.index == i as u64 + 1),
-                "seed {seed}"
-            );
-            kinds.insert((loss.kept, d.log.len()));
+            let d = disk.durable().clone();
+            assert_restorable(&d, &format!("seed {seed}"));
+            kinds.insert((loss.kept, d.log.len(), d.snapshot.is_some()));
             // The disk goes on working after a torn crash.
-            disk.write(
-                Some(HardState {
-                    term: 4,
-                    ..d.hard_state
-                }),
+            let next = d.last().0 + 1;
+            let hard_state = HardState {
+                term: 4,
+                ..d.hard_state
+            };
+            write_synced(
+                &mut disk,
+                Some(hard_state),
                 None,
+                Some(entries(next, next, 4)),
             );
-            let s = disk.request_sync();
-            assert!(disk.complete_sync(s));
-            assert_eq!(disk.durable().hard_state.term, 4);
+            assert_eq!(disk.durable_last(), (next, 4), "seed {seed}");
+            assert_restorable(disk.durable(), &format!("seed {seed}, after an append"));
         }
-        assert!(kinds.len() >= 6, "tears land in many places: {kinds:?}");
+        assert!(kinds.len() >= 8, "tears land in many places: {kinds:?}");
     }
 }

@@ -4,7 +4,7 @@
 use crate::node::{
     Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
     LogWrite, MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode,
-    StartContext, StoredEntry,
+    StartContext, StoredEntry, StoredSnapshot,
 };
 use crate::situations::Situations;
 use raft::{
@@ -31,6 +31,15 @@ pub struct RaftNode {
     situations: Situations,
     /// The last configuration entry applied since the last output.
     config_applied: Option<(u64, crate::node::Membership)>,
+    /// The session table's limits, to restore it from a snapshot.
+    limits: SessionLimits,
+    /// Compact once this many entries (0: never), or entries of this many bytes (0: never),
+    /// were applied since the last snapshot (section 7).
+    snapshot_entries: u64,
+    snapshot_bytes: u64,
+    /// Entries, and their bytes, applied since the last snapshot.
+    applied_since_snapshot: u64,
+    applied_bytes_since_snapshot: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +59,42 @@ impl RaftNode {
         self.state_machine.app()
     }
 
+    /// Snapshots the state machine and compacts the log once enough was applied since the
+    /// last snapshot; the next `Ready` carries the snapshot to persist.
+    fn maybe_compact(&mut self) {
+        let by_entries =
+            self.snapshot_entries > 0 && self.applied_since_snapshot >= self.snapshot_entries;
+        let by_bytes =
+            self.snapshot_bytes > 0 && self.applied_bytes_since_snapshot >= self.snapshot_bytes;
+        if !(by_entries || by_bytes) {
+            return;
+        }
+        let index = self.state_machine.applied_index();
+        // Compaction only fails for an index already compacted: then there is nothing to do.
+        let _ = self.node.compact(index, self.state_machine.snapshot());
+        self.applied_since_snapshot = 0;
+        self.applied_bytes_since_snapshot = 0;
+    }
+
+    /// The leader's snapshot replaces the state machine: it reflects every entry through its
+    /// index. Entries applied after it follow.
+    fn install(&mut self, snapshot: &raft::Snapshot) {
+        self.state_machine = Replicated::restore(&snapshot.data, self.limits).unwrap_or_else(|e| {
+            panic!(
+                "node {}: a leader's snapshot through index {} does not decode: {e}",
+                self.node.id(),
+                snapshot.index
+            )
+        });
+        self.applied_since_snapshot = 0;
+        self.applied_bytes_since_snapshot = 0;
+    }
+
     fn apply(&mut self, entry: &raft::Entry) {
+        self.applied_since_snapshot += 1;
+        if let raft::Payload::Command(data) = &entry.payload {
+            self.applied_bytes_since_snapshot += data.len() as u64;
+        }
         if let raft::Payload::Config(m) = &entry.payload {
             let sim = crate::node::Membership {
                 voters: m.voters.clone(),
@@ -142,6 +186,11 @@ impl RaftNode {
         s.configuration_rolled_back +=
             now.configurations_rolled_back - was.configurations_rolled_back;
         s.leader_removed += now.leader_removed - was.leader_removed;
+        s.snapshot_sent += now.snapshots_sent - was.snapshots_sent;
+        s.snapshot_chunk_resent += now.snapshot_chunks_resent - was.snapshot_chunks_resent;
+        s.snapshot_transfer_restarted +=
+            now.snapshot_transfers_restarted - was.snapshot_transfers_restarted;
+        s.snapshot_installed += now.snapshots_installed - was.snapshots_installed;
         s
     }
 }
@@ -173,6 +222,40 @@ fn kv_op(op: ClientOp) -> KvOp {
         ClientOp::Put { key, value } => KvOp::Put { key, value },
         ClientOp::Append { key, value } => KvOp::Append { key, value },
         ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
+    }
+}
+
+fn sim_membership(m: raft::Membership) -> crate::node::Membership {
+    crate::node::Membership {
+        voters: m.voters,
+        voters_outgoing: m.voters_outgoing,
+        learners: m.learners,
+    }
+}
+
+fn raft_membership(m: crate::node::Membership) -> raft::Membership {
+    raft::Membership {
+        voters: m.voters,
+        voters_outgoing: m.voters_outgoing,
+        learners: m.learners,
+    }
+}
+
+fn to_stored_snapshot(s: raft::Snapshot) -> StoredSnapshot {
+    StoredSnapshot {
+        index: s.index,
+        term: s.term,
+        membership: sim_membership(s.membership),
+        data: s.data,
+    }
+}
+
+fn from_stored_snapshot(s: &StoredSnapshot) -> raft::Snapshot {
+    raft::Snapshot {
+        index: s.index,
+        term: s.term,
+        membership: raft_membership(s.membership.clone()),
+        data: s.data.clone(),
     }
 }
 
@@ -242,7 +325,7 @@ impl SimNode for RaftNode {
             inflight_msgs_max: s.inflight_msgs_max,
             uncommitted_entries_max: s.uncommitted_entries_max,
             learner_lag_entries_max: s.learner_lag_entries_max,
-            snapshot_chunk_bytes_max: 64 * 1024,
+            snapshot_chunk_bytes_max: s.snapshot_chunk_bytes,
             mutation,
         };
         let hs = durable.hard_state;
@@ -252,12 +335,13 @@ impl SimNode for RaftNode {
             commit: hs.commit,
         };
         let entries = durable
-            .log
+            .log_after_snapshot()
             .iter()
             .map(from_stored)
             .collect::<Result<Vec<_>, _>>()?;
+        let snapshot = durable.snapshot.as_ref().map(from_stored_snapshot);
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
-        let node = raft::Node::restore(config, hard_state, None, entries, rng, ctx.now_ns)
+        let node = raft::Node::restore(config, hard_state, snapshot.clone(), entries, rng, ctx.now_ns)
             .map_err(|e| e.to_string())?;
         let limits = SessionLimits {
             timeout_ns: s.session_timeout_ns,
@@ -265,16 +349,30 @@ impl SimNode for RaftNode {
             dedup: mutation != Some(raft::Mutation::NoSessionDedup),
         };
         let store = KvStore::new(usize::try_from(s.value_bytes_max).unwrap_or(usize::MAX));
+        let state_machine = match &snapshot {
+            Some(s) => Replicated::restore(&s.data, limits)
+                .map_err(|e| format!("snapshot through index {}: {e}", s.index))?,
+            None => Replicated::new(store, limits),
+        };
+        let situations = Situations {
+            restart_from_snapshot: u64::from(snapshot.is_some()),
+            ..Situations::default()
+        };
         Ok(RaftNode {
             node,
-            state_machine: Replicated::new(store, limits),
+            state_machine,
             waiting: BTreeMap::new(),
             replies: Vec::new(),
             applied: Vec::new(),
             local_reads: mutation == Some(raft::Mutation::ReadWithoutQuorum),
             counters_reported: raft::Counters::default(),
-            situations: Situations::default(),
+            situations,
             config_applied: None,
+            limits,
+            snapshot_entries: s.snapshot_entries,
+            snapshot_bytes: s.snapshot_bytes,
+            applied_since_snapshot: 0,
+            applied_bytes_since_snapshot: 0,
         })
     }
 
@@ -358,7 +456,11 @@ impl SimNode for RaftNode {
     }
 
     fn take_output(&mut self) -> Output<raft::Message> {
+        self.maybe_compact();
         let ready = self.node.take_ready();
+        if let Some(snapshot) = ready.snapshot.as_ref().filter(|_| ready.snapshot_from_leader) {
+            self.install(snapshot);
+        }
         for entry in &ready.committed {
             self.apply(entry);
         }
@@ -378,7 +480,7 @@ impl SimNode for RaftNode {
             applied: std::mem::take(&mut self.applied),
             situations: self.take_situations(),
             config_applied: self.config_applied.take(),
-            snapshot: None,
+            snapshot: ready.snapshot.map(to_stored_snapshot),
         }
     }
 

@@ -108,6 +108,15 @@ pub struct RaftSettings {
     /// `learner_lag_entries_max` (default 64): a server being added is promoted from learner
     /// once its log is within this many entries of the leader's; `>= 1`.
     pub learner_lag_entries_max: u64,
+    /// `snapshot_entries` (default 0, off): a node snapshots its state machine and compacts
+    /// its log once it has applied this many entries since its last snapshot (section 7).
+    pub snapshot_entries: u64,
+    /// `snapshot_bytes` (default 0, off): the same, once the entries applied since the last
+    /// snapshot hold this many bytes.
+    pub snapshot_bytes: u64,
+    /// `snapshot_chunk_bytes` (default 65536): most snapshot bytes in one InstallSnapshot
+    /// message; `1..=16777216`.
+    pub snapshot_chunk_bytes: u64,
 }
 
 /// The `[membership]` section: which nodes start as the cluster, and random membership churn.
@@ -594,6 +603,9 @@ impl Scenario {
                 sessions_max: int(r.sessions_max),
                 value_bytes_max: int(r.value_bytes_max),
                 learner_lag_entries_max: int(r.learner_lag_entries_max),
+                snapshot_entries: int(r.snapshot_entries),
+                snapshot_bytes: int(r.snapshot_bytes),
+                snapshot_chunk_bytes: int(r.snapshot_chunk_bytes),
             },
             network: RawNetwork {
                 latency: range(n.latency_min_ns, n.latency_max_ns),
@@ -900,6 +912,9 @@ struct RawRaft {
     sessions_max: Opt<Int>,
     value_bytes_max: Opt<Int>,
     learner_lag_entries_max: Opt<Int>,
+    snapshot_entries: Opt<Int>,
+    snapshot_bytes: Opt<Int>,
+    snapshot_chunk_bytes: Opt<Int>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -1681,6 +1696,9 @@ impl Cx<'_> {
                 sessions_max: int(&r.sessions_max, 1024, 1, 1_000_000)?,
                 value_bytes_max: int(&r.value_bytes_max, 65_536, 1, u64::MAX)?,
                 learner_lag_entries_max: int(&r.learner_lag_entries_max, 64, 1, u64::MAX)?,
+                snapshot_entries: int(&r.snapshot_entries, 0, 0, u64::MAX)?,
+                snapshot_bytes: int(&r.snapshot_bytes, 0, 0, u64::MAX)?,
+                snapshot_chunk_bytes: int(&r.snapshot_chunk_bytes, 65_536, 1, 1 << 24)?,
             },
             network,
             disk: DiskSettings {

@@ -55,6 +55,18 @@ situations! {
     configuration_rolled_back: "configuration-rolled-back",
     /// A leader left out of C(new) stepped down once C(new) committed (section 6).
     leader_removed: "leader-removed",
+    /// A leader sent a snapshot to a follower that needed entries it had compacted (section 7).
+    snapshot_sent: "snapshot-sent",
+    /// A leader sent a snapshot chunk again: lost, or asked for again.
+    snapshot_chunk_resent: "snapshot-chunk-resent",
+    /// A follower lost the chunks it held (it restarted) and the transfer began again.
+    snapshot_transfer_restarted: "snapshot-transfer-restarted",
+    /// A follower installed a leader's snapshot, replacing its log (section 7).
+    snapshot_installed: "snapshot-installed",
+    /// A node restarted from a snapshot and the entries after it.
+    restart_from_snapshot: "restart-from-snapshot",
+    /// A node restarted with a snapshot on disk but its log not yet compacted.
+    restart_before_compaction: "restart-before-compaction",
     /// The current leader crashed.
     leader_crashed: "leader-crashed",
     /// The current leader was cut off from a majority by a partition.

@@ -535,8 +535,13 @@ impl<N: SimNode> Simulator<N> {
             mutation: self.options.mutation.as_deref(),
         };
         let slot = &self.slots[(id - 1) as usize];
-        let node = N::start(&ctx, slot.disk.durable())
+        let durable = slot.disk.durable();
+        let node = N::start(&ctx, durable)
             .map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
+        if let (Some(s), Some(first)) = (&durable.snapshot, durable.log.first()) {
+            // The crash came between the snapshot's write and the log's compaction.
+            self.situations.restart_before_compaction += u64::from(first.index <= s.index);
+        }
         let view = node.view();
         self.checker.restarted(id, &slot.disk.durable().log, view);
         let slot = self.slot(id);
@@ -773,7 +778,7 @@ impl<N: SimNode> Simulator<N> {
                 .log_write
                 .as_ref()
                 .is_some_and(|w| w.entries.iter().any(|e| e.term == view.term));
-        slot.disk.write(output.hard_state, output.log_write);
+        slot.disk.write(output.hard_state, output.snapshot.take(), output.log_write);
         let sync = output.must_sync.then(|| slot.disk.request_sync());
         let held = slot.disk.syncing() && !output.messages.is_empty();
         let messages = if held {
