@@ -341,8 +341,15 @@ impl SimNode for RaftNode {
             .collect::<Result<Vec<_>, _>>()?;
         let snapshot = durable.snapshot.as_ref().map(from_stored_snapshot);
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
-        let node = raft::Node::restore(config, hard_state, snapshot.clone(), entries, rng, ctx.now_ns)
-            .map_err(|e| e.to_string())?;
+        let node = raft::Node::restore(
+            config,
+            hard_state,
+            snapshot.clone(),
+            entries,
+            rng,
+            ctx.now_ns,
+        )
+        .map_err(|e| e.to_string())?;
         let limits = SessionLimits {
             timeout_ns: s.session_timeout_ns,
             sessions_max: usize::try_from(s.sessions_max).unwrap_or(usize::MAX),
@@ -458,7 +465,11 @@ impl SimNode for RaftNode {
     fn take_output(&mut self) -> Output<raft::Message> {
         self.maybe_compact();
         let ready = self.node.take_ready();
-        if let Some(snapshot) = ready.snapshot.as_ref().filter(|_| ready.snapshot_from_leader) {
+        if let Some(snapshot) = ready
+            .snapshot
+            .as_ref()
+            .filter(|_| ready.snapshot_from_leader)
+        {
             self.install(snapshot);
         }
         for entry in &ready.committed {

@@ -2637,6 +2637,9 @@ action = "heal"
                 sessions_max: 1024,
                 value_bytes_max: 65_536,
                 learner_lag_entries_max: 64,
+                snapshot_entries: 0,
+                snapshot_bytes: 0,
+                snapshot_chunk_bytes: 65_536,
             },
             network: NetworkSettings {
                 loss: 0.05,
@@ -2750,6 +2753,9 @@ action = "heal"
                 sessions_max: 1024,
                 value_bytes_max: 65_536,
                 learner_lag_entries_max: 64,
+                snapshot_entries: 0,
+                snapshot_bytes: 0,
+                snapshot_chunk_bytes: 65_536,
             },
             network: NetworkSettings::uniform(NS_PER_MS, 10 * NS_PER_MS),
             disk: DiskSettings {

@@ -536,8 +536,8 @@ impl<N: SimNode> Simulator<N> {
         };
         let slot = &self.slots[(id - 1) as usize];
         let durable = slot.disk.durable();
-        let node = N::start(&ctx, durable)
-            .map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
+        let node =
+            N::start(&ctx, durable).map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
         if let (Some(s), Some(first)) = (&durable.snapshot, durable.log.first()) {
             // The crash came between the snapshot's write and the log's compaction.
             self.situations.restart_before_compaction += u64::from(first.index <= s.index);
@@ -778,7 +778,8 @@ impl<N: SimNode> Simulator<N> {
                 .log_write
                 .as_ref()
                 .is_some_and(|w| w.entries.iter().any(|e| e.term == view.term));
-        slot.disk.write(output.hard_state, output.snapshot.take(), output.log_write);
+        slot.disk
+            .write(output.hard_state, output.snapshot.take(), output.log_write);
         let sync = output.must_sync.then(|| slot.disk.request_sync());
         let held = slot.disk.syncing() && !output.messages.is_empty();
         let messages = if held {
