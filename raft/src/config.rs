@@ -27,6 +27,10 @@ pub struct Config {
     pub learner_lag_entries_max: u64,
     /// At most this many bytes of a snapshot in one InstallSnapshot message, sent or accepted.
     pub snapshot_chunk_bytes_max: u64,
+    /// A compaction keeps this many entries before the snapshot's index in memory, so that a
+    /// follower only a little behind (a reordered message, a short pause) is sent entries
+    /// rather than the whole snapshot. A restart keeps none.
+    pub snapshot_catch_up_entries: u64,
     /// A deliberately wrong rule, for measuring a testbed's power to find bugs. `None` in any
     /// real use.
     pub mutation: Option<Mutation>,
@@ -94,6 +98,7 @@ impl Config {
             uncommitted_entries_max: 4096,
             learner_lag_entries_max: 64,
             snapshot_chunk_bytes_max: 64 * 1024,
+            snapshot_catch_up_entries: 0,
             mutation: None,
         }
     }

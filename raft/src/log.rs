@@ -1,8 +1,9 @@
 use crate::{Entry, Index, Term};
 
 /// A node's log: entries at indexes `first_index()..=last_index()`, held in memory. The
-/// entries through `snapshot_index()` (0 without compaction) have been compacted away: only
-/// the index and term of the last of them are kept, for the consistency check (section 7).
+/// entries through `compacted_index()` (0 without compaction) have been compacted away into a
+/// snapshot: only the index and term of the last of them are kept, for the consistency check
+/// (section 7). The snapshot itself may reach further: a log may keep some entries it covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Log {
     /// The last compacted index and its term; (0, 0) when nothing was compacted.
@@ -56,16 +57,16 @@ impl Log {
     }
 
     /// The last compacted index, 0 if none.
-    pub fn snapshot_index(&self) -> Index {
+    pub fn compacted_index(&self) -> Index {
         self.snapshot_index
     }
 
-    /// The term of the entry at `snapshot_index()`, 0 if none.
-    pub fn snapshot_term(&self) -> Term {
+    /// The term of the entry at `compacted_index()`, 0 if none.
+    pub fn compacted_term(&self) -> Term {
         self.snapshot_term
     }
 
-    /// The index of the first entry held, `snapshot_index() + 1`.
+    /// The index of the first entry held, `compacted_index() + 1`.
     pub fn first_index(&self) -> Index {
         self.snapshot_index + 1
     }
@@ -186,7 +187,11 @@ mod tests {
         assert_eq!((log.last_index(), log.last_term()), (6, 3));
         log.compact(4);
         assert_eq!(
-            (log.snapshot_index(), log.snapshot_term(), log.first_index()),
+            (
+                log.compacted_index(),
+                log.compacted_term(),
+                log.first_index()
+            ),
             (4, 2, 5)
         );
         assert_eq!(
@@ -207,7 +212,7 @@ mod tests {
             "never below the first index held"
         );
         log.compact(3); // Below the snapshot: nothing changes.
-        assert_eq!(log.snapshot_index(), 4);
+        assert_eq!(log.compacted_index(), 4);
         log.truncate_from(6);
         assert_eq!(log.last_index(), 5);
         log.push(entry(6, 4));

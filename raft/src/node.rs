@@ -74,8 +74,10 @@ pub struct Node {
     change: Option<Change>,
     /// How the last accepted change ended, for the next `Ready`.
     change_outcome: Option<ChangeOutcome>,
-    /// The latest snapshot, which stands for the log through `log.snapshot_index()`; a leader
-    /// sends it to followers that need compacted entries (section 7).
+    /// The latest snapshot, which stands for the log through its index; a leader sends it to
+    /// followers that need compacted entries (section 7). The log may keep up to
+    /// `snapshot_catch_up_entries` entries before its index, so that a follower a little
+    /// behind gets entries rather than the whole snapshot.
     snapshot: Option<Snapshot>,
     /// `snapshot` is not yet in a `Ready`: `Some(true)` if it came from the leader.
     snapshot_unpersisted: Option<bool>,
@@ -390,10 +392,11 @@ impl Node {
                 applied: self.applied_index,
             });
         }
-        if index <= self.log.snapshot_index() {
+        let snapshot_index = self.snapshot.as_ref().map_or(0, |s| s.index);
+        if index <= snapshot_index {
             return Err(CompactError::AlreadyCompacted {
                 index,
-                snapshot_index: self.log.snapshot_index(),
+                snapshot_index,
             });
         }
         assert_ne!(
@@ -407,7 +410,8 @@ impl Node {
             membership: self.membership_at(index),
             data,
         };
-        self.log.compact(index);
+        let keep_from = index.saturating_sub(self.config.snapshot_catch_up_entries);
+        self.log.compact(keep_from);
         self.snapshot = Some(snapshot);
         self.snapshot_unpersisted = Some(false);
         Ok(())
@@ -900,7 +904,7 @@ impl Node {
         let Some(pr) = progress.get_mut(&peer) else {
             return;
         };
-        if pr.sending_snapshot() || pr.next_index <= self.log.snapshot_index() {
+        if pr.sending_snapshot() || pr.next_index <= self.log.compacted_index() {
             // The entries the follower needs are compacted away (section 7).
             self.send_snapshot_chunk(peer);
             return;

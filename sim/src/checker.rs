@@ -4,8 +4,15 @@
 //! [`NodeView`]. It keeps a mirror of every node's log as (term, chain hash) pairs, where the
 //! chain hash of entry `i` covers entries `1..=i`: two logs agree through `i` exactly when their
 //! chain hashes at `i` agree, which makes Log Matching and Leader Completeness O(1) checks.
+//!
+//! A node's snapshot (section 7) must cover only committed entries; its mirror then starts at
+//! the snapshot's index with the committed entry's mark there, so chains stay comparable across
+//! nodes and the mirror stays as short as the node's log.
 
-use crate::node::{EntryKind, LogWrite, Membership, NodeId, NodeView, Role, StoredEntry};
+use crate::node::{
+    DurableState, EntryKind, LogWrite, Membership, NodeId, NodeView, Role, StoredEntry,
+    StoredSnapshot,
+};
 use crate::trace::TraceHasher;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -91,28 +98,102 @@ struct Committed {
     term_seen: u64,
 }
 
+/// A node's log as the checker sees it: its snapshot's last entry, then the entries after it.
 #[derive(Clone, Debug)]
 struct NodeMirror {
+    /// The last index the node's snapshot covers, 0 without one.
+    base: u64,
+    /// The mark at `base`, `None` when `base` is 0. It is the committed entry's mark there: a
+    /// snapshot covers only committed entries, so the compacted prefix is the committed one.
+    base_mark: Option<EntryMark>,
+    /// The marks of indexes `base + 1..=base + log.len()`.
     log: Vec<EntryMark>,
     view: NodeView,
     /// The configuration entries of `log`, by index, in order.
     configs: Vec<(u64, Membership)>,
+    /// The configuration in effect at `base`, from the snapshot.
+    base_membership: Option<Membership>,
     /// The configuration before any configuration entry.
     bootstrap: Membership,
 }
 
 impl NodeMirror {
-    /// The configuration in effect: the latest in the log (section 6).
-    fn membership(&self) -> &Membership {
-        self.configs.last().map_or(&self.bootstrap, |(_, m)| m)
+    fn new(view: NodeView, bootstrap: Membership) -> NodeMirror {
+        NodeMirror {
+            base: 0,
+            base_mark: None,
+            log: Vec::new(),
+            view,
+            configs: Vec::new(),
+            base_membership: None,
+            bootstrap,
+        }
     }
 
-    fn note_configs(&mut self, entries: &[StoredEntry]) {
-        for entry in entries.iter().filter(|e| e.kind == EntryKind::Config) {
+    /// The configuration in effect: the latest in the log, else the snapshot's (section 6).
+    fn membership(&self) -> &Membership {
+        self.configs
+            .last()
+            .map(|(_, m)| m)
+            .or(self.base_membership.as_ref())
+            .unwrap_or(&self.bootstrap)
+    }
+
+    fn last_index(&self) -> u64 {
+        self.base + self.log.len() as u64
+    }
+
+    /// The mark at `index`: the snapshot's at the base, then the entries'; `None` at 0, below
+    /// the base (compacted) and past the end.
+    fn mark(&self, index: u64) -> Option<EntryMark> {
+        if index == self.base {
+            return self.base_mark;
+        }
+        let position = index.checked_sub(self.base + 1)?;
+        self.log.get(position as usize).copied()
+    }
+
+    /// Drops the marks after `index`, which is not below the base.
+    fn truncate_after(&mut self, index: u64) {
+        assert!(index >= self.base, "truncating below the base");
+        self.log.truncate((index - self.base) as usize);
+        self.configs.retain(|(i, _)| *i <= index);
+    }
+
+    /// Appends `entry`, which must be the next index; `Err` holds the index expected.
+    fn push(&mut self, entry: &StoredEntry) -> Result<EntryMark, u64> {
+        let expected = self.last_index() + 1;
+        if entry.index != expected {
+            return Err(expected);
+        }
+        let prev = self.log.last().or(self.base_mark.as_ref());
+        let mark = EntryMark {
+            term: entry.term,
+            chain: chain(prev.map_or(0, |m| m.chain), entry),
+        };
+        self.log.push(mark);
+        if entry.kind == EntryKind::Config {
             if let Some(m) = Membership::decode(&entry.data) {
                 self.configs.push((entry.index, m));
             }
         }
+        Ok(mark)
+    }
+
+    /// A snapshot through `index`, whose entry is `mark`, replaces the log through it; the
+    /// entries after it stay only if the log held that same entry (section 7).
+    fn compact(&mut self, index: u64, mark: EntryMark, membership: &Membership) {
+        assert!(index > self.base, "a snapshot at or below the base");
+        if self.mark(index) == Some(mark) {
+            self.log.drain(..(index - self.base) as usize);
+            self.configs.retain(|(i, _)| *i > index);
+        } else {
+            self.log.clear();
+            self.configs.clear();
+        }
+        self.base = index;
+        self.base_mark = Some(mark);
+        self.base_membership = Some(membership.clone());
     }
 }
 
@@ -122,7 +203,9 @@ pub struct Checker {
     nodes: Vec<NodeMirror>,
     /// The leader of each term seen.
     leaders: BTreeMap<u64, NodeId>,
-    /// By index: every (term, chain) seen in any log at that index.
+    /// By index: every (term, chain) seen in any log at that index. It is never trimmed: a
+    /// node may write at any index above its durable snapshot's, and a crash can take it back
+    /// to an older snapshot than the one the checker saw, so no index is ever out of reach.
     marks_by_index: Vec<Vec<(EntryMark, NodeId)>>,
     committed: Vec<Committed>,
     /// Leaders elected in a term > 1 whose log was shorter than another node's.
@@ -143,12 +226,7 @@ impl Checker {
     pub fn new(nodes: u64, initial: NodeView, bootstrap: impl Fn(NodeId) -> Membership) -> Checker {
         Checker {
             nodes: (1..=nodes)
-                .map(|id| NodeMirror {
-                    log: Vec::new(),
-                    view: initial,
-                    configs: Vec::new(),
-                    bootstrap: bootstrap(id),
-                })
+                .map(|id| NodeMirror::new(initial, bootstrap(id)))
                 .collect(),
             leaders: BTreeMap::new(),
             marks_by_index: Vec::new(),
@@ -173,21 +251,128 @@ impl Checker {
         self.committed.len() as u64
     }
 
-    /// A node restarted: its log is what its disk kept, its view starts anew.
-    pub fn restarted(&mut self, node: NodeId, log: &[StoredEntry], view: NodeView) {
+    /// A node restarted: its log is what its disk kept (its snapshot, then the entries after
+    /// it), its view starts anew. The snapshot is checked as [`Checker::on_snapshot`] checks
+    /// one, except that it must be known committed already: it was persisted in an earlier
+    /// output, whose commits were checked then.
+    pub fn restarted(
+        &mut self,
+        now: u64,
+        node: NodeId,
+        durable: &DurableState,
+        view: NodeView,
+    ) -> Result<(), Violation> {
+        let snapshot = durable.snapshot.as_ref().filter(|s| s.index > 0);
+        let base_mark = match snapshot {
+            Some(s) => Some(self.snapshot_mark(now, node, s)?),
+            None => None,
+        };
         let mirror = &mut self.nodes[(node - 1) as usize];
+        mirror.base = snapshot.map_or(0, |s| s.index);
+        mirror.base_mark = base_mark;
+        mirror.base_membership = snapshot.map(|s| s.membership.clone());
         mirror.log.clear();
         mirror.configs.clear();
-        mirror.note_configs(log);
-        let mut prev = 0;
-        for entry in log {
-            prev = chain(prev, entry);
-            mirror.log.push(EntryMark {
-                term: entry.term,
-                chain: prev,
-            });
-        }
         mirror.view = view;
+        for entry in durable.log_after_snapshot() {
+            mirror
+                .push(entry)
+                .map_err(|expected| misplaced(now, node, expected, entry))?;
+        }
+        Ok(())
+    }
+
+    /// Checks a snapshot `node` persists (one it took, or one a leader sent it), whose view
+    /// after the same output is `view` (checked next, by [`Checker::on_view`]); call it before
+    /// [`Checker::on_log_write`] of that output. A snapshot at or below the node's current one
+    /// is checked but changes nothing: a node may persist the one it holds again, and were it
+    /// to go back, its next write below its base would be flagged.
+    pub fn on_snapshot(
+        &mut self,
+        now: u64,
+        node: NodeId,
+        snapshot: &StoredSnapshot,
+        view: &NodeView,
+    ) -> Result<(), Violation> {
+        if snapshot.index == 0 {
+            return Ok(()); // It covers nothing.
+        }
+        if snapshot.index > self.committed_len() {
+            self.commit_through_snapshot(now, node, snapshot, view)?;
+        }
+        let mark = self.snapshot_mark(now, node, snapshot)?;
+        let mirror = &mut self.nodes[(node - 1) as usize];
+        if snapshot.index > mirror.base {
+            mirror.compact(snapshot.index, mark, &snapshot.membership);
+        }
+        Ok(())
+    }
+
+    /// A node may snapshot an index in the very output that commits it, before `on_view` has
+    /// seen that commit. That is legal only if the node holds the entry and its new commit
+    /// index reaches it; its commits through the snapshot are checked now, as `on_view` would
+    /// check them, while the mirror still holds their marks.
+    fn commit_through_snapshot(
+        &mut self,
+        now: u64,
+        node: NodeId,
+        snapshot: &StoredSnapshot,
+        view: &NodeView,
+    ) -> Result<(), Violation> {
+        let mirror = &self.nodes[(node - 1) as usize];
+        let holds = mirror
+            .mark(snapshot.index)
+            .is_some_and(|m| m.term == snapshot.term);
+        if !holds || view.commit_index < snapshot.index {
+            return Err(self.uncommitted_snapshot(now, node, snapshot));
+        }
+        let from = mirror.view.commit_index + 1;
+        self.check_commits(now, node, from, snapshot.index, view.term)
+    }
+
+    /// The committed mark at a snapshot's index (not 0): a snapshot covers only committed
+    /// entries, and its last one is the committed entry there.
+    fn snapshot_mark(
+        &self,
+        now: u64,
+        node: NodeId,
+        snapshot: &StoredSnapshot,
+    ) -> Result<EntryMark, Violation> {
+        let Some(c) = self.committed.get((snapshot.index - 1) as usize) else {
+            return Err(self.uncommitted_snapshot(now, node, snapshot));
+        };
+        if c.mark.term != snapshot.term {
+            let detail = format!(
+                "node {node}'s snapshot through index {} ends with an entry of term {}, but node {} committed one of term {} there",
+                snapshot.index, snapshot.term, c.node, c.mark.term
+            );
+            return Err(violation(
+                Invariant::StateMachineSafety,
+                vec![c.node, node],
+                now,
+                detail,
+            ));
+        }
+        Ok(c.mark)
+    }
+
+    fn uncommitted_snapshot(&self, now: u64, node: NodeId, snapshot: &StoredSnapshot) -> Violation {
+        let detail = format!(
+            "node {node} took or installed a snapshot through index {}, but only {} entries are known committed",
+            snapshot.index,
+            self.committed_len()
+        );
+        violation(Invariant::StateMachineSafety, vec![node], now, detail)
+    }
+
+    /// The mark `mirror` holds at `index`: below its base, the committed one (its snapshot
+    /// covers only committed entries, and the chain of its base covers all before it).
+    fn held(&self, mirror: &NodeMirror, index: u64) -> Option<EntryMark> {
+        if index < mirror.base {
+            let position = index.checked_sub(1)?;
+            return self.committed.get(position as usize).map(|c| c.mark);
+        }
+        mirror.mark(index)
     }
 
     /// Checks a log write of `node`, whose view after the write is `view` (checked next).
@@ -199,14 +384,21 @@ impl Checker {
         view: &NodeView,
     ) -> Result<(), Violation> {
         let mirror = &mut self.nodes[(node - 1) as usize];
-        let len = mirror.log.len() as u64;
-        if write.from_index == 0 || write.from_index > len + 1 {
+        let (base, last) = (mirror.base, mirror.last_index());
+        if base > 0 && write.from_index <= base {
+            let detail = format!(
+                "log write at index {} at or below its snapshot's last index {base}",
+                write.from_index
+            );
+            return Err(violation(Invariant::LogMatching, vec![node], now, detail));
+        }
+        if write.from_index == 0 || write.from_index > last + 1 {
             return Err(violation(
                 Invariant::LogMatching,
                 vec![node],
                 now,
                 format!(
-                    "log write at index {} leaves a gap after {len}",
+                    "log write at index {} leaves a gap after {last}",
                     write.from_index
                 ),
             ));
@@ -214,9 +406,9 @@ impl Checker {
         let leader_throughout = mirror.view.role == Role::Leader
             && view.role == Role::Leader
             && mirror.view.term == view.term;
-        if leader_throughout && write.from_index <= len {
+        if leader_throughout && write.from_index <= last {
             let detail = format!(
-                "leader of term {} rewrote its log from index {} (last index {len})",
+                "leader of term {} rewrote its log from index {} (last index {last})",
                 mirror.view.term, write.from_index
             );
             return Err(violation(
@@ -226,29 +418,12 @@ impl Checker {
                 detail,
             ));
         }
-        mirror.log.truncate((write.from_index - 1) as usize);
-        mirror
-            .configs
-            .retain(|(index, _)| *index < write.from_index);
-        mirror.note_configs(&write.entries);
-        let mut prev = mirror.log.last().map_or(0, |m| m.chain);
-        for (offset, entry) in write.entries.iter().enumerate() {
-            let index = write.from_index + offset as u64;
-            if entry.index != index {
-                return Err(violation(
-                    Invariant::LogMatching,
-                    vec![node],
-                    now,
-                    format!("entry at position {index} claims index {}", entry.index),
-                ));
-            }
-            prev = chain(prev, entry);
-            let mark = EntryMark {
-                term: entry.term,
-                chain: prev,
-            };
-            mirror.log.push(mark);
-            check_log_matching(&mut self.marks_by_index, now, node, index, mark)?;
+        mirror.truncate_after(write.from_index - 1);
+        for entry in &write.entries {
+            let mark = mirror
+                .push(entry)
+                .map_err(|expected| misplaced(now, node, expected, entry))?;
+            check_log_matching(&mut self.marks_by_index, now, node, entry.index, mark)?;
         }
         Ok(())
     }
@@ -272,10 +447,10 @@ impl Checker {
                 detail,
             ));
         }
-        let log_len = self.nodes[(node - 1) as usize].log.len() as u64;
-        if view.commit_index > log_len {
+        let last = self.nodes[(node - 1) as usize].last_index();
+        if view.commit_index > last {
             let detail = format!(
-                "commit index {} beyond its last index {log_len}",
+                "commit index {} beyond its last index {last}",
                 view.commit_index
             );
             return Err(violation(
@@ -308,14 +483,20 @@ impl Checker {
 
     /// A leader's new commit index `index`: a majority of the voters of its configuration
     /// (both majorities in joint consensus) hold the same entry there, as far as their logs
-    /// show (a follower acknowledges only what it wrote).
+    /// show (a follower acknowledges only what it wrote). A node whose snapshot covers `index`
+    /// holds the committed entry there.
     fn check_commit_quorum(&self, now: u64, leader: NodeId, index: u64) -> Result<(), Violation> {
         let mirror = &self.nodes[(leader - 1) as usize];
-        let mark = mirror.log[(index - 1) as usize];
+        if index < mirror.base {
+            return Ok(()); // Known committed: its snapshot was checked against `committed`.
+        }
+        let mark = mirror
+            .mark(index)
+            .expect("on_view checked the commit index against the log");
         let holds = |id: NodeId| {
             self.nodes
                 .get((id.wrapping_sub(1)) as usize)
-                .is_some_and(|m| m.log.get((index - 1) as usize) == Some(&mark))
+                .is_some_and(|m| self.held(m, index) == Some(mark))
         };
         let config = mirror.membership();
         if config.has_quorum(holds) {
@@ -341,6 +522,8 @@ impl Checker {
         ))
     }
 
+    /// Checks `node`'s commits of `from..=to` against the entries known committed. Indexes at
+    /// or below its base are skipped: its snapshot was checked against `committed`.
     fn check_commits(
         &mut self,
         now: u64,
@@ -349,8 +532,11 @@ impl Checker {
         to: u64,
         term: u64,
     ) -> Result<(), Violation> {
-        for index in from..=to {
-            let mark = self.nodes[(node - 1) as usize].log[(index - 1) as usize];
+        let base = self.nodes[(node - 1) as usize].base;
+        for index in from.max(base + 1)..=to {
+            let mark = self.nodes[(node - 1) as usize]
+                .mark(index)
+                .expect("commits are checked against the log first");
             match self.committed.get((index - 1) as usize) {
                 Some(c) if c.mark != mark => {
                     let detail = format!(
@@ -369,7 +555,7 @@ impl Checker {
                 }
                 Some(_) => {}
                 None => {
-                    debug_assert_eq!(self.committed.len() as u64, index - 1);
+                    assert_eq!(self.committed.len() as u64, index - 1, "a gap in commits");
                     self.committed.push(Committed {
                         mark,
                         node,
@@ -395,8 +581,9 @@ impl Checker {
         }
         let is_new = self.leaders.insert(term, node).is_none();
         if is_new && term > 1 {
-            let log = &self.nodes[(node - 1) as usize].log;
-            let before_term = log.iter().take_while(|m| m.term < term).count();
+            let mirror = &self.nodes[(node - 1) as usize];
+            let before_term =
+                mirror.base + mirror.log.iter().take_while(|m| m.term < term).count() as u64;
             let others = self
                 .nodes
                 .iter()
@@ -404,25 +591,22 @@ impl Checker {
                 .filter(|(i, _)| *i as u64 != node - 1);
             if others
                 .into_iter()
-                .any(|(_, other)| other.log.len() > before_term)
+                .any(|(_, other)| other.last_index() > before_term)
             {
                 self.leaders_with_shorter_log += 1;
             }
         }
         // Entries committed in earlier terms must be in this leader's log; the chain hash of
-        // the last of them covers all before it.
+        // the last of them covers all before it. Its snapshot holds them trivially.
         let Some(position) = self.committed.iter().rposition(|c| c.term_seen < term) else {
             return Ok(());
         };
         let c = self.committed[position];
-        let log = &self.nodes[(node - 1) as usize].log;
-        if log.get(position) != Some(&c.mark) {
+        let index = position as u64 + 1;
+        if self.held(&self.nodes[(node - 1) as usize], index) != Some(c.mark) {
             let detail = format!(
-                "leader of term {term} lacks entry {} (term {}) committed by node {} in term {} or earlier",
-                position + 1,
-                c.mark.term,
-                c.node,
-                c.term_seen
+                "leader of term {term} lacks entry {index} (term {}) committed by node {} in term {} or earlier",
+                c.mark.term, c.node, c.term_seen
             );
             return Err(violation(
                 Invariant::LeaderCompleteness,
@@ -433,6 +617,11 @@ impl Checker {
         }
         Ok(())
     }
+}
+
+fn misplaced(now: u64, node: NodeId, expected: u64, entry: &StoredEntry) -> Violation {
+    let detail = format!("entry at position {expected} claims index {}", entry.index);
+    violation(Invariant::LogMatching, vec![node], now, detail)
 }
 
 fn check_log_matching(
@@ -514,6 +703,40 @@ mod tests {
         Checker::new(3, view(Role::Follower, 0, 0), |_| {
             Membership::simple(&[1, 2, 3])
         })
+    }
+
+    /// Entries `1..=terms.len()` of the terms given; entry `i` holds the byte `i`.
+    fn log(terms: &[u64]) -> Vec<StoredEntry> {
+        terms
+            .iter()
+            .zip(1..)
+            .map(|(&term, index)| entry(index, term, index as u8))
+            .collect()
+    }
+
+    fn snapshot(index: u64, term: u64) -> StoredSnapshot {
+        StoredSnapshot {
+            index,
+            term,
+            membership: Membership::simple(&[1, 2, 3]),
+            data: Vec::new(),
+        }
+    }
+
+    /// Node 1 leads term 1 with entries 1..=3 and has committed 1..=2, which node 2 holds too;
+    /// then it compacts its log through 2.
+    fn compacted() -> Checker {
+        let mut c = checker();
+        let leader = view(Role::Leader, 1, 0);
+        c.on_log_write(1, 1, &write(1, log(&[1, 1, 1])), &leader)
+            .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        let f = view(Role::Follower, 1, 0);
+        c.on_log_write(1, 2, &write(1, log(&[1, 1])), &f).unwrap();
+        let committed = view(Role::Leader, 1, 2);
+        c.on_view(2, 1, committed).unwrap();
+        c.on_snapshot(3, 1, &snapshot(2, 1), &committed).unwrap();
+        c
     }
 
     fn config_entry(index: u64, term: u64, m: &Membership) -> StoredEntry {
@@ -676,7 +899,247 @@ mod tests {
             "commit beyond the log"
         );
         // After a restart the commit index starts over from what the disk kept.
-        c.restarted(1, &[entry(1, 1, 1)], view(Role::Follower, 3, 0));
+        let durable = DurableState {
+            log: vec![entry(1, 1, 1)],
+            ..DurableState::default()
+        };
+        c.restarted(3, 1, &durable, view(Role::Follower, 3, 0))
+            .unwrap();
         c.on_view(3, 1, view(Role::Follower, 3, 1)).unwrap();
+    }
+
+    #[test]
+    fn snapshot_keeps_later_indexes_checked() {
+        // §7: compacting through a committed index leaves every later index checked.
+        let mut c = compacted();
+        assert_eq!((c.nodes[0].base, c.nodes[0].last_index()), (2, 3));
+        // Persisting the same snapshot, or an older one, again changes nothing.
+        let committed = view(Role::Leader, 1, 2);
+        c.on_snapshot(4, 1, &snapshot(2, 1), &committed).unwrap();
+        c.on_snapshot(4, 1, &snapshot(1, 1), &committed).unwrap();
+        assert_eq!((c.nodes[0].base, c.nodes[0].last_index()), (2, 3));
+        // Quorum commit: node 1 alone holds index 3.
+        let v = c.on_view(5, 1, view(Role::Leader, 1, 3)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(v.detail.contains("held only by [1]"), "{}", v.detail);
+        let mut c = compacted();
+        let f = view(Role::Follower, 1, 0);
+        c.on_log_write(5, 2, &write(3, vec![entry(3, 1, 3)]), &f)
+            .unwrap();
+        let leader = view(Role::Leader, 1, 3);
+        c.on_view(5, 1, leader).unwrap();
+        // Commit monotonicity: never back, never past the last index.
+        let v = c.on_view(6, 1, view(Role::Leader, 1, 2)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::MonotonicCommit);
+        let v = c.on_view(6, 1, view(Role::Leader, 1, 4)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::MonotonicCommit);
+        assert!(v.detail.contains("last index 3"), "{}", v.detail);
+        // Log Matching at index 4: node 3's copy of node 1's log agrees with it; another
+        // entry of term 1 there does not.
+        c.on_log_write(7, 1, &write(4, vec![entry(4, 1, 4)]), &leader)
+            .unwrap();
+        c.on_log_write(8, 3, &write(1, log(&[1, 1, 1, 1])), &f)
+            .unwrap();
+        let v = c
+            .on_log_write(9, 2, &write(4, vec![entry(4, 1, 9)]), &f)
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::LogMatching);
+        assert_eq!(v.nodes, vec![1, 2]);
+    }
+
+    #[test]
+    fn snapshot_covers_only_committed_entries() {
+        // §7: a snapshot stands for committed entries; index 1 (term 1) is committed, 2 is not.
+        let mut c = checker();
+        let f = view(Role::Follower, 2, 0);
+        c.on_log_write(1, 1, &write(1, log(&[1, 2])), &f).unwrap();
+        let one = view(Role::Follower, 2, 1);
+        c.on_view(1, 1, one).unwrap();
+        let v = c.on_snapshot(2, 1, &snapshot(2, 2), &one).unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        assert!(
+            v.detail.contains("through index 2, but only 1 entries"),
+            "{}",
+            v.detail
+        );
+        // Installed by a node that does not hold index 2, whatever its commit index says.
+        let two = view(Role::Follower, 2, 2);
+        let v = c.on_snapshot(2, 3, &snapshot(2, 2), &two).unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        // Of another term than the committed entry at its index.
+        let v = c.on_snapshot(2, 2, &snapshot(1, 2), &f).unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        assert_eq!(v.nodes, vec![1, 2]);
+        // Taken in the output that commits its index: legal only for the entry the node holds,
+        // and its commits below the snapshot are checked then (node 2's index 1 is of term 3).
+        let v = c.on_snapshot(3, 1, &snapshot(2, 1), &two).unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        let three = view(Role::Follower, 3, 0);
+        c.on_log_write(3, 2, &write(1, log(&[3, 3])), &three)
+            .unwrap();
+        let v = c
+            .on_snapshot(3, 2, &snapshot(2, 3), &view(Role::Follower, 3, 2))
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        assert!(v.detail.contains("index 1:"), "{}", v.detail);
+        assert_eq!(c.committed_len(), 1);
+        c.on_snapshot(4, 1, &snapshot(2, 2), &two).unwrap();
+        assert_eq!(c.committed_len(), 2);
+        c.on_view(4, 1, two).unwrap();
+        assert_eq!((c.nodes[0].base, c.nodes[0].last_index()), (2, 2));
+    }
+
+    #[test]
+    fn installed_snapshot_replaces_a_conflicting_log() {
+        // §7: a follower whose log conflicts with the leader's snapshot discards all of it.
+        let mut c = checker();
+        let alone = Membership::simple(&[3]);
+        let stale = vec![entry(1, 1, 1), config_entry(2, 1, &alone)];
+        c.on_log_write(1, 3, &write(1, stale), &view(Role::Follower, 1, 0))
+            .unwrap();
+        assert_eq!(c.nodes[2].membership(), &alone);
+        let leader = view(Role::Leader, 2, 0);
+        c.on_log_write(2, 1, &write(1, log(&[1, 2, 2])), &leader)
+            .unwrap();
+        c.on_view(2, 1, leader).unwrap();
+        let f = view(Role::Follower, 2, 0);
+        c.on_log_write(2, 2, &write(1, log(&[1, 2, 2])), &f)
+            .unwrap();
+        let leader = view(Role::Leader, 2, 3);
+        c.on_view(3, 1, leader).unwrap();
+        // Node 2 holds the snapshot's last entry: it keeps the entry after it.
+        c.on_snapshot(4, 2, &snapshot(2, 2), &f).unwrap();
+        assert_eq!((c.nodes[1].base, c.nodes[1].last_index()), (2, 3));
+        // Node 3's entry 2 is of term 1: nothing of its log stays, its configuration neither.
+        let installed = view(Role::Follower, 2, 3);
+        c.on_snapshot(5, 3, &snapshot(3, 2), &installed).unwrap();
+        let m = &c.nodes[2];
+        assert_eq!((m.base, m.last_index(), m.mark(2)), (3, 3, None));
+        assert_eq!(m.membership(), &Membership::simple(&[1, 2, 3]));
+        // Its commit index jumps to the snapshot's.
+        c.on_view(5, 3, installed).unwrap();
+        // Its next entry chains on from the committed ones: with node 1 it is a quorum.
+        c.on_log_write(6, 1, &write(4, vec![entry(4, 2, 4)]), &leader)
+            .unwrap();
+        c.on_log_write(6, 3, &write(4, vec![entry(4, 2, 4)]), &installed)
+            .unwrap();
+        c.on_view(7, 1, view(Role::Leader, 2, 4)).unwrap();
+    }
+
+    #[test]
+    fn restart_mirrors_the_entries_after_the_snapshot() {
+        // §7: a crash between persisting a snapshot and compacting leaves the entries it
+        // covers on disk; the node restarts with the entries after it only.
+        let mut c = compacted();
+        let (mark_2, mark_3) = (c.nodes[0].mark(2), c.nodes[0].mark(3));
+        let durable = DurableState {
+            hard_state: Default::default(),
+            snapshot: Some(snapshot(2, 1)),
+            log: log(&[1, 1, 1]),
+        };
+        c.restarted(4, 1, &durable, view(Role::Follower, 1, 2))
+            .unwrap();
+        let m = &c.nodes[0];
+        assert_eq!((m.base, m.last_index(), m.mark(1)), (2, 3, None));
+        assert_eq!((m.mark(2), m.mark(3)), (mark_2, mark_3));
+        // A log from before a snapshot a leader sent (its entry 2 is of term 3): none stays.
+        let durable = DurableState {
+            log: log(&[1, 3, 3]),
+            ..durable
+        };
+        c.restarted(5, 1, &durable, view(Role::Follower, 3, 2))
+            .unwrap();
+        assert_eq!((c.nodes[0].base, c.nodes[0].last_index()), (2, 2));
+        // A snapshot on disk past the entries known committed.
+        let durable = DurableState {
+            snapshot: Some(snapshot(3, 1)),
+            ..durable
+        };
+        let v = c
+            .restarted(6, 1, &durable, view(Role::Follower, 3, 3))
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::StateMachineSafety);
+        assert_eq!(v.time_ns, 6);
+    }
+
+    #[test]
+    fn log_write_at_or_below_the_base() {
+        // §7: a snapshot replaces the log through its index; nothing is written there again.
+        let mut c = compacted();
+        let f = view(Role::Follower, 2, 2);
+        for from in [1, 2] {
+            let v = c
+                .on_log_write(4, 1, &write(from, vec![entry(from, 2, 9)]), &f)
+                .unwrap_err();
+            assert_eq!(v.invariant, Invariant::LogMatching);
+            assert!(
+                v.detail.contains("at or below its snapshot's last index 2"),
+                "{}",
+                v.detail
+            );
+        }
+        c.on_log_write(5, 1, &write(3, vec![entry(3, 2, 9)]), &f)
+            .unwrap();
+        assert_eq!(c.nodes[0].last_index(), 3);
+    }
+
+    #[test]
+    fn leader_completeness_above_the_base() {
+        // §5.4.1 with §7: a leader's snapshot holds the committed entries through its index;
+        // those after it must be in its log.
+        let mut c = checker();
+        let f = view(Role::Follower, 1, 0);
+        c.on_log_write(1, 1, &write(1, log(&[1, 1, 1, 1])), &f)
+            .unwrap();
+        c.on_view(1, 1, view(Role::Follower, 1, 3)).unwrap();
+        c.on_log_write(2, 2, &write(1, log(&[1, 1])), &f).unwrap();
+        c.on_snapshot(2, 2, &snapshot(1, 1), &f).unwrap();
+        let v = c.on_view(3, 2, view(Role::Leader, 2, 1)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::LeaderCompleteness);
+        assert_eq!(v.nodes, vec![2, 1]);
+        assert!(v.detail.contains("lacks entry 3"), "{}", v.detail);
+        // Node 1 reports index 4 committed in term 4; node 3 installs a snapshot through it.
+        // As leader of term 3 it must hold index 3, which its snapshot covers.
+        c.on_view(4, 1, view(Role::Follower, 4, 4)).unwrap();
+        let installed = view(Role::Follower, 2, 4);
+        c.on_snapshot(5, 3, &snapshot(4, 1), &installed).unwrap();
+        c.on_view(5, 3, installed).unwrap();
+        c.on_view(6, 3, view(Role::Leader, 3, 4)).unwrap();
+        // Node 2's log, counted from its base, was shorter than node 1's; node 3's was not.
+        assert_eq!(c.leaders_with_shorter_log(), 1);
+    }
+
+    #[test]
+    fn snapshot_configuration_precedes_the_log() {
+        // §6 with §7: once the configuration entries are compacted, the snapshot's
+        // configuration is in effect, not the bootstrap one.
+        let mut c = Checker::new(5, view(Role::Follower, 0, 0), |_| {
+            Membership::simple(&[1, 2, 3])
+        });
+        let new = Membership::simple(&[1, 4, 5]);
+        let log = vec![config_entry(1, 1, &new), entry(2, 1, 2), entry(3, 1, 3)];
+        let leader = view(Role::Leader, 1, 0);
+        c.on_log_write(1, 1, &write(1, log.clone()), &leader)
+            .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        let f = view(Role::Follower, 1, 0);
+        for id in [2, 3, 4] {
+            let upto = if id == 4 { 2 } else { 3 };
+            c.on_log_write(1, id, &write(1, log[..upto].to_vec()), &f)
+                .unwrap();
+        }
+        let leader = view(Role::Leader, 1, 2);
+        c.on_view(2, 1, leader).unwrap();
+        let snapshot = StoredSnapshot {
+            membership: new.clone(),
+            ..snapshot(2, 1)
+        };
+        c.on_snapshot(3, 1, &snapshot, &leader).unwrap();
+        assert!(c.nodes[0].configs.is_empty());
+        assert_eq!(c.nodes[0].membership(), &new);
+        // Index 3 is held by 1, 2 and 3: a majority of the bootstrap voters, not of {1, 4, 5}.
+        let v = c.on_view(4, 1, view(Role::Leader, 1, 3)).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(v.detail.contains("voters [1, 4, 5]"), "{}", v.detail);
     }
 }

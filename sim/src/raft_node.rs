@@ -326,6 +326,7 @@ impl SimNode for RaftNode {
             uncommitted_entries_max: s.uncommitted_entries_max,
             learner_lag_entries_max: s.learner_lag_entries_max,
             snapshot_chunk_bytes_max: s.snapshot_chunk_bytes,
+            snapshot_catch_up_entries: s.snapshot_catch_up_entries,
             mutation,
         };
         let hs = durable.hard_state;

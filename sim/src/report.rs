@@ -286,6 +286,11 @@ impl Report {
             st.messages_rejected
         );
         let _ = writeln!(s, "  faults               {} crashes ({} unsynced writes lost), {} restarts, {} partitions", st.crashes, st.writes_lost, st.restarts, st.partitions);
+        let _ = writeln!(
+            s,
+            "  disk                 {} log entries at most on a node, largest snapshot {} bytes",
+            st.disk_log_entries_max, st.disk_snapshot_bytes_max
+        );
         let wall_s = self.wall_time_ms / 1000.0;
         let rate = if wall_s > 0.0 {
             self.events as f64 / wall_s

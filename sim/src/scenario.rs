@@ -117,6 +117,10 @@ pub struct RaftSettings {
     /// `snapshot_chunk_bytes` (default 65536): most snapshot bytes in one InstallSnapshot
     /// message; `1..=16777216`.
     pub snapshot_chunk_bytes: u64,
+    /// `snapshot_catch_up_entries` (default 64): a compaction keeps this many entries before
+    /// the snapshot's index in memory, so a follower a little behind gets entries, not the
+    /// snapshot.
+    pub snapshot_catch_up_entries: u64,
 }
 
 /// The `[membership]` section: which nodes start as the cluster, and random membership churn.
@@ -606,6 +610,7 @@ impl Scenario {
                 snapshot_entries: int(r.snapshot_entries),
                 snapshot_bytes: int(r.snapshot_bytes),
                 snapshot_chunk_bytes: int(r.snapshot_chunk_bytes),
+                snapshot_catch_up_entries: int(r.snapshot_catch_up_entries),
             },
             network: RawNetwork {
                 latency: range(n.latency_min_ns, n.latency_max_ns),
@@ -915,6 +920,7 @@ struct RawRaft {
     snapshot_entries: Opt<Int>,
     snapshot_bytes: Opt<Int>,
     snapshot_chunk_bytes: Opt<Int>,
+    snapshot_catch_up_entries: Opt<Int>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -1699,6 +1705,7 @@ impl Cx<'_> {
                 snapshot_entries: int(&r.snapshot_entries, 0, 0, u64::MAX)?,
                 snapshot_bytes: int(&r.snapshot_bytes, 0, 0, u64::MAX)?,
                 snapshot_chunk_bytes: int(&r.snapshot_chunk_bytes, 65_536, 1, 1 << 24)?,
+                snapshot_catch_up_entries: int(&r.snapshot_catch_up_entries, 64, 0, u64::MAX)?,
             },
             network,
             disk: DiskSettings {
@@ -2640,6 +2647,7 @@ action = "heal"
                 snapshot_entries: 0,
                 snapshot_bytes: 0,
                 snapshot_chunk_bytes: 65_536,
+                snapshot_catch_up_entries: 64,
             },
             network: NetworkSettings {
                 loss: 0.05,
@@ -2756,6 +2764,7 @@ action = "heal"
                 snapshot_entries: 0,
                 snapshot_bytes: 0,
                 snapshot_chunk_bytes: 65_536,
+                snapshot_catch_up_entries: 64,
             },
             network: NetworkSettings::uniform(NS_PER_MS, 10 * NS_PER_MS),
             disk: DiskSettings {

@@ -39,7 +39,8 @@
 //!   (default: all it applied) and asks the node to compact its log (section 7). The harness's
 //!   state machine is the text of the entries applied, so a snapshot that a follower installs
 //!   is checked against what the cluster applied through its index.
-//! - `add-nodes` also takes `chunk-bytes=N` (`snapshot_chunk_bytes_max`); `send` also takes
+//! - `add-nodes` also takes `chunk-bytes=N` (`snapshot_chunk_bytes_max`) and `catch-up=N`
+//!   (`snapshot_catch_up_entries`); `send` also takes
 //!   `InstallSnapshot last=I/T size=S offset=O [data=TEXT]` and
 //!   `InstallSnapshotResponse last=I offset=O`.
 //! - `raft-state`, `raft-log [N]`, `counters N` (the situations node N counted, non-zero only).
@@ -350,9 +351,9 @@ impl Cluster {
                         Some(node) => {
                             let log = node.log();
                             let entries = format::entries(log.slice(1, log.last_index()));
-                            match log.snapshot_index() {
+                            match log.compacted_index() {
                                 0 => entries,
-                                i => format!("snapshot={i}/{} {entries}", log.snapshot_term()),
+                                i => format!("compacted={i}/{} {entries}", log.compacted_term()),
                             }
                         }
                         None => "down".to_string(),
@@ -398,6 +399,9 @@ impl Cluster {
         }
         if let Some(n) = cmd.opt_u64("chunk-bytes")? {
             config.snapshot_chunk_bytes_max = n;
+        }
+        if let Some(n) = cmd.opt_u64("catch-up")? {
+            config.snapshot_catch_up_entries = n;
         }
         config.mutation = parse_mutation(cmd)?;
         *self = Cluster::new();
@@ -775,23 +779,22 @@ impl Cluster {
         // The disk now holds what the Ready asked for; it must be what the node holds.
         let node = slot.node.as_ref().expect("running");
         let log = node.log();
-        let disk_snapshot = slot
-            .disk
-            .snapshot
-            .as_ref()
-            .map_or((0, 0), |s| (s.index, s.term));
-        if disk_snapshot != (log.snapshot_index(), log.snapshot_term()) {
+        // The node may keep entries its snapshot covers (`snapshot_catch_up_entries`); the
+        // disk holds those after it.
+        let disk_snapshot = slot.disk.snapshot.as_ref().map(|s| (s.index, s.term));
+        let node_snapshot = node.snapshot().map(|s| (s.index, s.term));
+        if disk_snapshot != node_snapshot {
             lines.push(format!(
-                "{indent}  !! disk snapshot {disk_snapshot:?} differs from the node's {}/{}",
-                log.snapshot_index(),
-                log.snapshot_term()
+                "{indent}  !! disk snapshot {disk_snapshot:?} differs from the node's {node_snapshot:?}"
             ));
         }
-        if slot.disk.entries.as_slice() != log.slice(1, log.last_index()) {
+        let after_snapshot = disk_snapshot.map_or(1, |(index, _)| index + 1);
+        let held = log.slice(after_snapshot, log.last_index());
+        if slot.disk.entries.as_slice() != held {
             lines.push(format!(
                 "{indent}  !! disk log {} differs from the node's {}",
                 format::entries(&slot.disk.entries),
-                format::entries(log.slice(1, log.last_index()))
+                format::entries(held)
             ));
         }
         let hs = slot.disk.hard_state;

@@ -37,6 +37,7 @@ scripts!(
     s6_leader_removal,
     s6_rollback,
     s6_change_abandoned,
+    s7_catch_up,
     s7_install_snapshot,
     s7_snapshot_restart,
     durability,

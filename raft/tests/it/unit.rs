@@ -612,7 +612,7 @@ fn s7_an_installed_snapshot_keeps_the_entries_after_its_matching_last_entry() {
     node.step(0, chunk(1, (4, 1), 3, 0, b"abc")).unwrap();
     let log = node.log();
     assert_eq!(
-        (log.snapshot_index(), log.last_index(), node.commit_index()),
+        (log.compacted_index(), log.last_index(), node.commit_index()),
         (4, 6, 4)
     );
     assert_eq!(log.entry(5), Some(&entry(5, 1)), "entry 5 kept");
@@ -645,7 +645,11 @@ fn s7_an_installed_snapshot_replaces_a_conflicting_log() {
     node.step(0, chunk(2, (4, 2), 3, 0, b"abc")).unwrap();
     let log = node.log();
     assert_eq!(
-        (log.snapshot_index(), log.snapshot_term(), log.last_index()),
+        (
+            log.compacted_index(),
+            log.compacted_term(),
+            log.last_index()
+        ),
         (4, 2, 4)
     );
     let ready = node.take_ready();
@@ -661,7 +665,7 @@ fn s7_an_installed_snapshot_replaces_a_conflicting_log() {
 fn s7_a_snapshot_of_committed_entries_is_acknowledged_without_installing() {
     let mut node = follower_with_six_entries();
     node.step(0, chunk(1, (2, 1), 3, 0, b"abc")).unwrap();
-    assert_eq!(node.log().snapshot_index(), 0);
+    assert_eq!(node.log().compacted_index(), 0);
     let ready = node.take_ready();
     assert_eq!(ready.snapshot, None);
     assert!(matches!(

@@ -73,6 +73,11 @@ pub struct Stats {
     pub writes_lost: u64,
     /// Partitions.
     pub partitions: u64,
+    /// The most log entries any node's disk held after a sync: with compaction on, bounded
+    /// by the snapshot threshold plus what is not yet applied.
+    pub disk_log_entries_max: u64,
+    /// The largest snapshot any node's disk held after a sync, in bytes.
+    pub disk_snapshot_bytes_max: u64,
 }
 
 impl Stats {
@@ -543,7 +548,9 @@ impl<N: SimNode> Simulator<N> {
             self.situations.restart_before_compaction += u64::from(first.index <= s.index);
         }
         let view = node.view();
-        self.checker.restarted(id, &slot.disk.durable().log, view);
+        self.checker
+            .restarted(self.now_ns, id, slot.disk.durable(), view)
+            .map_err(Failure::Violation)?;
         let slot = self.slot(id);
         slot.node = Some(node);
         slot.view = view;
@@ -725,6 +732,12 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         }
         let (index, term) = slot.disk.durable_last();
+        let durable = slot.disk.durable();
+        let log_entries = durable.log.len() as u64;
+        let snapshot_bytes = durable.snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
+        self.stats.disk_log_entries_max = self.stats.disk_log_entries_max.max(log_entries);
+        self.stats.disk_snapshot_bytes_max = self.stats.disk_snapshot_bytes_max.max(snapshot_bytes);
+        let slot = &mut self.slots[(id - 1) as usize];
         let mut released = Vec::new();
         while slot
             .held
@@ -764,6 +777,11 @@ impl<N: SimNode> Simulator<N> {
         }
         let view = node.view();
         let timer_ns = slot.clock.global(node.next_timer_ns());
+        if let Some(snapshot) = &output.snapshot {
+            self.checker
+                .on_snapshot(now, id, snapshot, &view)
+                .map_err(Failure::Violation)?;
+        }
         if let Some(write) = &output.log_write {
             self.checker
                 .on_log_write(now, id, write, &view)

@@ -7,6 +7,7 @@ mod faults;
 mod membership;
 mod mutations;
 mod scenarios;
+mod snapshots;
 mod sweep;
 
 use std::path::PathBuf;

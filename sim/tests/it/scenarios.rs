@@ -18,7 +18,7 @@ const SPINE: [&str; 6] = [
     "figure8",
     "churn",
 ];
-const LIBRARY: [&str; 22] = [
+const LIBRARY: [&str; 24] = [
     "initial-election",
     "message-counts",
     "re-election",
@@ -41,6 +41,8 @@ const LIBRARY: [&str; 22] = [
     "shrink",
     "replace-leader",
     "membership-churn",
+    "snapshot-repair",
+    "snapshot-full-crash",
 ];
 
 #[test]
