@@ -66,7 +66,12 @@ struct Client {
     attempt: u64,
     /// `NotLeader` hints followed in this try.
     redirects: u64,
+    /// The node the next message goes to.
     target: NodeId,
+    /// Where a try without a useful hint starts: each timeout moves it to the next node.
+    /// Hints move `target` only, so two removed servers that point at each other (or at
+    /// nobody) cannot hold a client in a loop that never reaches the leader.
+    rotation: NodeId,
     /// The last value this client saw for each key: what its cas expects.
     seen: BTreeMap<String, String>,
 }
@@ -103,14 +108,18 @@ impl ClientSim {
     pub fn new(settings: Clients, nodes: u64, seed: u64) -> ClientSim {
         let mut rng = rng::stream(seed, rng::Stream::Clients);
         let clients = (0..settings.count)
-            .map(|_| Client {
-                session: None,
-                seq: 0,
-                state: State::Idle,
-                attempt: 0,
-                redirects: 0,
-                target: rng.gen_range(1..=nodes),
-                seen: BTreeMap::new(),
+            .map(|_| {
+                let first = rng.gen_range(1..=nodes);
+                Client {
+                    session: None,
+                    seq: 0,
+                    state: State::Idle,
+                    attempt: 0,
+                    redirects: 0,
+                    target: first,
+                    rotation: first,
+                    seen: BTreeMap::new(),
+                }
             })
             .collect();
         let key_cdf = key_cdf(&settings);
@@ -301,7 +310,8 @@ impl ClientSim {
         };
         let (nodes, attempts_max) = (self.nodes, self.settings.attempts_max);
         let client = self.client(id);
-        client.target = client.target % nodes + 1;
+        client.rotation = client.rotation % nodes + 1;
+        client.target = client.rotation;
         if client.attempt >= attempts_max {
             if let State::Waiting { op, .. } = client.state.clone() {
                 // Given up: the command may still execute later, or never. Its outcome is
@@ -332,7 +342,7 @@ impl ClientSim {
                 let client = self.client(id);
                 client.session = Some(session);
                 client.seq = 0;
-                client.target = from;
+                (client.target, client.rotation) = (from, from);
                 client.attempt = 0;
                 client.state = State::Idle;
                 self.wake(id, now_ns)
@@ -340,7 +350,8 @@ impl ClientSim {
             (State::Waiting { op, seq }, ClientReply::Done { seq: done, result })
                 if done == seq =>
             {
-                self.client(id).target = from;
+                let client = self.client(id);
+                (client.target, client.rotation) = (from, from);
                 self.finish(id, &op, seq, result, now_ns);
                 self.rest(id)
             }

@@ -15,8 +15,8 @@ use std::collections::VecDeque;
 const RETRY_NS: u64 = 100_000_000;
 /// Tries before a request that no leader accepts is abandoned.
 const ATTEMPTS_MAX: u32 = 200;
-/// An accepted change that has not committed after this long is asked for again (its leader
-/// may have lost office before finishing it).
+/// An accepted change that has not committed after this long is asked for again, even if the
+/// leader that took it still leads.
 const ACCEPTED_PATIENCE_NS: u64 = 5_000_000_000;
 /// Requests waiting, at most; more are dropped (and counted).
 const QUEUE_MAX: usize = 64;
@@ -36,8 +36,20 @@ pub(super) struct Request {
 struct Active {
     request: Request,
     attempts: u32,
-    /// When a leader accepted it, and the voters it asked for.
-    accepted: Option<(u64, Vec<NodeId>)>,
+    /// Once a leader accepted it: when, and what it asked for.
+    accepted: Option<Accepted>,
+}
+
+#[derive(Clone, Debug)]
+struct Accepted {
+    at_ns: u64,
+    /// The voters of the configuration asked for.
+    voters: Vec<NodeId>,
+    /// The leader that took it, and its term then: once it no longer leads that term, it
+    /// abandoned the change (a later leader finishes only a joint configuration it finds in
+    /// its log, and never promotes the learners), so the request is made again.
+    leader: NodeId,
+    term: u64,
 }
 
 /// Counters of membership changes in a run.
@@ -136,9 +148,10 @@ impl<N: SimNode> Simulator<N> {
             });
         }
         let active = self.members.active.clone().expect("set above");
-        if let Some((at_ns, voters)) = &active.accepted {
+        if let Some(accepted) = &active.accepted {
             let done = self.members.committed();
-            if done.voters_outgoing.is_empty() && &done.voters == voters {
+            if done.voters_outgoing.is_empty() && done.voters == accepted.voters {
+                let voters = &accepted.voters;
                 self.members.stats.completed += 1;
                 self.members.active = None;
                 let text = format!("configuration {voters:?} committed");
@@ -147,12 +160,21 @@ impl<N: SimNode> Simulator<N> {
                 self.push(self.now_ns, Ev::MembershipTry);
                 return Ok(());
             }
-            if self.now_ns - at_ns < ACCEPTED_PATIENCE_NS {
+            let view = self.slots[(accepted.leader - 1) as usize].view;
+            let still_leading = self.slots[(accepted.leader - 1) as usize].node.is_some()
+                && view.role == crate::node::Role::Leader
+                && view.term == accepted.term;
+            if still_leading && self.now_ns - accepted.at_ns < ACCEPTED_PATIENCE_NS {
                 self.push(self.now_ns + RETRY_NS, Ev::MembershipTry);
                 return Ok(());
             }
-            // Accepted long ago and not committed: its leader likely lost office. Ask again.
             self.members.active.as_mut().expect("active").accepted = None;
+            if active.request.random && !self.in_fault_window() {
+                // The quiet period takes no new random change, and asking again is one.
+                return self.membership_abandon(
+                    "its leader lost office after the fault window".to_string(),
+                );
+            }
         }
         self.membership_attempt(active.request)
     }
@@ -198,8 +220,13 @@ impl<N: SimNode> Simulator<N> {
                 );
                 self.trace
                     .record(self.now_ns, Event::Membership { what: text }, None);
-                self.members.active.as_mut().expect("active").accepted =
-                    Some((self.now_ns, voters));
+                let term = self.slots[(leader - 1) as usize].view.term;
+                self.members.active.as_mut().expect("active").accepted = Some(Accepted {
+                    at_ns: self.now_ns,
+                    voters,
+                    leader,
+                    term,
+                });
                 self.push(self.now_ns + RETRY_NS, Ev::MembershipTry);
                 self.after_input(leader)
             }
