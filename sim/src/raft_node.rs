@@ -96,12 +96,7 @@ impl RaftNode {
             self.applied_bytes_since_snapshot += data.len() as u64;
         }
         if let raft::Payload::Config(m) = &entry.payload {
-            let sim = crate::node::Membership {
-                voters: m.voters.clone(),
-                voters_outgoing: m.voters_outgoing.clone(),
-                learners: m.learners.clone(),
-            };
-            self.config_applied = Some((entry.index, sim));
+            self.config_applied = Some((entry.index, sim_membership(m.clone())));
         }
         let session_command = match &entry.payload {
             raft::Payload::Command(data) if data.first() == Some(&ENTRY_SESSION) => &data[1..],
@@ -263,14 +258,7 @@ fn to_stored(entry: raft::Entry) -> StoredEntry {
     let (kind, data) = match entry.payload {
         raft::Payload::Noop => (EntryKind::Noop, Vec::new()),
         raft::Payload::Command(bytes) => (EntryKind::Command, bytes),
-        raft::Payload::Config(m) => {
-            let sim = crate::node::Membership {
-                voters: m.voters,
-                voters_outgoing: m.voters_outgoing,
-                learners: m.learners,
-            };
-            (EntryKind::Config, sim.encode())
-        }
+        raft::Payload::Config(m) => (EntryKind::Config, sim_membership(m).encode()),
     };
     StoredEntry {
         index: entry.index,
@@ -289,11 +277,7 @@ fn from_stored(entry: &StoredEntry) -> Result<raft::Entry, String> {
         EntryKind::Config => {
             let m = crate::node::Membership::decode(&entry.data)
                 .ok_or_else(|| format!("entry {}: not a configuration", entry.index))?;
-            raft::Payload::Config(raft::Membership {
-                voters: m.voters,
-                voters_outgoing: m.voters_outgoing,
-                learners: m.learners,
-            })
+            raft::Payload::Config(raft_membership(m))
         }
     };
     Ok(raft::Entry {
