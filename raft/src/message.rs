@@ -96,8 +96,9 @@ pub enum Body {
         last_included_index: Index,
         /// The term of the entry at that index.
         last_included_term: Term,
-        /// The configuration in effect at that index.
-        membership: Membership,
+        /// The configuration in effect at that index (boxed: it would make every message
+        /// larger, and hosts move messages around a lot).
+        membership: Box<Membership>,
         /// The snapshot's whole size in bytes.
         size_bytes: u64,
         /// Where this chunk starts in the snapshot.

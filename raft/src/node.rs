@@ -365,7 +365,7 @@ impl Node {
                 let chunk = Chunk {
                     index: last_included_index,
                     term: last_included_term,
-                    membership,
+                    membership: *membership,
                     size_bytes,
                     offset,
                     data,
@@ -963,7 +963,7 @@ impl Node {
         let body = Body::InstallSnapshot {
             last_included_index: snapshot.index,
             last_included_term: snapshot.term,
-            membership: snapshot.membership.clone(),
+            membership: Box::new(snapshot.membership.clone()),
             size_bytes,
             offset: chunk.offset,
             data: snapshot.data[chunk.offset as usize..chunk.end as usize].to_vec(),

@@ -555,7 +555,7 @@ impl Cluster {
                 Body::InstallSnapshot {
                     last_included_index,
                     last_included_term,
-                    membership: Membership::simple(&self.ids),
+                    membership: Box::new(Membership::simple(&self.ids)),
                     size_bytes: cmd.req_u64("size")?,
                     offset: cmd.req_u64("offset")?,
                     data: cmd.opt("data").unwrap_or_default().into_bytes(),

@@ -597,7 +597,7 @@ fn chunk(term: Term, last: (Index, Term), size_bytes: u64, offset: u64, data: &[
         body: Body::InstallSnapshot {
             last_included_index: last.0,
             last_included_term: last.1,
-            membership: raft::Membership::simple(&[1, 2, 3]),
+            membership: Box::new(raft::Membership::simple(&[1, 2, 3])),
             size_bytes,
             offset,
             data: data.to_vec(),

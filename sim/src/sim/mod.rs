@@ -179,7 +179,9 @@ enum Ev<M> {
 struct Queued<M> {
     time_ns: u64,
     seq: u64,
-    ev: Ev<M>,
+    /// Boxed: the heap moves its items on every push and pop, and an event carrying a message
+    /// (a snapshot chunk, say) is large.
+    ev: Box<Ev<M>>,
 }
 
 impl<M> PartialEq for Queued<M> {
@@ -437,7 +439,7 @@ impl<N: SimNode> Simulator<N> {
             }
             debug_assert!(item.time_ns >= self.now_ns, "time never runs backwards");
             self.now_ns = item.time_ns;
-            if let Err(failure) = self.handle(item.ev) {
+            if let Err(failure) = self.handle(*item.ev) {
                 return Some(failure);
             }
         }
@@ -457,7 +459,7 @@ impl<N: SimNode> Simulator<N> {
         self.queue.push(Queued {
             time_ns,
             seq: self.seq,
-            ev,
+            ev: Box::new(ev),
         });
     }
 
