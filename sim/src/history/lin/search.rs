@@ -360,7 +360,9 @@ impl Seen {
             slots: vec![0; 1 << 8],
             bits: 8,
             len: 0,
-            arena: Vec::new(),
+            // Room for the slots' worth of small entries, so that a short search does not
+            // spend its time growing the arena.
+            arena: Vec::with_capacity(1 << 10),
         }
     }
 
@@ -471,7 +473,13 @@ struct Producers {
     /// seldom prunes (most linearizable ones), it is made only now and then.
     dead_end_tests: u64,
     dead_end_hits: u64,
+    /// Tests in a row that found no dead end, and the times a test could have been made.
+    dead_end_misses: u64,
+    dead_end_chances: u64,
 }
+
+/// Misses in a row after which the spacing of dead-end tests doubles.
+const DEAD_END_MISSES_PER_DOUBLING: u64 = 8;
 
 /// Dead-end tests before their hit rate is judged.
 const DEAD_END_TRIAL: u64 = 256;
@@ -557,6 +565,8 @@ impl Producers {
             consumers: Vec::new(),
             dead_end_tests: 0,
             dead_end_hits: 0,
+            dead_end_misses: 0,
+            dead_end_chances: 0,
         }
     }
 
@@ -574,12 +584,19 @@ impl Producers {
     ) -> bool {
         let (tests, hits) = (self.dead_end_tests, self.dead_end_hits);
         let sparse = tests >= DEAD_END_TRIAL && hits * DEAD_END_RATE_MIN < tests;
-        self.dead_end_tests += 1;
-        if sparse && tests % DEAD_END_SPARSE != 0 {
+        // Misses in a row space the tests out (every 2nd, 4th... up to every
+        // DEAD_END_SPARSE-th chance); a hit brings them back to every chance.
+        let spacing = (1u64 << (self.dead_end_misses / DEAD_END_MISSES_PER_DOUBLING).min(4))
+            .min(DEAD_END_SPARSE);
+        self.dead_end_chances += 1;
+        let chance = self.dead_end_chances;
+        if (sparse && tests % DEAD_END_SPARSE != 0) || !chance.is_multiple_of(spacing) {
             return false;
         }
+        self.dead_end_tests += 1;
         let dead = self.dead_end(p, list, bits, state, domain);
         self.dead_end_hits += u64::from(dead);
+        self.dead_end_misses = if dead { 0 } else { self.dead_end_misses + 1 };
         dead
     }
 
@@ -907,6 +924,10 @@ struct Search<'a> {
     /// The deepest stack so far; its first `shared` operations are the current stack's.
     longest: Vec<u32>,
     shared: usize,
+    /// The search has had to go back at least once. Until then it follows its first choices,
+    /// which on most linearizable histories lead straight to a linearization; dead-end tests
+    /// cost more than they save there, so they start with the first step back.
+    backtracked: bool,
 }
 
 impl Search<'_> {
@@ -974,9 +995,10 @@ impl Search<'_> {
                 e = self.list.next[e as usize];
             }
             if e == NIL || e as usize >= n {
-                if self
-                    .producers
-                    .dead_end_adaptive(p, &self.list, &self.bits, self.state, domain)
+                if self.backtracked
+                    && self
+                        .producers
+                        .dead_end_adaptive(p, &self.list, &self.bits, self.state, domain)
                 {
                     return Arrival::Dead;
                 }
@@ -1019,6 +1041,7 @@ impl Search<'_> {
             if entry == NIL || entry as usize >= n {
                 // Too late for the operation of this return entry, or nothing left to try:
                 // back to the last choice (through the identity operations taken at once).
+                self.backtracked = true;
                 loop {
                     let Some(f) = self.pop() else {
                         return self.outcome(Verdict::NotLinearizable);
@@ -1114,8 +1137,9 @@ pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
         frontier: u64::MAX,
         ok_done: 0,
         steps: 0,
-        longest: Vec::new(),
+        longest: Vec::with_capacity(n),
         shared: 0,
+        backtracked: false,
     };
     search.run(domain, budget)
 }
