@@ -6,6 +6,7 @@ mod determinism;
 mod faults;
 mod membership;
 mod mutations;
+mod properties;
 mod scenarios;
 mod snapshots;
 mod sweep;
