@@ -669,6 +669,27 @@ impl Node {
         self.role = RoleState::Follower { leader };
     }
 
+    /// A leader of the current term spoke: follow it and wait a full election timeout. A
+    /// leader that hears from another leader of its own term refuses (`second_leader` says
+    /// which RPC): Election Safety is broken elsewhere, and following would hide it.
+    fn follow(
+        &mut self,
+        now_ns: u64,
+        leader: NodeId,
+        second_leader: &'static str,
+    ) -> Result<(), StepError> {
+        if let RoleState::Leader { .. } = self.role {
+            return Err(StepError::Malformed {
+                reason: second_leader,
+            });
+        }
+        self.role = RoleState::Follower {
+            leader: Some(leader),
+        };
+        self.reset_election_deadline(now_ns);
+        Ok(())
+    }
+
     fn reset_election_deadline(&mut self, now_ns: u64) {
         let span = self.config.election_timeout_max_ns - self.config.election_timeout_min_ns;
         let jitter = self.rng.next_u64() % span;
@@ -695,16 +716,11 @@ impl Node {
             return Ok(());
         }
         debug_assert_eq!(term, self.term);
-        if let RoleState::Leader { .. } = self.role {
-            // Two leaders in one term: Election Safety is broken elsewhere. Refuse to follow.
-            return Err(StepError::Malformed {
-                reason: "AppendEntries from a second leader of this term",
-            });
-        }
-        self.role = RoleState::Follower {
-            leader: Some(leader),
-        };
-        self.reset_election_deadline(now_ns);
+        self.follow(
+            now_ns,
+            leader,
+            "AppendEntries from a second leader of this term",
+        )?;
 
         // Entries at or below the commit index are known to match every leader's (section 5.4);
         // skip them rather than compare.
@@ -1016,15 +1032,11 @@ impl Node {
             );
             return Ok(());
         }
-        if let RoleState::Leader { .. } = self.role {
-            return Err(StepError::Malformed {
-                reason: "InstallSnapshot from a second leader of this term",
-            });
-        }
-        self.role = RoleState::Follower {
-            leader: Some(leader),
-        };
-        self.reset_election_deadline(now_ns);
+        self.follow(
+            now_ns,
+            leader,
+            "InstallSnapshot from a second leader of this term",
+        )?;
         if index <= self.commit_index {
             // Everything the snapshot covers is committed here already.
             self.incoming = None;
