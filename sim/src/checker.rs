@@ -115,6 +115,11 @@ struct NodeMirror {
     base_membership: Option<Membership>,
     /// The configuration before any configuration entry.
     bootstrap: Membership,
+    /// The configurations in effect at some moment of the current event before its end: the
+    /// one before its log write, and each one the write added but a later one replaced. A
+    /// leader may commit, then append a configuration, in one event (or the other way round):
+    /// its commit was decided under one of these or the one in effect at the end.
+    configs_during_event: Vec<Membership>,
 }
 
 impl NodeMirror {
@@ -127,6 +132,7 @@ impl NodeMirror {
             configs: Vec::new(),
             base_membership: None,
             bootstrap,
+            configs_during_event: Vec::new(),
         }
     }
 
@@ -418,8 +424,14 @@ impl Checker {
                 detail,
             ));
         }
+        let before = mirror.membership().clone();
+        mirror.configs_during_event.push(before);
         mirror.truncate_after(write.from_index - 1);
         for entry in &write.entries {
+            if entry.kind == EntryKind::Config {
+                let replaced = mirror.membership().clone();
+                mirror.configs_during_event.push(replaced);
+            }
             let mark = mirror
                 .push(entry)
                 .map_err(|expected| misplaced(now, node, expected, entry))?;
@@ -431,6 +443,7 @@ impl Checker {
     /// Checks `node`'s view after an event. `restarted` views skip the monotonic checks.
     pub fn on_view(&mut self, now: u64, node: NodeId, view: NodeView) -> Result<(), Violation> {
         let before = self.nodes[(node - 1) as usize].view;
+        let during = std::mem::take(&mut self.nodes[(node - 1) as usize].configs_during_event);
         if view.term < before.term {
             let detail = format!("term went from {} to {}", before.term, view.term);
             return Err(violation(Invariant::MonotonicTerm, vec![node], now, detail));
@@ -462,7 +475,7 @@ impl Checker {
         }
         self.nodes[(node - 1) as usize].view = view;
         if view.role == Role::Leader && view.commit_index > before.commit_index {
-            self.check_commit_quorum(now, node, view.commit_index)?;
+            self.check_commit_quorum(now, node, view.commit_index, &during)?;
         }
         if view.commit_index > before.commit_index {
             self.check_commits(
@@ -483,9 +496,16 @@ impl Checker {
 
     /// A leader's new commit index `index`: a majority of the voters of its configuration
     /// (both majorities in joint consensus) hold the same entry there, as far as their logs
-    /// show (a follower acknowledges only what it wrote). A node whose snapshot covers `index`
+    /// show (a follower acknowledges only what it wrote). The configuration is the one in
+    /// effect at the end of the event or any in effect `during` it. A node whose snapshot covers `index`
     /// holds the committed entry there.
-    fn check_commit_quorum(&self, now: u64, leader: NodeId, index: u64) -> Result<(), Violation> {
+    fn check_commit_quorum(
+        &self,
+        now: u64,
+        leader: NodeId,
+        index: u64,
+        during: &[Membership],
+    ) -> Result<(), Violation> {
         let mirror = &self.nodes[(leader - 1) as usize];
         if index < mirror.base {
             return Ok(()); // Known committed: its snapshot was checked against `committed`.
@@ -499,7 +519,7 @@ impl Checker {
                 .is_some_and(|m| self.held(m, index) == Some(mark))
         };
         let config = mirror.membership();
-        if config.has_quorum(holds) {
+        if config.has_quorum(holds) || during.iter().any(|c| c.has_quorum(holds)) {
             return Ok(());
         }
         let holders: Vec<NodeId> = (1..=self.nodes.len() as u64)
@@ -796,6 +816,46 @@ mod tests {
         c.on_log_write(3, 4, &write(1, log), &view(Role::Follower, 1, 0))
             .unwrap();
         c.on_view(4, 1, view(Role::Leader, 1, 2)).unwrap();
+    }
+
+    /// Found by fuzzing: a leader commits index 2 under {1,2,3}, then in the same event appends
+    /// C(old,new) with new voters {1,4,5}. The commit was decided under the configuration in
+    /// effect before that entry; judging it by the one in effect after the event was a false
+    /// alarm. A commit that no configuration of the event allows is still caught.
+    #[test]
+    fn quorum_commit_accepts_a_configuration_appended_after_the_commit_in_one_event() {
+        let joint = Membership {
+            voters: vec![1, 4, 5],
+            voters_outgoing: vec![1, 2, 3],
+            learners: vec![],
+        };
+        for (holders, allowed) in [(&[1u64, 2][..], true), (&[1u64][..], false)] {
+            let mut c = Checker::new(5, view(Role::Follower, 0, 0), |_| {
+                Membership::simple(&[1, 2, 3])
+            });
+            let leader = view(Role::Leader, 1, 0);
+            let first = vec![entry(1, 1, 1), entry(2, 1, 2)];
+            for &id in holders {
+                let role = if id == 1 {
+                    leader
+                } else {
+                    view(Role::Follower, 1, 0)
+                };
+                c.on_log_write(1, id, &write(1, first.clone()), &role)
+                    .unwrap();
+                c.on_view(1, id, role).unwrap();
+            }
+            let committed = view(Role::Leader, 1, 2);
+            c.on_log_write(
+                2,
+                1,
+                &write(3, vec![config_entry(3, 1, &joint)]),
+                &committed,
+            )
+            .unwrap();
+            let verdict = c.on_view(2, 1, committed);
+            assert_eq!(verdict.is_ok(), allowed, "holders {holders:?}: {verdict:?}");
+        }
     }
 
     #[test]

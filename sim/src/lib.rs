@@ -9,6 +9,7 @@
 pub mod checker;
 pub mod clients;
 pub mod disk;
+pub mod fuzz_input;
 pub mod history;
 pub mod network;
 pub mod node;

@@ -33,6 +33,18 @@ enum Command {
     /// a reproduce command each, and the protocol situations reached.
     /// Exit 0 all passed, 1 a run failed, 2 bad input, 130 interrupted.
     Sweep(SweepArgs),
+    /// Turn a fuzz input (a libFuzzer crash file or corpus entry) into a scenario file that
+    /// `raftsim run FILE` replays.
+    ///
+    /// The bytes are decoded exactly as the fuzz target decodes them
+    /// (`sim::fuzz_input::from_bytes`), and the file written is the very scenario the fuzz
+    /// target ran, seed included. Exit 0 written, 2 bad input: an unreadable artifact, bytes
+    /// too short to be a fuzz input or that give no valid scenario, an unwritable FILE.
+    #[command(
+        after_help = "Example:\n  raftsim from-fuzz fuzz/artifacts/sim/crash-1f2e3d -o finding.toml\n  \
+                            raftsim run finding.toml"
+    )]
+    FromFuzz(FromFuzzArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -65,6 +77,15 @@ struct RunArgs {
     /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
     #[arg(long, value_name = "NAME")]
     mutation: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct FromFuzzArgs {
+    /// The fuzz input: a libFuzzer artifact (crash-*, timeout-*, ...) or a corpus entry.
+    artifact: PathBuf,
+    /// Where to write the scenario file; `-` writes it to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -102,6 +123,7 @@ fn main() -> ExitCode {
         Command::CheckHistory(args) => ExitCode::from(sim::history::cli::check_history(&args)),
         Command::Bench { scenario, seeds } => bench(&scenario, seeds),
         Command::Sweep(args) => sweep(args),
+        Command::FromFuzz(args) => from_fuzz(&args),
         Command::Mutations => {
             for m in raft::Mutation::ALL {
                 println!("{}", m.name());
@@ -185,6 +207,38 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::from(EXIT_VIOLATION)
     }
+}
+
+fn from_fuzz(args: &FromFuzzArgs) -> ExitCode {
+    let artifact = args.artifact.display();
+    let bad_input = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let bytes = match std::fs::read(&args.artifact) {
+        Ok(bytes) => bytes,
+        Err(e) => return bad_input(format!("{artifact}: cannot read the fuzz input: {e}")),
+    };
+    let input = match sim::fuzz_input::from_bytes(&bytes) {
+        Ok(input) => input,
+        Err(e) => return bad_input(format!("{artifact}: {e}")),
+    };
+    if let Err(e) = input.scenario() {
+        return bad_input(format!("{artifact}: gives no valid scenario: {e}"));
+    }
+    let text = input.to_toml();
+    if args.output.as_os_str() == "-" {
+        sim::history::cli::print_out(&text);
+        eprintln!("replay: save it to FILE, then `raftsim run FILE`");
+        return ExitCode::SUCCESS;
+    }
+    let output = args.output.display();
+    if let Err(e) = std::fs::write(&args.output, text) {
+        return bad_input(format!("-o {output}: cannot write the scenario file: {e}"));
+    }
+    println!("wrote {output} from {artifact}");
+    println!("replay: raftsim run {output}");
+    ExitCode::SUCCESS
 }
 
 fn write_trace(path: &std::path::Path, outcome: &sim::Outcome) -> std::io::Result<()> {

@@ -312,3 +312,63 @@ fn read_lines(path: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// A file of its own under the target's temporary folder, holding `bytes`.
+fn fuzz_artifact(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn from_fuzz_writes_a_scenario_that_runs() {
+    let bytes: Vec<u8> = (0..300u32).map(|i| (i * 37 + 11) as u8 | 1).collect();
+    let artifact = fuzz_artifact("crash-fixed", &bytes);
+    let scenario = artifact.with_file_name("crash-fixed.toml");
+    let _ = std::fs::remove_file(&scenario);
+    let (artifact, scenario) = (artifact.to_str().unwrap(), scenario.to_str().unwrap());
+    let out = raftsim(&["from-fuzz", artifact, "-o", scenario]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("replay: raftsim run {scenario}")),
+        "{}",
+        stdout(&out)
+    );
+    let text = std::fs::read_to_string(scenario).unwrap();
+    assert!(text.starts_with("# Made by `raftsim from-fuzz`"), "{text}");
+    assert!(text.contains("[[schedule]]"), "{text}");
+    let expected = sim::fuzz_input::from_bytes(&bytes).unwrap().to_toml();
+    assert_eq!(text, expected, "the file is the fuzz target's scenario");
+    let run = raftsim(&["run", scenario]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(stdout(&run).contains("PASS"), "{}", stdout(&run));
+    let to_stdout = raftsim(&["from-fuzz", artifact, "-o", "-"]);
+    assert_eq!(to_stdout.status.code(), Some(0), "{}", stderr(&to_stdout));
+    assert_eq!(stdout(&to_stdout), text);
+}
+
+#[test]
+fn from_fuzz_of_an_empty_or_missing_file_is_bad_input() {
+    let empty = fuzz_artifact("empty", &[]);
+    let missing = empty.with_file_name("no-such-artifact");
+    let target = empty.with_file_name("unwritten.toml");
+    let _ = std::fs::remove_file(&target);
+    for artifact in [&empty, &missing] {
+        let artifact = artifact.to_str().unwrap();
+        let out = raftsim(&["from-fuzz", artifact, "-o", target.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{artifact}: {err}");
+        assert!(err.contains(&format!("error: {artifact}: ")), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    }
+    assert!(!target.exists(), "nothing is written for bad input");
+}

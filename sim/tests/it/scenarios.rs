@@ -190,3 +190,33 @@ fn library_scenarios_reach_their_situations() {
         0
     );
 }
+
+/// Every file in `scenarios/regressions/` (findings of fuzzing and sweeps, each made a
+/// scenario) passes with its own seed and seeds 1..=20.
+#[test]
+fn regression_scenarios_pass() {
+    let dir = scenarios_dir().join("regressions");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    assert!(
+        !paths.is_empty(),
+        "no regression scenarios in {}",
+        dir.display()
+    );
+    for path in &paths {
+        let scenario = sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
+        for seed in std::iter::once(scenario.seed).chain(1..=20) {
+            let outcome = sim::run(&scenario, seed, RunOptions::default()).unwrap();
+            assert!(
+                outcome.violation.is_none(),
+                "raftsim run {} --seed {seed}: {:?}",
+                path.display(),
+                outcome.violation
+            );
+        }
+    }
+}
