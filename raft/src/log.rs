@@ -34,7 +34,11 @@ impl Log {
         }
         let mut term_prev = snapshot_term;
         for (position, entry) in entries.iter().enumerate() {
-            let index_expected = snapshot_index + position as Index + 1;
+            let Some(index_expected) = snapshot_index.checked_add(position as Index + 1) else {
+                return Err(format!(
+                    "entry at position {position} beyond the last index"
+                ));
+            };
             if entry.index != index_expected {
                 return Err(format!(
                     "entry at position {position} has index {}, expected {index_expected}",

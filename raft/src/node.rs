@@ -118,10 +118,13 @@ impl Node {
         let log = Log::after_snapshot(snapshot_index, snapshot_term, entries)
             .map_err(RestoreError::Corrupt)?;
         check_restored(&config, &hard_state, &log).map_err(RestoreError::Corrupt)?;
-        if let Some(reason) = snapshot
+        // A snapshot taken before any configuration entry, by a server that joined with no
+        // voters, carries the empty configuration.
+        let snapshot_config = snapshot
             .as_ref()
-            .and_then(|s| s.membership.validate().err())
-        {
+            .map(|s| &s.membership)
+            .filter(|m| **m != Membership::default());
+        if let Some(reason) = snapshot_config.and_then(|m| m.validate().err()) {
             return Err(RestoreError::Corrupt(format!(
                 "snapshot configuration: {reason}"
             )));
@@ -468,6 +471,11 @@ impl Node {
         if msg.term == 0 {
             return Err(StepError::Malformed { reason: "term 0" });
         }
+        if msg.term > TERM_MAX || message_indexes(&msg.body).any(|i| i > INDEX_MAX) {
+            return Err(StepError::Malformed {
+                reason: "a term or index beyond any real log",
+            });
+        }
         match &msg.body {
             Body::RequestVote {
                 last_log_index,
@@ -546,6 +554,11 @@ impl Node {
     // ---- Elections (section 5.2) ---------------------------------------------------------
 
     fn campaign(&mut self, now_ns: u64) {
+        if self.term >= TERM_MAX {
+            // Terms stop here (see `TERM_MAX`): no election can be held.
+            self.reset_election_deadline(now_ns);
+            return;
+        }
         self.counters.elections_started += 1;
         if matches!(self.role, RoleState::Candidate { .. }) {
             self.counters.elections_restarted += 1;
@@ -1440,7 +1453,56 @@ fn check_entries(
     Ok(())
 }
 
+/// The largest term and index a node accepts, from the network or its disk: no real cluster
+/// comes near, and the headroom means `+ 1` on a term or index never overflows.
+pub(crate) const TERM_MAX: Term = u64::MAX / 4;
+pub(crate) const INDEX_MAX: Index = u64::MAX / 4;
+
+/// The indexes a message names (entries' own indexes follow `prev_log_index` one by one, and
+/// `check_entries` holds them to that).
+fn message_indexes(body: &Body) -> impl Iterator<Item = Index> {
+    let (a, b) = match body {
+        Body::RequestVote { last_log_index, .. } => (*last_log_index, 0),
+        Body::RequestVoteResponse { .. } => (0, 0),
+        Body::AppendEntries {
+            prev_log_index,
+            entries,
+            ..
+        } => (
+            *prev_log_index,
+            prev_log_index.saturating_add(entries.len() as u64),
+        ),
+        Body::AppendEntriesResponse {
+            match_index,
+            conflict_index,
+            ..
+        } => (*match_index, *conflict_index),
+        Body::InstallSnapshot {
+            last_included_index,
+            ..
+        }
+        | Body::InstallSnapshotResponse {
+            last_included_index,
+            ..
+        } => (*last_included_index, 0),
+    };
+    [a, b].into_iter()
+}
+
 fn check_restored(config: &Config, hard_state: &HardState, log: &Log) -> Result<(), String> {
+    if hard_state.term > TERM_MAX || log.last_index() > INDEX_MAX {
+        return Err(format!(
+            "term {} or last index {} beyond any real log",
+            hard_state.term,
+            log.last_index()
+        ));
+    }
+    for entry in log.slice(log.first_index(), log.last_index()) {
+        if let Payload::Config(m) = &entry.payload {
+            m.validate()
+                .map_err(|reason| format!("entry {}: {reason}", entry.index))?;
+        }
+    }
     if log.last_term() > hard_state.term {
         return Err(format!(
             "log term {} above current term {}",

@@ -103,7 +103,7 @@ impl Progress {
     /// the rejection is stale and was ignored.
     pub fn rejected(&mut self, rejected_index: Index, next_index: Index) -> bool {
         let stale = match &self.state {
-            ProgressState::Probe { .. } => rejected_index + 1 != self.next_index,
+            ProgressState::Probe { .. } => rejected_index.checked_add(1) != Some(self.next_index),
             ProgressState::Replicate { .. } => rejected_index <= self.match_index,
             // An answer to an AppendEntries from before the transfer.
             ProgressState::Snapshot { .. } => true,

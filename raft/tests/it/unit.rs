@@ -738,3 +738,90 @@ fn s7_compaction_needs_applied_entries() {
     assert_eq!((snapshot.index, snapshot.term), (2, 1));
     assert_eq!(node.log().first_index(), 3);
 }
+
+// ---- Findings of the `messages` fuzz target -------------------------------------------------
+
+/// Terms and indexes near `u64::MAX` come from no real cluster; a node refuses them rather
+/// than overflow on `+ 1` (the fuzzer found three such overflows).
+#[test]
+fn terms_and_indexes_beyond_any_real_log_are_refused() {
+    let huge = u64::MAX - 1;
+    let hs = HardState {
+        term: huge,
+        vote: None,
+        commit: 0,
+    };
+    assert!(restore(Config::new(2, vec![1, 2, 3]), hs, Vec::new()).is_err());
+    let mut node = follower_with_six_entries();
+    let cases = [
+        Message {
+            from: 1,
+            to: 2,
+            term: huge,
+            body: Body::RequestVoteResponse { granted: true },
+        },
+        Message {
+            from: 1,
+            to: 2,
+            term: 1,
+            body: Body::AppendEntriesResponse {
+                success: false,
+                match_index: u64::MAX,
+                conflict_index: 1,
+                conflict_term: None,
+            },
+        },
+        chunk(1, (u64::MAX, 1), 3, 0, b"abc"),
+    ];
+    for msg in cases {
+        assert!(node.step(0, msg.clone()).is_err(), "accepted {msg:?}");
+    }
+    assert_eq!((node.term(), node.log().last_index()), (1, 6));
+}
+
+/// A configuration entry on disk is checked like one from the network: a voter 0 would make
+/// the node send messages to node 0.
+#[test]
+fn restore_refuses_a_configuration_entry_with_node_zero() {
+    let bad = raft::Membership {
+        voters: vec![0, 1],
+        ..raft::Membership::default()
+    };
+    let entries = vec![Entry {
+        term: 1,
+        index: 1,
+        payload: Payload::Config(bad),
+    }];
+    let hs = HardState {
+        term: 1,
+        vote: None,
+        commit: 0,
+    };
+    assert!(restore(Config::new(1, vec![1]), hs, entries).is_err());
+}
+
+/// A server that joined with no voters and compacted before any configuration entry reached
+/// it persists a snapshot with the empty configuration, and restarts from it.
+#[test]
+fn a_snapshot_with_the_empty_configuration_restores() {
+    let snapshot = raft::Snapshot {
+        index: 3,
+        term: 1,
+        membership: raft::Membership::default(),
+        data: Vec::new(),
+    };
+    let hs = HardState {
+        term: 1,
+        vote: None,
+        commit: 3,
+    };
+    let node = Node::restore(
+        Config::new(4, Vec::new()),
+        hs,
+        Some(snapshot),
+        Vec::new(),
+        rng(1),
+        0,
+    );
+    assert!(node.is_ok(), "{:?}", node.err());
+}
