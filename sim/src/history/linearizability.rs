@@ -42,6 +42,8 @@
 
 #[path = "lin/brute.rs"]
 mod brute;
+#[path = "lin/generate.rs"]
+pub mod generate;
 #[path = "lin/search.rs"]
 mod search;
 
@@ -809,20 +811,7 @@ mod tests {
 
     /// The model accepts `ops` in this order, and the order respects real time.
     fn valid_prefix(ops: &[Operation], model: &Model, nil_read_unknown: bool) -> bool {
-        let mut state = brute::initial(model);
-        for (i, o) in ops.iter().enumerate() {
-            match brute::apply(model, &state, o, nil_read_unknown) {
-                Some(next) => state = next,
-                None => return false,
-            }
-            if ops[i + 1..]
-                .iter()
-                .any(|later| later.return_pos.is_some_and(|r| r < o.invoke_pos))
-            {
-                return false;
-            }
-        }
-        true
+        generate::legal_in_order(ops, model, nil_read_unknown)
     }
 
     #[test]
@@ -1115,15 +1104,7 @@ mod tests {
         }
     }
 
-    struct Pending {
-        op: usize,
-        /// Not applied yet / applied with this read result / a cas that found another value.
-        applied: Option<Option<Value>>,
-    }
-
-    /// A random history of at most 8 operations over 1-3 processes: each operation takes
-    /// effect (or not) at a random instant of a real register between its invoke and
-    /// completion; then some ok reads get a random value instead.
+    /// A random history of at most 8 operations over 1-3 processes (`generate`).
     fn history(model: &Model, tape: &[u8]) -> (Vec<Operation>, bool) {
         history_sized(model, tape, 3, 8)
     }
@@ -1135,117 +1116,7 @@ mod tests {
         ops_max: usize,
     ) -> (Vec<Operation>, bool) {
         let mut t = Tape { bytes: tape, at: 0 };
-        let kv = matches!(model, Model::Kv);
-        let nil_read_unknown = t.draw(4) == 0;
-        // Unique append texts, as raftsim's clients write them: unknown appends that no read
-        // shows can be dropped, and must be dropped soundly.
-        let unique_appends = kv && t.draw(2) == 0;
-        let procs = 1 + t.draw(procs_max);
-        let keys: Vec<Option<String>> = if t.draw(3) == 0 {
-            vec![Some("a".into()), Some("b".into())]
-        } else {
-            vec![None]
-        };
-        // Unknown outcomes: often in short histories, rarer in long ones (for brute force).
-        let info_one_in = if ops_max > 8 { 16 } else { 4 };
-        let ops_max = 1 + t.draw(ops_max);
-        let mut state: BTreeMap<Option<String>, Value> = keys
-            .iter()
-            .map(|k| (k.clone(), brute::initial(model)))
-            .collect();
-        let mut pending: Vec<Option<Pending>> = (0..procs).map(|_| None).collect();
-        let mut ops: Vec<Operation> = Vec::new();
-        let mut pos = 0u64;
-        let small = |t: &mut Tape| -> Value {
-            let i = t.draw(3) as i64;
-            if kv && t.draw(2) == 0 {
-                Value::Str(i.to_string())
-            } else {
-                Value::Int(i)
-            }
-        };
-        for _ in 0..25 * ops_max {
-            let p = t.draw(procs);
-            match pending[p].take() {
-                None => {
-                    if ops.len() == ops_max {
-                        if pending.iter().all(Option::is_none) {
-                            break;
-                        }
-                        continue;
-                    }
-                    let call = match t.draw(if kv { 4 } else { 3 }) {
-                        0 => Call::Read,
-                        1 => Call::Write(small(&mut t)),
-                        2 => Call::Cas(small(&mut t), small(&mut t)),
-                        _ if unique_appends => Call::Append(Value::Str(format!("u{};", ops.len()))),
-                        _ => Call::Append(small(&mut t)),
-                    };
-                    let key = keys[t.draw(keys.len())].clone();
-                    ops.push(Operation {
-                        key,
-                        ..op(p as u64, call, Completion::Info, pos, None)
-                    });
-                    pos += 1;
-                    pending[p] = Some(Pending {
-                        op: ops.len() - 1,
-                        applied: None,
-                    });
-                }
-                Some(mut pend) => {
-                    // 0: take effect, 1: complete, 2: outcome unknown, 3: both 0 and 1.
-                    let action = match t.draw(info_one_in) {
-                        x if x + 1 == info_one_in => 2,
-                        x => [0, 1, 3][x % 3],
-                    };
-                    if pend.applied.is_none() && (action == 0 || action == 3) {
-                        let o = &ops[pend.op];
-                        let current = state.get_mut(&o.key).unwrap();
-                        let result = brute::apply(model, current, o, false);
-                        pend.applied = Some(match (&o.call, result) {
-                            (Call::Read, _) => Some(current.clone()),
-                            (_, Some(next)) => {
-                                *current = next;
-                                Some(Value::Nil)
-                            }
-                            (_, None) => None,
-                        });
-                    }
-                    let o = &mut ops[pend.op];
-                    match action {
-                        0 => {
-                            pending[p] = Some(pend);
-                            continue;
-                        }
-                        2 => {}
-                        _ => {
-                            o.completion = match pend.applied {
-                                Some(Some(v)) => Completion::Ok(v),
-                                _ => Completion::Fail,
-                            };
-                            o.return_pos = Some(pos);
-                        }
-                    }
-                    pos += 1;
-                }
-            }
-        }
-        // Corrupt about one read in two in short histories, fewer in long ones.
-        let corrupt = if ops.len() > 8 { 6 } else { 2 };
-        for o in &mut ops {
-            if o.call == Call::Read
-                && matches!(o.completion, Completion::Ok(_))
-                && t.draw(corrupt) == 1
-            {
-                let v = match t.draw(5) {
-                    0 => Value::Nil,
-                    i if kv => Value::Str(["", "0", "1", "01", "10"][i].to_owned()),
-                    i => Value::Int(i as i64 - 1),
-                };
-                o.completion = Completion::Ok(v);
-            }
-        }
-        (ops, nil_read_unknown)
+        generate::random_history(model, &mut |n| t.draw(n), procs_max, ops_max)
     }
 
     fn model_of(i: usize) -> Model {
@@ -1291,32 +1162,8 @@ mod tests {
         model: &Model,
         nil_read_unknown: bool,
     ) -> Result<(), TestCaseError> {
-        let of_key: Vec<Operation> = ops
-            .iter()
-            .filter(|o| o.key == key.key && o.completion != Completion::Fail)
-            .cloned()
-            .collect();
-        if of_key.len() > 12 {
-            // Relaxed operations may take effect anywhere: the brute force cannot afford more.
-            return Ok(());
-        }
-        let context = relaxed(&of_key, &key.minimal);
-        prop_assert!(
-            !check_brute_force(&context, model, nil_read_unknown),
-            "{:#?}",
-            key.minimal
-        );
-        for i in 0..key.minimal.len() {
-            let mut fewer = key.minimal.clone();
-            fewer.remove(i);
-            let context = relaxed(&of_key, &fewer);
-            prop_assert!(
-                check_brute_force(&context, model, nil_read_unknown),
-                "{:#?}",
-                key.minimal
-            );
-        }
-        Ok(())
+        generate::minimal_is_evidence(ops, key, model, nil_read_unknown)
+            .map_err(TestCaseError::fail)
     }
 
     proptest! {
