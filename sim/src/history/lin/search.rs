@@ -570,10 +570,13 @@ impl Producers {
         }
     }
 
-    /// [`Producers::dead_end`], made only where it pays: every time while it prunes at least
-    /// one branch in `DEAD_END_RATE_MIN`, else once in `DEAD_END_SPARSE` (so that it comes
-    /// back if the search reaches a part of the history where it prunes). Skipping it only
-    /// costs search steps, never a wrong verdict.
+    /// [`Producers::dead_end`], made only where it pays. Each `DEAD_END_MISSES_PER_DOUBLING`
+    /// misses in a row double the spacing between tests, up to one chance in
+    /// `DEAD_END_SPARSE`, and a hit brings it back to every chance; and once the tests have
+    /// pruned fewer than one branch in `DEAD_END_RATE_MIN`, they are made once in
+    /// `DEAD_END_SPARSE` at most (so that they come back if the search reaches a part of the
+    /// history where they prune). Skipping a test only costs search steps, never a wrong
+    /// verdict.
     fn dead_end_adaptive(
         &mut self,
         p: &Problem,
@@ -584,10 +587,9 @@ impl Producers {
     ) -> bool {
         let (tests, hits) = (self.dead_end_tests, self.dead_end_hits);
         let sparse = tests >= DEAD_END_TRIAL && hits * DEAD_END_RATE_MIN < tests;
-        // Misses in a row space the tests out (every 2nd, 4th... up to every
-        // DEAD_END_SPARSE-th chance); a hit brings them back to every chance.
-        let spacing = (1u64 << (self.dead_end_misses / DEAD_END_MISSES_PER_DOUBLING).min(4))
-            .min(DEAD_END_SPARSE);
+        let doublings = (self.dead_end_misses / DEAD_END_MISSES_PER_DOUBLING)
+            .min(u64::from(DEAD_END_SPARSE.ilog2()));
+        let spacing = 1u64 << doublings;
         self.dead_end_chances += 1;
         let chance = self.dead_end_chances;
         if (sparse && tests % DEAD_END_SPARSE != 0) || !chance.is_multiple_of(spacing) {
