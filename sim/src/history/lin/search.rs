@@ -436,6 +436,47 @@ impl Seen {
     }
 }
 
+/// Items grouped by a small integer, all in one allocation: group `g` is
+/// `items[start[g]..start[g + 1]]`, its items in the order they were given. Building one per
+/// value (or per operation) costs two passes over the pairs instead of an allocation per group.
+struct Groups {
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Groups {
+    /// `pairs` are (group, item), with every group below `groups`.
+    fn new(groups: usize, pairs: &[(u32, u32)]) -> Groups {
+        let mut start = vec![0u32; groups + 1];
+        for &(g, _) in pairs {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..groups {
+            start[g + 1] += start[g];
+        }
+        // `start[g]` is group g's write cursor while filling; afterwards it has moved to
+        // where group g + 1 starts, so the array is shifted back by one.
+        let mut items = vec![0u32; pairs.len()];
+        for &(g, x) in pairs {
+            items[start[g as usize] as usize] = x;
+            start[g as usize] += 1;
+        }
+        start.copy_within(0..groups, 1);
+        start[0] = 0;
+        debug_assert_eq!(start[groups] as usize, pairs.len());
+        Groups { start, items }
+    }
+
+    #[inline]
+    fn get(&self, g: usize) -> &[u32] {
+        &self.items[self.start[g] as usize..self.start[g + 1] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
 /// Dead ends: configurations from which some `Ok` read or cas can no longer get the value
 /// it needs (a read: the value it returned; a cas: its expected value).
 ///
@@ -453,12 +494,13 @@ impl Seen {
 /// form is a prefix of it, or after a write or cas to such a prefix; checked over the same
 /// window.
 struct Producers {
-    lists: Vec<Vec<u32>>,
+    /// Per value, the operations that make it, by invocation.
+    lists: Groups,
     /// Per operation: the value it produces (`NIL`: none) and its index in that list.
     produces: Vec<(u32, u32)>,
     first: Vec<u32>,
     /// Per value, the `Ok` operations that need it, by return.
-    needers: Vec<Vec<u32>>,
+    needers: Groups,
     /// Per operation: the value it needs (`NIL`: none) and its index in that list.
     needs: Vec<(u32, u32)>,
     needers_first: Vec<u32>,
@@ -490,7 +532,6 @@ const DEAD_END_SPARSE: u64 = 16;
 impl Producers {
     fn new(p: &Problem, domain: &Domain) -> Producers {
         let n = p.ops.len();
-        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); p.values];
         let mut produces = vec![(NIL, 0); n];
         let enabled = p.ops.iter().all(|op| op.kind != Kind::Append);
         let mut order: Vec<usize> = (0..n).collect();
@@ -530,6 +571,8 @@ impl Producers {
                 list.sort_by_key(|&o| (p.invoke[o as usize], o));
             }
         }
+        let mut counts = vec![0u32; p.values];
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(n);
         for o in order {
             let op = &p.ops[o];
             let v = match op.kind {
@@ -538,21 +581,26 @@ impl Producers {
                 _ => continue,
             };
             if (v as usize) < p.values {
-                produces[o] = (v, lists[v as usize].len() as u32);
-                lists[v as usize].push(o as u32);
+                produces[o] = (v, counts[v as usize]);
+                counts[v as usize] += 1;
+                pairs.push((v, o as u32));
             }
         }
-        let mut needers: Vec<Vec<u32>> = vec![Vec::new(); p.values];
+        let lists = Groups::new(p.values, &pairs);
+        counts.fill(0);
+        pairs.clear();
         let mut needs = vec![(NIL, 0); n];
         let mut order: Vec<usize> = (0..p.n_ok).filter(|&o| p.ret[o].is_some()).collect();
         order.sort_by_key(|&o| (p.ret[o], o));
         for o in order {
             let op = &p.ops[o];
             if (op.kind == Kind::Read || op.kind == Kind::Cas) && (op.a as usize) < p.values {
-                needs[o] = (op.a, needers[op.a as usize].len() as u32);
-                needers[op.a as usize].push(o as u32);
+                needs[o] = (op.a, counts[op.a as usize]);
+                counts[op.a as usize] += 1;
+                pairs.push((op.a, o as u32));
             }
         }
+        let needers = Groups::new(p.values, &pairs);
         Producers {
             first: vec![0; p.values],
             lists,
@@ -608,12 +656,19 @@ impl Producers {
         if !self.enabled || v == state || v as usize >= self.lists.len() {
             return true;
         }
-        let Some(&needer) = self.needers[v as usize].get(self.needers_first[v as usize] as usize)
+        let Some(&needer) = self
+            .needers
+            .get(v as usize)
+            .get(self.needers_first[v as usize] as usize)
         else {
             return true;
         };
         let by = p.ret[needer as usize].unwrap_or(u64::MAX);
-        match self.lists[v as usize].get(self.first[v as usize] as usize) {
+        match self
+            .lists
+            .get(v as usize)
+            .get(self.first[v as usize] as usize)
+        {
             Some(&maker) => p.invoke[maker as usize] <= by,
             None => false,
         }
@@ -628,12 +683,16 @@ impl Producers {
         }
         let (v, _) = self.produces[o];
         if v != NIL {
-            advance(&self.lists[v as usize], &mut self.first[v as usize], bits);
+            advance(
+                self.lists.get(v as usize),
+                &mut self.first[v as usize],
+                bits,
+            );
         }
         let (v, _) = self.needs[o];
         if v != NIL {
             advance(
-                &self.needers[v as usize],
+                self.needers.get(v as usize),
                 &mut self.needers_first[v as usize],
                 bits,
             );
@@ -671,7 +730,7 @@ impl Producers {
         for (o, by) in observers_ahead(p, list) {
             let op = &p.ops[o];
             if op.a != state {
-                let list = &self.lists[op.a as usize];
+                let list = self.lists.get(op.a as usize);
                 match list.get(self.first[op.a as usize] as usize) {
                     Some(&first) if p.invoke[first as usize] <= by => {}
                     _ => return true,
@@ -686,7 +745,7 @@ impl Producers {
         let mut i = 0;
         while i < self.consumers.len() {
             let v = self.consumers[i].0;
-            let list = &self.lists[v as usize];
+            let list = self.lists.get(v as usize);
             let mut k = self.first[v as usize] as usize;
             let mut have = usize::from(state == v);
             let mut need = 0;
@@ -851,6 +910,7 @@ impl List {
 
 /// At most this many dominators are kept per operation (any subset is sound).
 const DOMINATORS_MAX: usize = 64;
+const _: () = assert!(DOMINATORS_MAX < u8::MAX as usize, "counted in a u8");
 
 /// For each operation, identical operations (same call, same arguments) that dominate it:
 /// they overlap it in real time and return earlier (an unknown outcome returns never; ties
@@ -858,8 +918,8 @@ const DOMINATORS_MAX: usize = 64;
 /// is pointless: in any linearization that does, the two can trade places (both have the
 /// same effect, and the earlier return bounds the earlier place), or, if the dominator never
 /// happens, this one's place can be the dominator's. Reads are left out: they are taken
-/// eagerly anyway. Returned as (start per op, list).
-fn dominators(p: &Problem) -> (Vec<u32>, Vec<u32>) {
+/// eagerly anyway. Grouped by the operation they dominate.
+fn dominators(p: &Problem) -> Groups {
     let n = p.ops.len();
     let ret = |o: usize| {
         if o < p.n_ok {
@@ -869,30 +929,31 @@ fn dominators(p: &Problem) -> (Vec<u32>, Vec<u32>) {
         }
     };
     let rank = |o: usize| (ret(o), p.invoke[o], o);
-    let mut classes: FxMap<(u8, u32, u32), Vec<usize>> = FxMap::default();
+    let class = |o: usize| {
+        let op = &p.ops[o];
+        (op.kind as u8, op.a, op.b)
+    };
+    // Identical operations are contiguous in this order, each class by invocation.
     let mut order: Vec<usize> = (0..n).filter(|&o| p.ops[o].kind != Kind::Read).collect();
-    order.sort_by_key(|&o| (p.invoke[o], o));
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for &d in &order {
-        let op = &p.ops[d];
-        let active = classes.entry((op.kind as u8, op.a, op.b)).or_default();
+    order.sort_unstable_by_key(|&o| (class(o), p.invoke[o], o));
+    let mut counts = vec![0u8; n];
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut active: Vec<usize> = Vec::new();
+    for (i, &d) in order.iter().enumerate() {
+        if i == 0 || class(order[i - 1]) != class(d) {
+            active.clear();
+        }
         active.retain(|&o| ret(o) > p.invoke[d]);
-        for &o in active.iter() {
+        for &o in &active {
             let (lo, hi) = if rank(d) < rank(o) { (d, o) } else { (o, d) };
-            if lists[hi].len() < DOMINATORS_MAX {
-                lists[hi].push(lo as u32);
+            if usize::from(counts[hi]) < DOMINATORS_MAX {
+                counts[hi] += 1;
+                pairs.push((hi as u32, lo as u32));
             }
         }
         active.push(d);
     }
-    let mut start = Vec::with_capacity(n + 1);
-    let mut flat = Vec::new();
-    for list in &lists {
-        start.push(flat.len() as u32);
-        flat.extend_from_slice(list);
-    }
-    start.push(flat.len() as u32);
-    (start, flat)
+    Groups::new(n, &pairs)
 }
 
 /// How a configuration reached for the first time turned out.
@@ -909,8 +970,7 @@ enum Arrival {
 struct Search<'a> {
     p: &'a Problem,
     has_return: Vec<bool>,
-    dom_start: Vec<u32>,
-    dom: Vec<u32>,
+    dominators: Groups,
     list: List,
     bits: Bits,
     seen: Seen,
@@ -1061,8 +1121,9 @@ impl Search<'_> {
             if self.needs_observer && op.kind == Kind::Write {
                 continue;
             }
-            let doms = &self.dom[self.dom_start[o] as usize..self.dom_start[o + 1] as usize];
-            if doms
+            if self
+                .dominators
+                .get(o)
                 .iter()
                 .any(|&d| !self.bits.has(d as usize) && p.invoke[d as usize] <= self.frontier)
             {
@@ -1123,12 +1184,10 @@ pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
             longest: Vec::new(),
         };
     }
-    let (dom_start, dom) = dominators(p);
     let search = Search {
         p,
         has_return: (0..n).map(|o| o < p.n_ok && p.ret[o].is_some()).collect(),
-        dom_start,
-        dom,
+        dominators: dominators(p),
         list: List::new(p),
         bits: Bits::new(p.n_ok, n - p.n_ok),
         seen: Seen::new(),
