@@ -530,18 +530,16 @@ const DEAD_END_RATE_MIN: u64 = 32;
 const DEAD_END_SPARSE: u64 = 16;
 
 impl Producers {
-    fn new(p: &Problem, domain: &Domain) -> Producers {
+    fn new(p: &Problem, order: &Order, domain: &Domain) -> Producers {
         let n = p.ops.len();
         let mut produces = vec![(NIL, 0); n];
         let enabled = p.ops.iter().all(|op| op.kind != Kind::Append);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&o| (p.invoke[o], o));
         let mut prefix_makers: Vec<Vec<u32>> = Vec::new();
         if !enabled {
             // Resets by value made, then each needed value's prefixes among those values.
             let mut resets: FxMap<u32, Vec<u32>> = FxMap::default();
-            for &o in &order {
-                let op = &p.ops[o];
+            for &(_, o) in &order.calls {
+                let op = &p.ops[o as usize];
                 match op.kind {
                     Kind::Write => resets.entry(op.a).or_default().push(o as u32),
                     Kind::Cas if op.a != op.b => resets.entry(op.b).or_default().push(o as u32),
@@ -573,7 +571,8 @@ impl Producers {
         }
         let mut counts = vec![0u32; p.values];
         let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(n);
-        for o in order {
+        for &(_, o) in &order.calls {
+            let o = o as usize;
             let op = &p.ops[o];
             let v = match op.kind {
                 Kind::Write => op.a,
@@ -590,9 +589,8 @@ impl Producers {
         counts.fill(0);
         pairs.clear();
         let mut needs = vec![(NIL, 0); n];
-        let mut order: Vec<usize> = (0..p.n_ok).filter(|&o| p.ret[o].is_some()).collect();
-        order.sort_by_key(|&o| (p.ret[o], o));
-        for o in order {
+        for &(_, o) in &order.returns {
+            let o = o as usize;
             let op = &p.ops[o];
             if (op.kind == Kind::Read || op.kind == Kind::Cas) && (op.a as usize) < p.values {
                 needs[o] = (op.a, counts[op.a as usize]);
@@ -835,6 +833,29 @@ struct Frame {
     forced: bool,
 }
 
+/// The operations by call and the `Ok` ones with a return by return, each as (position,
+/// operation): the orders that [`Producers`], [`dominators`] and [`List`] are built from,
+/// sorted once.
+struct Order {
+    calls: Vec<(u64, u32)>,
+    returns: Vec<(u64, u32)>,
+}
+
+impl Order {
+    fn new(p: &Problem) -> Order {
+        let n = p.ops.len();
+        let mut calls: Vec<(u64, u32)> = (0..n).map(|o| (p.invoke[o], o as u32)).collect();
+        // The `Ok` operations, then the `Info` ones, each by call already: a stable sort
+        // finds the two runs and merges them.
+        calls.sort();
+        let mut returns: Vec<(u64, u32)> = (0..p.n_ok)
+            .filter_map(|o| p.ret[o].map(|r| (r, o as u32)))
+            .collect();
+        returns.sort_unstable();
+        Order { calls, returns }
+    }
+}
+
 /// The doubly linked list of entries: call entry of operation `o` is node `o`, its return
 /// entry node `n + o`, the head node `2n`.
 struct List {
@@ -844,23 +865,32 @@ struct List {
 }
 
 impl List {
-    fn new(p: &Problem) -> List {
+    fn new(p: &Problem, order: &Order) -> List {
         let n = p.ops.len();
-        let mut entries: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-        for o in 0..n {
-            entries.push((p.invoke[o], 0, o as u32));
-            if o < p.n_ok {
-                if let Some(r) = p.ret[o] {
-                    entries.push((r, 1, (n + o) as u32));
-                }
-            }
-        }
-        // At an equal position a call sorts first: the operations then overlap.
-        entries.sort_unstable();
         let mut next = vec![NIL; 2 * n + 1];
         let mut prev = vec![NIL; 2 * n + 1];
         let mut last = (2 * n) as u32;
-        for &(_, _, node) in &entries {
+        let (mut calls, mut returns) = (
+            order.calls.iter().peekable(),
+            order.returns.iter().peekable(),
+        );
+        loop {
+            // At an equal position a call comes first: the operations then overlap.
+            let node = match (calls.peek(), returns.peek()) {
+                (Some(&&(c, o)), Some(&&(r, _))) if c <= r => {
+                    calls.next();
+                    o
+                }
+                (_, Some(&&(_, o))) => {
+                    returns.next();
+                    n as u32 + o
+                }
+                (Some(&&(_, o)), None) => {
+                    calls.next();
+                    o
+                }
+                (None, None) => break,
+            };
             next[last as usize] = node;
             prev[node as usize] = last;
             last = node;
@@ -919,7 +949,7 @@ const _: () = assert!(DOMINATORS_MAX < u8::MAX as usize, "counted in a u8");
 /// same effect, and the earlier return bounds the earlier place), or, if the dominator never
 /// happens, this one's place can be the dominator's. Reads are left out: they are taken
 /// eagerly anyway. Grouped by the operation they dominate.
-fn dominators(p: &Problem) -> Groups {
+fn dominators(p: &Problem, order: &Order) -> Groups {
     let n = p.ops.len();
     let ret = |o: usize| {
         if o < p.n_ok {
@@ -933,14 +963,20 @@ fn dominators(p: &Problem) -> Groups {
         let op = &p.ops[o];
         (op.kind as u8, op.a, op.b)
     };
-    // Identical operations are contiguous in this order, each class by invocation.
-    let mut order: Vec<usize> = (0..n).filter(|&o| p.ops[o].kind != Kind::Read).collect();
-    order.sort_unstable_by_key(|&o| (class(o), p.invoke[o], o));
+    // Identical operations are contiguous in this order, each class by call (a stable sort
+    // of the calls).
+    let mut order: Vec<((u8, u32, u32), usize)> = order
+        .calls
+        .iter()
+        .map(|&(_, o)| (class(o as usize), o as usize))
+        .filter(|&((kind, _, _), _)| kind != Kind::Read as u8)
+        .collect();
+    order.sort_by_key(|&(class, _)| class);
     let mut counts = vec![0u8; n];
     let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut active: Vec<usize> = Vec::new();
-    for (i, &d) in order.iter().enumerate() {
-        if i == 0 || class(order[i - 1]) != class(d) {
+    for (i, &(c, d)) in order.iter().enumerate() {
+        if i == 0 || order[i - 1].0 != c {
             active.clear();
         }
         active.retain(|&o| ret(o) > p.invoke[d]);
@@ -1176,7 +1212,8 @@ pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
             longest: Vec::new(),
         };
     }
-    let producers = Producers::new(p, domain);
+    let order = Order::new(p);
+    let producers = Producers::new(p, &order, domain);
     if (0..p.values as u32).any(|v| !producers.satisfiable(v, p.initial, p)) {
         return Outcome {
             verdict: Verdict::NotLinearizable,
@@ -1187,8 +1224,8 @@ pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
     let search = Search {
         p,
         has_return: (0..n).map(|o| o < p.n_ok && p.ret[o].is_some()).collect(),
-        dominators: dominators(p),
-        list: List::new(p),
+        dominators: dominators(p, &order),
+        list: List::new(p, &order),
         bits: Bits::new(p.n_ok, n - p.n_ok),
         seen: Seen::new(),
         producers,
