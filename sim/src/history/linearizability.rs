@@ -500,7 +500,7 @@ fn compile(
     model: &Model,
     nil_read_unknown: bool,
 ) -> (Problem, Domain, Vec<usize>) {
-    let mut domain = Domain::new(matches!(model, Model::Kv));
+    let mut domain = Domain::new(matches!(model, Model::Kv), ops.len());
     let mut initial = domain.intern(&brute::initial(model));
     let mut pre: Vec<Pre> = Vec::with_capacity(ops.len());
     let mut has_append = false;
@@ -592,16 +592,27 @@ fn compile(
     if has_append {
         drop_unseen_appends(&mut pre, &domain);
     }
-    pre.sort_by_key(|p| (!p.ok, p.invoke, p.index));
-    let problem = Problem {
-        n_ok: pre.iter().filter(|p| p.ok).count(),
-        ops: pre.iter().map(|p| p.op).collect(),
-        invoke: pre.iter().map(|p| p.invoke).collect(),
-        ret: pre.iter().map(|p| p.ret).collect(),
+    // The `Ok` operations by call, then the `Info` ones by call. A history comes in call
+    // order, so the sort is one pass.
+    pre.sort_by_key(|p| (p.invoke, p.index));
+    let n = pre.len();
+    let mut problem = Problem {
+        n_ok: 0,
+        ops: Vec::with_capacity(n),
+        invoke: Vec::with_capacity(n),
+        ret: Vec::with_capacity(n),
         initial,
         values: domain.len(),
     };
-    (problem, domain, pre.iter().map(|p| p.index).collect())
+    let mut ids = Vec::with_capacity(n);
+    for p in pre.iter().filter(|p| p.ok).chain(pre.iter().filter(|p| !p.ok)) {
+        problem.n_ok += usize::from(p.ok);
+        problem.ops.push(p.op);
+        problem.invoke.push(p.invoke);
+        problem.ret.push(p.ret);
+        ids.push(p.index);
+    }
+    (problem, domain, ids)
 }
 
 /// Drops the appends of unknown outcome whose text occurs in no observed value (an ok read, a

@@ -142,12 +142,13 @@ pub(crate) fn rendered(value: &Value) -> String {
 }
 
 impl Domain {
-    /// An empty domain; `kv` makes every value its string form.
-    pub(crate) fn new(kv: bool) -> Domain {
+    /// An empty domain with room for `capacity` values; `kv` makes every value its string
+    /// form.
+    pub(crate) fn new(kv: bool, capacity: usize) -> Domain {
         Domain {
             kv,
-            values: Vec::new(),
-            ids: FxMap::default(),
+            values: Vec::with_capacity(capacity),
+            ids: FxMap::with_capacity_and_hasher(capacity, Default::default()),
             appends: FxMap::default(),
         }
     }
