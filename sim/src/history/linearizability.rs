@@ -278,11 +278,7 @@ pub fn by_key(ops: &[Operation]) -> BTreeMap<Option<String>, Vec<Operation>> {
 
 /// Checks a history: each key on its own, with at most `options.steps_max` steps per key.
 pub fn check(ops: &[Operation], model: &Model, options: &CheckOptions) -> Report {
-    let mut keys: BTreeMap<Option<&str>, Vec<&Operation>> = BTreeMap::new();
-    for op in ops {
-        keys.entry(op.key.as_deref()).or_default().push(op);
-    }
-    let keys: Vec<(Option<&str>, Vec<&Operation>)> = keys.into_iter().collect();
+    let keys = split_by_key(ops);
     if !options.evidence {
         return check_verdict_only(&keys, model, options);
     }
@@ -295,6 +291,22 @@ pub fn check(ops: &[Operation], model: &Model, options: &CheckOptions) -> Report
         check_in_parallel(&keys, options.jobs, check_one)
     };
     Report::from_keys(reports)
+}
+
+/// The operations of each key, in history order, keys in order.
+fn split_by_key(ops: &[Operation]) -> Vec<(Option<&str>, Vec<&Operation>)> {
+    let Some(first) = ops.first().map(|op| op.key.as_deref()) else {
+        return Vec::new();
+    };
+    if ops.iter().all(|op| op.key.as_deref() == first) {
+        // One key (a register's history): no map to build.
+        return vec![(first, ops.iter().collect())];
+    }
+    let mut keys: BTreeMap<Option<&str>, Vec<&Operation>> = BTreeMap::new();
+    for op in ops {
+        keys.entry(op.key.as_deref()).or_default().push(op);
+    }
+    keys.into_iter().collect()
 }
 
 /// The first budget of a verdict-only check, per key and round.
@@ -593,8 +605,10 @@ fn compile(
         drop_unseen_appends(&mut pre, &domain);
     }
     // The `Ok` operations by call, then the `Info` ones by call. A history comes in call
-    // order, so the sort is one pass.
-    pre.sort_by_key(|p| (p.invoke, p.index));
+    // order, so the sort is seldom needed.
+    if !pre.is_sorted_by_key(|p| (p.invoke, p.index)) {
+        pre.sort_by_key(|p| (p.invoke, p.index));
+    }
     let n = pre.len();
     let mut problem = Problem {
         n_ok: 0,
@@ -605,7 +619,11 @@ fn compile(
         values: domain.len(),
     };
     let mut ids = Vec::with_capacity(n);
-    for p in pre.iter().filter(|p| p.ok).chain(pre.iter().filter(|p| !p.ok)) {
+    for p in pre
+        .iter()
+        .filter(|p| p.ok)
+        .chain(pre.iter().filter(|p| !p.ok))
+    {
         problem.n_ok += usize::from(p.ok);
         problem.ops.push(p.op);
         problem.invoke.push(p.invoke);

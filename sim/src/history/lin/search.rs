@@ -100,6 +100,9 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// Up to this many values, [`Domain::lookup`] compares instead of hashing.
+const DOMAIN_SCAN_MAX: usize = 8;
+
 /// The values of one key, interned, and the model's transitions on them.
 pub(crate) struct Domain {
     kv: bool,
@@ -158,14 +161,28 @@ impl Domain {
         if self.kv && !matches!(value, Value::Str(_)) {
             return self.intern_owned(Value::Str(rendered(value)));
         }
-        if let Some(&id) = self.ids.get(value) {
+        if let Some(id) = self.lookup(value) {
             return id;
         }
         self.intern_owned(value.clone())
     }
 
+    /// The id of `value` if it is interned. A register's history has a handful of values:
+    /// comparing with each costs less than hashing.
+    #[inline]
+    fn lookup(&self, value: &Value) -> Option<u32> {
+        if self.values.len() <= DOMAIN_SCAN_MAX {
+            self.values
+                .iter()
+                .position(|v| v == value)
+                .map(|id| id as u32)
+        } else {
+            self.ids.get(value).copied()
+        }
+    }
+
     fn intern_owned(&mut self, value: Value) -> u32 {
-        if let Some(&id) = self.ids.get(&value) {
+        if let Some(id) = self.lookup(&value) {
             return id;
         }
         let id = self.values.len() as u32;
@@ -845,10 +862,26 @@ struct Order {
 impl Order {
     fn new(p: &Problem) -> Order {
         let n = p.ops.len();
-        let mut calls: Vec<(u64, u32)> = (0..n).map(|o| (p.invoke[o], o as u32)).collect();
-        // The `Ok` operations, then the `Info` ones, each by call already: a stable sort
-        // finds the two runs and merges them.
-        calls.sort();
+        // The `Ok` operations, then the `Info` ones, each by call already: one merge.
+        let by_call = |o: usize| (p.invoke[o], o as u32);
+        let (mut ok, mut info) = (
+            (0..p.n_ok).map(by_call).peekable(),
+            (p.n_ok..n).map(by_call).peekable(),
+        );
+        let mut calls: Vec<(u64, u32)> = Vec::with_capacity(n);
+        loop {
+            let next = match (ok.peek(), info.peek()) {
+                (Some(a), Some(b)) if a <= b => ok.next(),
+                (Some(_), Some(_)) => info.next(),
+                (Some(_), None) => ok.next(),
+                (None, _) => info.next(),
+            };
+            let Some(call) = next else { break };
+            calls.push(call);
+        }
+        if !calls.is_sorted() {
+            calls.sort_unstable();
+        }
         let mut returns: Vec<(u64, u32)> = (0..p.n_ok)
             .filter_map(|o| p.ret[o].map(|r| (r, o as u32)))
             .collect();
