@@ -31,7 +31,7 @@
 use super::Verdict;
 use crate::history::Value;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// A read whose value is not known: it matches any state.
 pub(crate) const ANY: u32 = u32::MAX;
@@ -107,8 +107,17 @@ const DOMAIN_SCAN_MAX: usize = 8;
 pub(crate) struct Domain {
     kv: bool,
     values: Vec<Value>,
-    ids: FxMap<Value, u32>,
+    /// Per hash of a value, the last value interned with that hash; `same_hash[id]` is the
+    /// one before it (`NIL`: none). Each value is stored once, in `values`.
+    by_hash: FxMap<u64, u32>,
+    same_hash: Vec<u32>,
     appends: FxMap<u64, u32>,
+}
+
+fn value_hash(value: &Value) -> u64 {
+    let mut hasher = FxHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The string form of a value, for the key-value model and appends: `nil` is the empty
@@ -151,7 +160,8 @@ impl Domain {
         Domain {
             kv,
             values: Vec::with_capacity(capacity),
-            ids: FxMap::with_capacity_and_hasher(capacity, Default::default()),
+            by_hash: FxMap::with_capacity_and_hasher(capacity, Default::default()),
+            same_hash: Vec::with_capacity(capacity),
             appends: FxMap::default(),
         }
     }
@@ -172,13 +182,20 @@ impl Domain {
     #[inline]
     fn lookup(&self, value: &Value) -> Option<u32> {
         if self.values.len() <= DOMAIN_SCAN_MAX {
-            self.values
+            return self
+                .values
                 .iter()
                 .position(|v| v == value)
-                .map(|id| id as u32)
-        } else {
-            self.ids.get(value).copied()
+                .map(|id| id as u32);
         }
+        let mut id = *self.by_hash.get(&value_hash(value))?;
+        while id != NIL {
+            if self.values[id as usize] == *value {
+                return Some(id);
+            }
+            id = self.same_hash[id as usize];
+        }
+        None
     }
 
     fn intern_owned(&mut self, value: Value) -> u32 {
@@ -187,8 +204,9 @@ impl Domain {
         }
         let id = self.values.len() as u32;
         assert!(id < GARBAGE, "too many distinct values");
-        self.values.push(value.clone());
-        self.ids.insert(value, id);
+        let before = self.by_hash.insert(value_hash(&value), id);
+        self.same_hash.push(before.unwrap_or(NIL));
+        self.values.push(value);
         id
     }
 
