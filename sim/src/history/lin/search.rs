@@ -585,8 +585,8 @@ impl Producers {
             for &(_, o) in &order.calls {
                 let op = &p.ops[o as usize];
                 match op.kind {
-                    Kind::Write => resets.entry(op.a).or_default().push(o as u32),
-                    Kind::Cas if op.a != op.b => resets.entry(op.b).or_default().push(o as u32),
+                    Kind::Write => resets.entry(op.a).or_default().push(o),
+                    Kind::Cas if op.a != op.b => resets.entry(op.b).or_default().push(o),
                     _ => {}
                 }
             }
