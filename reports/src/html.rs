@@ -1,0 +1,1 @@
+//! Self-contained HTML pages: one per run, one per sweep. (Being written.)

@@ -1,0 +1,13 @@
+//! raftsim's pictures: a run's timeline (SVG or PNG), a sweep's distributions, and one
+//! self-contained HTML page per run or sweep.
+//!
+//! This crate only draws. What it draws is plain data ([`model`]) that the simulator fills
+//! in from a run or a trace file, so the same trace always gives the same bytes.
+
+#![warn(missing_docs)]
+
+pub mod charts;
+pub mod font;
+pub mod html;
+pub mod model;
+pub mod timeline;
