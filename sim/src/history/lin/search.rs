@@ -106,9 +106,17 @@ const DOMAIN_SCAN_MAX: usize = 8;
 /// The values of one key, interned, and the model's transitions on them.
 pub(crate) struct Domain {
     kv: bool,
+    /// Without the key-value model: the values, by id.
     values: Vec<Value>,
+    /// With it every value is its string form, all in one buffer: value `id` is
+    /// `texts[spans[id].0..spans[id].1]`. The many long strings of an append history then
+    /// cost no allocation each.
+    texts: String,
+    spans: Vec<(usize, usize)>,
+    /// Where a value is rendered or an append's result built before it is looked up.
+    scratch: String,
     /// Per hash of a value, the last value interned with that hash; `same_hash[id]` is the
-    /// one before it (`NIL`: none). Each value is stored once, in `values`.
+    /// one before it (`NIL`: none). Each value is stored once.
     by_hash: FxMap<u64, u32>,
     same_hash: Vec<u32>,
     appends: FxMap<u64, u32>,
@@ -117,6 +125,12 @@ pub(crate) struct Domain {
 fn value_hash(value: &Value) -> u64 {
     let mut hasher = FxHasher::default();
     value.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
     hasher.finish()
 }
 
@@ -159,7 +173,10 @@ impl Domain {
     pub(crate) fn new(kv: bool, capacity: usize) -> Domain {
         Domain {
             kv,
-            values: Vec::with_capacity(capacity),
+            values: Vec::with_capacity(if kv { 0 } else { capacity }),
+            texts: String::new(),
+            spans: Vec::with_capacity(if kv { capacity } else { 0 }),
+            scratch: String::new(),
             by_hash: FxMap::with_capacity_and_hasher(capacity, Default::default()),
             same_hash: Vec::with_capacity(capacity),
             appends: FxMap::default(),
@@ -168,19 +185,27 @@ impl Domain {
 
     /// The id of `value` as the model sees it (its string form for the key-value model).
     pub(crate) fn intern(&mut self, value: &Value) -> u32 {
-        if self.kv && !matches!(value, Value::Str(_)) {
-            return self.intern_owned(Value::Str(rendered(value)));
+        if !self.kv {
+            return match self.lookup_value(value) {
+                Some(id) => id,
+                None => self.push_value(value.clone()),
+            };
         }
-        if let Some(id) = self.lookup(value) {
-            return id;
+        if let Value::Str(s) = value {
+            return self.intern_text(s);
         }
-        self.intern_owned(value.clone())
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        render(value, &mut s);
+        let id = self.intern_text(&s);
+        self.scratch = s;
+        id
     }
 
-    /// The id of `value` if it is interned. A register's history has a handful of values:
-    /// comparing with each costs less than hashing.
+    /// The id of `value` if it is interned (not the key-value model). A register's history
+    /// has a handful of values: comparing with each costs less than hashing.
     #[inline]
-    fn lookup(&self, value: &Value) -> Option<u32> {
+    fn lookup_value(&self, value: &Value) -> Option<u32> {
         if self.values.len() <= DOMAIN_SCAN_MAX {
             return self
                 .values
@@ -198,10 +223,7 @@ impl Domain {
         None
     }
 
-    fn intern_owned(&mut self, value: Value) -> u32 {
-        if let Some(id) = self.lookup(&value) {
-            return id;
-        }
+    fn push_value(&mut self, value: Value) -> u32 {
         let id = self.values.len() as u32;
         assert!(id < GARBAGE, "too many distinct values");
         let before = self.by_hash.insert(value_hash(&value), id);
@@ -210,8 +232,42 @@ impl Domain {
         id
     }
 
+    #[inline]
+    fn span_text(&self, id: u32) -> &str {
+        let (from, to) = self.spans[id as usize];
+        &self.texts[from..to]
+    }
+
+    /// The id of the string `text` (the key-value model), interned if new.
+    fn intern_text(&mut self, text: &str) -> u32 {
+        let found = if self.spans.len() <= DOMAIN_SCAN_MAX {
+            (0..self.spans.len() as u32).find(|&id| self.span_text(id) == text)
+        } else {
+            let hash = text_hash(text);
+            let mut id = self.by_hash.get(&hash).copied().unwrap_or(NIL);
+            while id != NIL && self.span_text(id) != text {
+                id = self.same_hash[id as usize];
+            }
+            (id != NIL).then_some(id)
+        };
+        if let Some(id) = found {
+            return id;
+        }
+        let id = self.spans.len() as u32;
+        assert!(id < GARBAGE, "too many distinct values");
+        let before = self.by_hash.insert(text_hash(text), id);
+        self.same_hash.push(before.unwrap_or(NIL));
+        let from = self.texts.len();
+        self.texts.push_str(text);
+        self.spans.push((from, self.texts.len()));
+        id
+    }
+
     /// The string form of value `id` (see [`render`]).
     pub(crate) fn text(&self, id: u32) -> std::borrow::Cow<'_, str> {
+        if self.kv {
+            return std::borrow::Cow::Borrowed(self.span_text(id));
+        }
         match &self.values[id as usize] {
             Value::Str(s) => std::borrow::Cow::Borrowed(s),
             other => std::borrow::Cow::Owned(rendered(other)),
@@ -220,7 +276,11 @@ impl Domain {
 
     /// How many values are interned.
     pub(crate) fn len(&self) -> usize {
-        self.values.len()
+        if self.kv {
+            self.spans.len()
+        } else {
+            self.values.len()
+        }
     }
 
     fn append(&mut self, state: u32, arg: u32) -> u32 {
@@ -228,9 +288,22 @@ impl Domain {
         if let Some(&id) = self.appends.get(&key) {
             return id;
         }
-        let mut s = rendered(&self.values[state as usize]);
-        render(&self.values[arg as usize], &mut s);
-        let id = self.intern_owned(Value::Str(s));
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        let id = if self.kv {
+            s.push_str(self.span_text(state));
+            s.push_str(self.span_text(arg));
+            self.intern_text(&s)
+        } else {
+            render(&self.values[state as usize], &mut s);
+            render(&self.values[arg as usize], &mut s);
+            let value = Value::Str(s.clone());
+            match self.lookup_value(&value) {
+                Some(id) => id,
+                None => self.push_value(value),
+            }
+        };
+        self.scratch = s;
         self.appends.insert(key, id);
         id
     }
