@@ -640,6 +640,9 @@ fn compile(
 /// Unique append texts (as raftsim's clients use) make most unknown appends droppable, which
 /// keeps a history full of them cheap to check.
 fn drop_unseen_appends(pre: &mut Vec<Pre>, domain: &Domain) {
+    if pre.iter().all(|p| p.ok || p.op.kind != Kind::Append) {
+        return;
+    }
     let observed: Vec<u32> = pre
         .iter()
         .filter(|p| p.ok || p.op.kind == Kind::Cas)

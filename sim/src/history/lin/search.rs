@@ -179,7 +179,10 @@ impl Domain {
             scratch: String::new(),
             by_hash: FxMap::with_capacity_and_hasher(capacity, Default::default()),
             same_hash: Vec::with_capacity(capacity),
-            appends: FxMap::default(),
+            appends: FxMap::with_capacity_and_hasher(
+                if kv { capacity } else { 0 },
+                Default::default(),
+            ),
         }
     }
 
