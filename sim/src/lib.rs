@@ -12,6 +12,7 @@ pub mod disk;
 pub mod fuzz_input;
 pub mod history;
 pub mod network;
+pub mod pages;
 pub mod node;
 pub mod raft_node;
 pub mod report;
@@ -21,7 +22,9 @@ pub mod sim;
 pub mod situations;
 pub mod swarm;
 pub mod sweep;
+pub mod timeline;
 pub mod trace;
+pub mod trace_file;
 
 pub use checker::{Invariant, Violation};
 pub use node::{NodeId, NodeView, SimNode};

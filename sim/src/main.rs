@@ -45,6 +45,16 @@ enum Command {
                             raftsim run finding.toml"
     )]
     FromFuzz(FromFuzzArgs),
+    /// Draw the timeline of a run from its trace file (`raftsim run --trace FILE`): one lane per
+    /// node with its roles and terms, the faults, one lane per client with its operations, the
+    /// violation if any. Zoom in with --from/--to to see each message as an arrow.
+    /// Exit 0 drawn, 2 bad input (an unreadable trace, a bad window, an unwritable FILE).
+    #[command(
+        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace t.jsonl\n  \
+                            raftsim chart t.jsonl -o t.svg\n  \
+                            raftsim chart t.jsonl -o zoom.png --from 2.5s --to 3s"
+    )]
+    Chart(ChartArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -71,12 +81,43 @@ struct RunArgs {
     /// Write the clients' history to FILE: Jepsen EDN if FILE ends in .edn, else JSON lines.
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
+    /// Draw the run's timeline to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
+    /// Write a self-contained HTML page about the run to DIR/index.html.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
     /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
     #[arg(long, value_name = "NAME")]
     mutation: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ChartArgs {
+    /// The trace file written by `raftsim run --trace FILE`.
+    trace: PathBuf,
+    /// Where to write the chart: FILE.svg or FILE.png.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Start of the window drawn, e.g. 2.5s or 2500ms (default: the start of the run).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    from: Option<u64>,
+    /// End of the window drawn (default: the end of the run).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    to: Option<u64>,
+    /// Width of the chart in pixels.
+    #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(400..=20_000))]
+    width: u32,
+}
+
+fn parse_time(text: &str) -> Result<u64, String> {
+    if text == "0" {
+        return Ok(0);
+    }
+    sim::scenario::parse_duration(text)
 }
 
 #[derive(clap::Args, Debug)]
@@ -111,6 +152,10 @@ struct SweepArgs {
     /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
     #[arg(long, value_name = "NAME")]
     mutation: Option<String>,
+    /// Write a self-contained HTML page about the sweep to DIR/index.html (distributions,
+    /// situations, failing runs), and a page for each of the first failing runs under DIR/runs/.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 /// Exit status of a sweep stopped by Ctrl-C without a failure (128 + SIGINT).
@@ -124,6 +169,7 @@ fn main() -> ExitCode {
         Command::Bench { scenario, seeds } => bench(&scenario, seeds),
         Command::Sweep(args) => sweep(args),
         Command::FromFuzz(args) => from_fuzz(&args),
+        Command::Chart(args) => chart(&args),
         Command::Mutations => {
             for m in raft::Mutation::ALL {
                 println!("{}", m.name());
@@ -139,6 +185,8 @@ fn run(args: RunArgs) -> ExitCode {
         seed,
         trace: trace_path,
         history: history_path,
+        chart: chart_path,
+        report: report_dir,
         json,
         mutation,
     } = args;
@@ -158,7 +206,7 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let seed = seed.unwrap_or(scenario.seed);
     let options = RunOptions {
-        keep_trace: trace_path.is_some(),
+        keep_trace: trace_path.is_some() || chart_path.is_some() || report_dir.is_some(),
         mutation: mutation.clone(),
     };
     // Wall time is measured here, outside the simulation, only to report the run's speed.
@@ -178,9 +226,26 @@ fn run(args: RunArgs) -> ExitCode {
         mutation.as_deref(),
         wall_ms,
     );
+    let header = sim::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone());
     if let Some(trace_path) = trace_path {
-        if let Err(e) = write_trace(&trace_path, &outcome) {
+        if let Err(e) = sim::trace_file::write(&trace_path, &header, &outcome) {
             eprintln!("error: --trace {}: {e}", trace_path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if let Some(chart_path) = &chart_path {
+        let facts = sim::trace_file::facts(&header, &outcome);
+        let timeline = sim::timeline::timeline(&facts);
+        let options = reports::timeline::ChartOptions::default();
+        if let Err(e) = draw(&timeline, &options, chart_path) {
+            eprintln!("error: --chart {}: {e}", chart_path.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if let Some(dir) = &report_dir {
+        let page = sim::pages::run_page(&header, &outcome, &report);
+        if let Err(e) = reports::html::write_run_report(dir, &page) {
+            eprintln!("error: --report {}: {e}", dir.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }
@@ -241,14 +306,51 @@ fn from_fuzz(args: &FromFuzzArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn write_trace(path: &std::path::Path, outcome: &sim::Outcome) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for record in outcome.trace.all().unwrap_or(&[]) {
-        let line = serde_json::to_string(record).map_err(std::io::Error::other)?;
-        writeln!(out, "{line}")?;
+/// Draws `timeline` to `path`, SVG or PNG by its extension.
+fn draw(
+    timeline: &reports::model::Timeline,
+    options: &reports::timeline::ChartOptions,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let extension = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = match extension.as_deref() {
+        Some("svg") => reports::timeline::svg(timeline, options).map(String::into_bytes),
+        Some("png") => reports::timeline::png(timeline, options),
+        _ => return Err("the file name must end in .svg or .png".into()),
     }
-    out.flush()
+    .map_err(|e| e.to_string())?;
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write: {e}"))
+}
+
+fn chart(args: &ChartArgs) -> ExitCode {
+    let (_, facts) = match sim::trace_file::read(&args.trace) {
+        Ok(read) => read,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let timeline = sim::timeline::timeline(&facts);
+    let options = reports::timeline::ChartOptions {
+        from_ns: args.from,
+        to_ns: args.to,
+        width_px: args.width,
+    };
+    if let Err(e) = draw(&timeline, &options, &args.output) {
+        eprintln!("error: -o {}: {e}", args.output.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    println!(
+        "wrote {} ({} nodes, {} client operations, {} faults)",
+        args.output.display(),
+        timeline.nodes.len(),
+        timeline.ops.len(),
+        timeline.faults.len()
+    );
+    ExitCode::SUCCESS
 }
 
 fn bench(path: &std::path::Path, seeds: u64) -> ExitCode {
@@ -343,6 +445,12 @@ fn sweep(args: SweepArgs) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let report = sweep::Report::new(&plan, &result, wall_s);
+    if let Some(dir) = &args.report {
+        if let Err(e) = write_sweep_report(dir, &plan, &result, &report) {
+            eprintln!("error: --report {}: {e}", dir.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     if args.json {
         let json = serde_json::to_string(&report).expect("a report always serializes");
         sim::history::cli::print_out(&format!("{json}\n"));
@@ -356,6 +464,50 @@ fn sweep(args: SweepArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes a sweep's page, and a page for each of its first failing runs (each run again with
+/// its full trace: the same seed gives the same run).
+fn write_sweep_report(
+    dir: &std::path::Path,
+    plan: &sim::sweep::Plan,
+    sweep: &sim::sweep::Sweep,
+    report: &sim::sweep::Report,
+) -> Result<(), String> {
+    let mut pages = std::collections::BTreeMap::new();
+    for run in sweep.failures().take(sim::pages::FAILING_RUN_PAGES_MAX) {
+        let entry = &plan.scenarios[run.scenario];
+        let options = RunOptions {
+            keep_trace: true,
+            mutation: plan.mutation.clone(),
+        };
+        let outcome = sim::run(&entry.scenario, run.seed, options)?;
+        let run_report = Report::new(
+            &outcome,
+            &entry.scenario.name,
+            &entry.path,
+            plan.mutation.as_deref(),
+            0.0,
+        );
+        let header =
+            sim::trace_file::Header::new(&entry.scenario, &outcome, run_report.reproduce.clone());
+        let page = sim::pages::run_page(&header, &outcome, &run_report);
+        let name = format!("runs/{}-seed-{}", file_safe(&entry.scenario.name), run.seed);
+        reports::html::write_run_report(&dir.join(&name), &page).map_err(|e| e.to_string())?;
+        pages.insert((run.scenario, run.seed), format!("{name}/index.html"));
+    }
+    let command: Vec<String> = std::env::args().collect();
+    let page = sim::pages::sweep_page(plan, sweep, report, &command.join(" "), &pages);
+    let path = reports::html::write_sweep_report(dir, &page).map_err(|e| e.to_string())?;
+    eprintln!("report: {}", path.display());
+    Ok(())
+}
+
+/// A scenario name as a directory name: letters, digits, `-` and `_` kept, the rest `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
 }
 
 /// Progress on stderr: a bar on a terminal, otherwise a plain line every few seconds.

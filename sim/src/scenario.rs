@@ -686,7 +686,8 @@ const NS_PER_S: u64 = 1_000_000_000;
 const NS_PER_M: u64 = 60 * NS_PER_S;
 const NS_PER_H: u64 = 60 * NS_PER_M;
 const MAX_DURATION_NS: u64 = 24 * NS_PER_H;
-const MAX_NODES: u64 = 64;
+/// The largest cluster a scenario (or a trace file) may have.
+pub const MAX_NODES: u64 = 64;
 
 /// Units from largest to smallest.
 const UNITS: [(&str, u64); 6] = [

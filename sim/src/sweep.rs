@@ -156,6 +156,29 @@ pub struct RunSummary {
     pub recovery: BTreeMap<&'static str, Recovery>,
     /// How long the clients took to drain after the fault window (see `Outcome::drain_ns`).
     pub drain_ns: Option<Option<u64>>,
+    /// Each recovery, for the sweep's distributions (not in the JSON summary).
+    #[serde(skip)]
+    pub recovery_samples: Vec<crate::sim::RecoverySample>,
+    /// Latencies of the clients' operations that completed (ok or fail), at most
+    /// `LATENCIES_PER_RUN_MAX`, evenly spread over the run (not in the JSON summary).
+    #[serde(skip)]
+    pub client_latencies_ns: Vec<u64>,
+}
+
+/// Client latencies kept per run for a sweep's distribution.
+pub const LATENCIES_PER_RUN_MAX: usize = 2048;
+
+/// The latencies of the operations of `history` that completed, at most
+/// `LATENCIES_PER_RUN_MAX` of them, taken at an even stride.
+pub fn client_latencies_ns(history: &[crate::history::Event]) -> Vec<u64> {
+    let ops = crate::history::operations(history).unwrap_or_default();
+    let all: Vec<u64> = ops
+        .iter()
+        .filter(|op| op.return_pos.is_some())
+        .filter_map(|op| Some(op.return_ns?.saturating_sub(op.invoke_ns?)))
+        .collect();
+    let stride = all.len().div_ceil(LATENCIES_PER_RUN_MAX).max(1);
+    all.into_iter().step_by(stride).collect()
 }
 
 /// How far a sweep got; passed to the progress callback after each run.
@@ -328,6 +351,8 @@ fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String
         situations: outcome.situations,
         recovery: outcome.recovery,
         drain_ns: outcome.drain_ns,
+        client_latencies_ns: client_latencies_ns(&outcome.history),
+        recovery_samples: outcome.recovery_samples,
         violation: outcome.violation,
     })
 }

@@ -66,19 +66,24 @@ pub fn format_time(ns: u64) -> String {
 #[serde(tag = "type", rename_all = "kebab-case")]
 #[allow(missing_docs)] // The fields' names (node, to, msg, term, index) are their documentation.
 pub enum Event {
-    /// A message arrived.
-    Deliver { to: NodeId, msg: MessageInfo },
+    /// A message arrived; it was sent at `sent_ns`.
+    Deliver {
+        to: NodeId,
+        msg: MessageInfo,
+        sent_ns: u64,
+    },
     /// A message was rejected by its recipient.
     Rejected {
         to: NodeId,
         msg: MessageInfo,
         error: String,
     },
-    /// A message was lost.
+    /// A message sent at `sent_ns` was lost.
     Drop {
         to: NodeId,
         msg: MessageInfo,
         reason: DropReason,
+        sent_ns: u64,
     },
     /// A node's timer fired.
     Timer { node: NodeId },
@@ -122,6 +127,8 @@ pub enum Event {
     Network { settings: String },
     /// A node restarted from its disk.
     Restart { node: NodeId },
+    /// A spare started, empty, to join the cluster.
+    Join { node: NodeId },
     /// The network was partitioned.
     Partition { groups: Vec<Vec<NodeId>> },
     /// Every partition healed.
@@ -160,7 +167,7 @@ impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{} {} ", self.seq, format_time(self.time_ns))?;
         match &self.event {
-            Event::Deliver { to, msg } => write!(
+            Event::Deliver { to, msg, .. } => write!(
                 f,
                 "deliver {} {}->{} term {}",
                 msg.kind, msg.from, to, msg.term
@@ -170,7 +177,9 @@ impl fmt::Display for Record {
                 "rejected {} {}->{} term {}: {error}",
                 msg.kind, msg.from, to, msg.term
             ),
-            Event::Drop { to, msg, reason } => write!(
+            Event::Drop {
+                to, msg, reason, ..
+            } => write!(
                 f,
                 "drop {} {}->{} term {} ({reason:?})",
                 msg.kind, msg.from, to, msg.term
@@ -217,6 +226,7 @@ impl fmt::Display for Record {
                 )
             }
             Event::Restart { node } => write!(f, "restart node {node}"),
+            Event::Join { node } => write!(f, "node {node} starts empty to join"),
             Event::Partition { groups } => write!(f, "partition {groups:?}"),
             Event::Heal => write!(f, "heal"),
             Event::Propose {

@@ -170,7 +170,23 @@ pub(super) struct Pending {
 pub(super) struct Recoveries {
     pending: Vec<Pending>,
     pub by_kind: BTreeMap<&'static str, Recovery>,
+    /// Each recovery, for distributions over a sweep (the first `RECOVERY_SAMPLES_MAX`).
+    pub samples: Vec<RecoverySample>,
 }
+
+/// One fault and the time to a leader after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecoverySample {
+    /// The fault kind.
+    pub kind: &'static str,
+    /// The fault hit the leader (crashed, paused or cut it off from a majority).
+    pub leader_hit: bool,
+    /// From the fault to a leader a majority follows.
+    pub took_ns: u64,
+}
+
+/// Recoveries kept per run as samples; the counters count them all.
+pub const RECOVERY_SAMPLES_MAX: usize = 4096;
 
 impl<N: SimNode> Simulator<N> {
     // ---- Scheduled actions --------------------------------------------------------------
@@ -653,6 +669,13 @@ impl<N: SimNode> Simulator<N> {
             }
             let stat = r.by_kind.entry(p.kind).or_default();
             let took = now - p.at_ns;
+            if r.samples.len() < RECOVERY_SAMPLES_MAX {
+                r.samples.push(RecoverySample {
+                    kind: p.kind,
+                    leader_hit: p.term_above > 0,
+                    took_ns: took,
+                });
+            }
             stat.recovered += 1;
             stat.total_ns += took;
             stat.max_ns = stat.max_ns.max(took);

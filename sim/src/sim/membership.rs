@@ -269,6 +269,8 @@ impl<N: SimNode> Simulator<N> {
         let what = format!("node {id} starts empty to join");
         self.trace
             .record(self.now_ns, Event::Membership { what }, None);
+        self.trace
+            .record(self.now_ns, Event::Join { node: id }, None);
         self.stats.restarts += 1;
         self.start_node(id)
     }

@@ -4,7 +4,7 @@ mod clients;
 mod faults;
 mod membership;
 
-pub use faults::Recovery;
+pub use faults::{Recovery, RecoverySample, RECOVERY_SAMPLES_MAX};
 pub use membership::MembershipStats;
 
 use crate::checker::{Checker, Violation};
@@ -117,6 +117,8 @@ pub struct Outcome {
     pub situations: Situations,
     /// Time to a leader followed by a majority after each kind of fault.
     pub recovery: BTreeMap<&'static str, Recovery>,
+    /// Each recovery counted in `recovery` (the first `RECOVERY_SAMPLES_MAX`).
+    pub recovery_samples: Vec<RecoverySample>,
     /// With `[swarm] enabled`, the fault kinds and intensities this seed drew.
     pub swarm: Option<String>,
     /// Membership changes requested, completed and abandoned.
@@ -130,6 +132,8 @@ enum Ev<M> {
     Deliver {
         to: NodeId,
         msg: M,
+        /// When it was sent (for the trace: charts draw it as an arrow).
+        sent_ns: u64,
     },
     Timer {
         node: NodeId,
@@ -388,6 +392,7 @@ impl<N: SimNode> Simulator<N> {
             stats: self.stats,
             situations,
             recovery: self.recoveries.by_kind.clone(),
+            recovery_samples: self.recoveries.samples.clone(),
             swarm: self.swarm,
             membership: self.members.stats,
             drain_ns,
@@ -471,7 +476,7 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         }
         match ev {
-            Ev::Deliver { to, msg } => self.deliver(to, msg),
+            Ev::Deliver { to, msg, sent_ns } => self.deliver(to, msg, sent_ns),
             Ev::Timer { node, incarnation } => self.timer(node, incarnation),
             Ev::SyncDone {
                 node,
@@ -632,7 +637,7 @@ impl<N: SimNode> Simulator<N> {
 
     // ---- Inputs to nodes ----------------------------------------------------------------
 
-    fn deliver(&mut self, to: NodeId, msg: N::Message) -> Result<(), Failure> {
+    fn deliver(&mut self, to: NodeId, msg: N::Message, sent_ns: u64) -> Result<(), Failure> {
         let info = N::message_info(&msg);
         if !self.network.connected(info.from, to) {
             self.stats.dropped_partition += 1;
@@ -642,6 +647,7 @@ impl<N: SimNode> Simulator<N> {
                     to,
                     msg: info,
                     reason: DropReason::Partition,
+                    sent_ns,
                 },
                 None,
             );
@@ -660,6 +666,7 @@ impl<N: SimNode> Simulator<N> {
                         to,
                         msg: info,
                         reason,
+                        sent_ns,
                     },
                     None,
                 );
@@ -681,13 +688,22 @@ impl<N: SimNode> Simulator<N> {
                     to,
                     msg: info,
                     reason: DropReason::Down,
+                    sent_ns,
                 },
                 None,
             );
             return Ok(());
         }
         self.trace
-            .record(now, Event::Deliver { to, msg: info }, Some(&msg));
+            .record(
+                now,
+                Event::Deliver {
+                    to,
+                    msg: info,
+                    sent_ns,
+                },
+                Some(&msg),
+            );
         let local = self.local_ns(to);
         let node = self.slots[(to - 1) as usize]
             .node
@@ -989,10 +1005,12 @@ impl<N: SimNode> Simulator<N> {
                         Ev::Deliver {
                             to,
                             msg: msg.clone(),
+                            sent_ns: self.now_ns,
                         },
                     );
                 }
-                self.push(times[0], Ev::Deliver { to, msg });
+                let sent_ns = self.now_ns;
+                self.push(times[0], Ev::Deliver { to, msg, sent_ns });
             }
             Err(reason) => {
                 match reason {
@@ -1008,6 +1026,7 @@ impl<N: SimNode> Simulator<N> {
                         to,
                         msg: info,
                         reason,
+                        sent_ns: self.now_ns,
                     },
                     None,
                 );

@@ -1,0 +1,250 @@
+//! The data of the HTML pages (`raftsim run --report`, `raftsim sweep --report`): what a run
+//! or a sweep shows, as [`reports::model`] pages. `reports` lays them out.
+
+use crate::report::Report;
+use crate::sweep::{self, Plan, Sweep};
+use crate::timeline;
+use crate::trace::{format_time, Event, Record};
+use crate::trace_file::{self, Header};
+use crate::Outcome;
+use reports::model as m;
+use std::collections::BTreeMap;
+
+/// Events before a violation that its page lists.
+const EVENTS_BEFORE_VIOLATION_MAX: usize = 200;
+/// Events of a passing run that its page lists (role changes and faults, from the start).
+const EVENTS_OF_A_PASS_MAX: usize = 2_000;
+/// Failing runs of a sweep that get a page of their own (each is run again to draw it).
+pub const FAILING_RUN_PAGES_MAX: usize = 20;
+
+/// The page of one run kept with its full trace.
+pub fn run_page(header: &Header, outcome: &Outcome, report: &Report) -> m::RunPage {
+    let facts = trace_file::facts(header, outcome);
+    let timeline = timeline::timeline(&facts);
+    let records = outcome.trace.all().unwrap_or(&[]);
+    let events = listed_events(records, outcome);
+    let ops: Vec<usize> = timeline
+        .ops
+        .iter()
+        .filter(|op| op.highlighted)
+        .map(|op| op.id)
+        .collect();
+    let violations = outcome
+        .violation
+        .iter()
+        .map(|v| m::ViolationText {
+            title: format!("{} at {}", v.invariant.name(), format_time(v.time_ns)),
+            detail: v.detail.clone(),
+            time_ns: v.time_ns,
+            events: events.iter().map(|e| e.seq).collect(),
+            ops: ops.clone(),
+        })
+        .collect();
+    m::RunPage {
+        title: format!("{} · seed {} · {}", header.scenario, header.seed, report.verdict),
+        verdict: report.verdict.to_string(),
+        reproduce: report.reproduce.clone(),
+        summary: summary(report),
+        history: timeline::history_rows(&facts.history, &facts.evidence),
+        timeline,
+        violations,
+        events,
+    }
+}
+
+fn summary(report: &Report) -> Vec<(String, String)> {
+    let mut rows = vec![
+        ("scenario".to_string(), report.scenario_path.clone()),
+        ("seed".into(), report.seed.to_string()),
+        ("trace hash".into(), report.trace_hash.clone()),
+        ("events".into(), report.events.to_string()),
+        ("simulated time".into(), format_time(report.sim_time_ns)),
+        ("terms with a leader".into(), report.leaders.len().to_string()),
+        ("entries committed".into(), report.entries_committed.to_string()),
+        (
+            "crashes / restarts".into(),
+            format!("{} / {}", report.stats.crashes, report.stats.restarts),
+        ),
+    ];
+    if let Some(c) = &report.clients {
+        rows.push((
+            "client operations".into(),
+            format!(
+                "{}: {} ok, {} fail, {} unknown",
+                c.operations, c.ok, c.fail, c.info
+            ),
+        ));
+        let verdict = match c.linearizability {
+            Some(crate::history::linearizability::Verdict::Linearizable) => "linearizable",
+            Some(crate::history::linearizability::Verdict::NotLinearizable) => "not linearizable",
+            Some(crate::history::linearizability::Verdict::Unknown) => "unknown (out of steps)",
+            None => "not checked (the run stopped at a safety violation)",
+        };
+        rows.push(("linearizability".into(), verdict.to_string()));
+    }
+    rows
+}
+
+/// The events a page lists: those before the violation, or a passing run's role changes and
+/// faults.
+fn listed_events(records: &[Record], outcome: &Outcome) -> Vec<m::EventRow> {
+    let row = |r: &Record| m::EventRow {
+        seq: r.seq,
+        time_ns: r.time_ns,
+        text: r.to_string(),
+    };
+    if let Some(v) = &outcome.violation {
+        let before: Vec<&Record> = records.iter().filter(|r| r.time_ns <= v.time_ns).collect();
+        let from = before.len().saturating_sub(EVENTS_BEFORE_VIOLATION_MAX);
+        return before[from..].iter().map(|r| row(r)).collect();
+    }
+    records
+        .iter()
+        .filter(|r| worth_listing(&r.event))
+        .take(EVENTS_OF_A_PASS_MAX)
+        .map(row)
+        .collect()
+}
+
+fn worth_listing(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Deliver { .. }
+            | Event::Drop { .. }
+            | Event::Timer { .. }
+            | Event::Synced { .. }
+            | Event::Commit { .. }
+            | Event::ClientRequest { .. }
+            | Event::ClientReply { .. }
+            | Event::Propose { .. }
+    )
+}
+
+/// The page of a sweep; `pages` maps (scenario index, seed) to the relative link of a failing
+/// run's own page.
+pub fn sweep_page(
+    plan: &Plan,
+    sweep: &Sweep,
+    report: &sweep::Report,
+    command: &str,
+    pages: &BTreeMap<(usize, u64), String>,
+) -> m::SweepPage {
+    let failures = sweep
+        .failures()
+        .map(|run| {
+            let v = run.violation.as_ref().expect("a failure");
+            m::RunLink {
+                scenario: plan.scenarios[run.scenario].scenario.name.clone(),
+                seed: run.seed,
+                verdict: "violation".into(),
+                failure: Some(format!(
+                    "{} at {}: {}",
+                    v.invariant.name(),
+                    format_time(v.time_ns),
+                    v.detail.lines().next().unwrap_or("")
+                )),
+                page: pages.get(&(run.scenario, run.seed)).cloned(),
+                reproduce: sweep::reproduce(plan, run),
+            }
+        })
+        .collect();
+    m::SweepPage {
+        title: format!(
+            "sweep · {} · seeds {}..{}",
+            scenario_names(plan),
+            plan.seeds.first,
+            plan.seeds.last
+        ),
+        command: command.to_string(),
+        summary: sweep_summary(report),
+        failures,
+        distributions: distributions(sweep),
+        failures_per_invariant: report
+            .failures_by_invariant
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        situations: report
+            .situations
+            .iter()
+            .map(|s| m::SituationRow {
+                name: s.name.to_string(),
+                runs: s.runs,
+                times: s.count,
+            })
+            .collect(),
+    }
+}
+
+fn scenario_names(plan: &Plan) -> String {
+    let names: Vec<&str> = plan
+        .scenarios
+        .iter()
+        .map(|s| s.scenario.name.as_str())
+        .collect();
+    match names.len() {
+        0..=3 => names.join(", "),
+        n => format!("{} and {} more", names[..2].join(", "), n - 2),
+    }
+}
+
+fn sweep_summary(r: &sweep::Report) -> Vec<(String, String)> {
+    vec![
+        ("runs".to_string(), format!("{} of {} planned", r.runs, r.planned)),
+        ("failed".into(), r.failed.to_string()),
+        ("events".into(), r.events.to_string()),
+        (
+            "wall time".into(),
+            format!("{:.1} s ({:.1} runs/s, {} jobs)", r.wall_s, r.seeds_per_s, r.jobs),
+        ),
+        (
+            "liveness".into(),
+            format!("{} of {} checked runs missed a deadline", r.liveness_failed, r.liveness_checked),
+        ),
+        (
+            "history checks out of steps".into(),
+            r.linearizability_unknown.to_string(),
+        ),
+        ("mutation".into(), r.mutation.clone().unwrap_or_else(|| "none".into())),
+    ]
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// The distributions a sweep page draws: time to a leader after a leader crash, client
+/// latency, and the time to a leader after each kind of fault.
+fn distributions(sweep: &Sweep) -> Vec<m::Distribution> {
+    let samples = || sweep.runs.iter().flat_map(|r| &r.recovery_samples);
+    let mut out = vec![
+        m::Distribution {
+            title: "time to a new leader after a leader crash".into(),
+            unit: "ms".into(),
+            values: samples()
+                .filter(|s| s.leader_hit && s.kind.contains("crash"))
+                .map(|s| ms(s.took_ns))
+                .collect(),
+        },
+        m::Distribution {
+            title: "client operation latency (completed operations)".into(),
+            unit: "ms".into(),
+            values: sweep
+                .runs
+                .iter()
+                .flat_map(|r| &r.client_latencies_ns)
+                .map(|&ns| ms(ns))
+                .collect(),
+        },
+    ];
+    let mut by_kind: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in samples() {
+        by_kind.entry(s.kind).or_default().push(ms(s.took_ns));
+    }
+    out.extend(by_kind.into_iter().map(|(kind, values)| m::Distribution {
+        title: format!("time to a leader after a fault: {kind}"),
+        unit: "ms".into(),
+        values,
+    }));
+    out
+}

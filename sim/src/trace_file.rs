@@ -1,0 +1,572 @@
+//! The trace file: what `raftsim run --trace FILE` writes and `raftsim chart FILE` reads.
+//!
+//! JSON lines. Line 1 is the header (`"type": "raftsim-trace"`: format, scenario, seed, the
+//! cluster's size, the end of the run, the reproduce command). Then every event of the run in
+//! trace order, one [`Record`] per line (`seq`, `time_ns`, `type` and the event's fields).
+//! Then the clients' history, one `{"type": "history", "event": {...}}` per event, and at
+//! the end what went wrong, if anything: `{"type": "violation", ...}` (time, title, nodes)
+//! and `{"type": "evidence", "invoke_positions": [...]}` (the history positions of the
+//! operations that show it). A file is enough to draw the run's timeline.
+
+use crate::history;
+use crate::timeline::{RunFacts, Step, TimedStep};
+use crate::{Outcome, Scenario};
+use reports::model as m;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+/// The format version this build writes and reads.
+pub const FORMAT: u64 = 1;
+
+/// The `type` of the header line.
+const HEADER_TYPE: &str = "raftsim-trace";
+
+/// Line 1 of a trace file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always `raftsim-trace`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// [`FORMAT`].
+    pub format: u64,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed.
+    pub seed: u64,
+    /// Nodes `1..=nodes`, spares included.
+    pub nodes: u64,
+    /// Nodes `1..=members_initial` ran from the start.
+    pub members_initial: u64,
+    /// The end of the run.
+    pub end_ns: u64,
+    /// The command that reproduces the run.
+    pub reproduce: String,
+}
+
+impl Header {
+    /// The header of a run of `scenario`.
+    pub fn new(scenario: &Scenario, outcome: &Outcome, reproduce: String) -> Header {
+        Header {
+            kind: HEADER_TYPE.into(),
+            format: FORMAT,
+            scenario: scenario.name.clone(),
+            seed: outcome.seed,
+            nodes: scenario.nodes,
+            members_initial: members_initial(scenario),
+            end_ns: outcome.sim_time_ns,
+            reproduce,
+        }
+    }
+}
+
+fn members_initial(scenario: &Scenario) -> u64 {
+    match scenario.membership.initial {
+        0 => scenario.nodes,
+        n => n.min(scenario.nodes),
+    }
+}
+
+/// The violation mark and the evidence of a finished run.
+pub fn what_went_wrong(outcome: &Outcome) -> (Option<m::ViolationMark>, BTreeSet<u64>) {
+    let mark = outcome.violation.as_ref().map(|v| m::ViolationMark {
+        time_ns: v.time_ns,
+        title: format!(
+            "{}: {}",
+            v.invariant.name(),
+            v.detail.lines().next().unwrap_or("")
+        ),
+        nodes: v.nodes.clone(),
+    });
+    let evidence = outcome
+        .linearizability
+        .iter()
+        .flat_map(|r| &r.keys)
+        .flat_map(|k| &k.minimal)
+        .map(|op| op.invoke_pos)
+        .collect();
+    (mark, evidence)
+}
+
+/// What the timeline of a finished run (kept with its full trace) is drawn from.
+pub fn facts(header: &Header, outcome: &Outcome) -> RunFacts {
+    let (violation, evidence) = what_went_wrong(outcome);
+    RunFacts {
+        title: title(header),
+        nodes: header.nodes,
+        members_initial: header.members_initial,
+        end_ns: header.end_ns,
+        steps: outcome
+            .trace
+            .all()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(crate::timeline::step_of)
+            .collect(),
+        history: outcome.history.clone(),
+        violation,
+        evidence,
+    }
+}
+
+fn title(header: &Header) -> String {
+    format!("{} · seed {}", header.scenario, header.seed)
+}
+
+/// Writes the trace file of a finished run kept with its full trace.
+pub fn write(path: &Path, header: &Header, outcome: &Outcome) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let json = |e: serde_json::Error| std::io::Error::other(e);
+    writeln!(out, "{}", serde_json::to_string(header).map_err(json)?)?;
+    for record in outcome.trace.all().unwrap_or(&[]) {
+        writeln!(out, "{}", serde_json::to_string(record).map_err(json)?)?;
+    }
+    for event in &outcome.history {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "type": "history", "event": event })
+        )?;
+    }
+    let (violation, evidence) = what_went_wrong(outcome);
+    if let Some(v) = violation {
+        let mut value = serde_json::to_value(&v).map_err(std::io::Error::other)?;
+        value["type"] = "violation".into();
+        writeln!(out, "{value}")?;
+    }
+    if !evidence.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "type": "evidence", "invoke_positions": evidence })
+        )?;
+    }
+    out.flush()
+}
+
+/// A trace file that cannot be read: where, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceFileError {
+    /// The file.
+    pub path: String,
+    /// The line, from 1 (0: the file itself).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for TraceFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.path, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.path, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for TraceFileError {}
+
+/// Lines longer than this are refused (a trace line is a few hundred bytes).
+const LINE_BYTES_MAX: usize = 1 << 20;
+
+/// Reads a trace file into what its timeline is drawn from, and its header.
+pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
+    let name = path.display().to_string();
+    let err = |line: usize, message: String| TraceFileError {
+        path: name.clone(),
+        line,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(0, e.to_string()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut header: Option<Header> = None;
+    let mut facts = RunFacts {
+        title: String::new(),
+        nodes: 0,
+        members_initial: 0,
+        end_ns: 0,
+        steps: Vec::new(),
+        history: Vec::new(),
+        violation: None,
+        evidence: BTreeSet::new(),
+    };
+    let mut text = String::new();
+    for number in 1.. {
+        text.clear();
+        let read = reader
+            .read_line(&mut text)
+            .map_err(|e| err(number, e.to_string()))?;
+        if read == 0 {
+            break;
+        }
+        if text.len() > LINE_BYTES_MAX {
+            return Err(err(number, format!("line longer than {LINE_BYTES_MAX} bytes")));
+        }
+        if text.trim().is_empty() {
+            continue;
+        }
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| err(number, format!("not JSON: {e}")))?;
+        if header.is_none() {
+            header = Some(parse_header(value).map_err(|m| err(number, m))?);
+            continue;
+        }
+        read_line(value, &mut facts).map_err(|m| err(number, m))?;
+    }
+    let header = header.ok_or_else(|| err(0, "empty file: no header line".into()))?;
+    facts.title = title(&header);
+    facts.nodes = header.nodes;
+    facts.members_initial = header.members_initial;
+    facts.end_ns = header.end_ns;
+    if let Some(bad) = facts.steps.iter().find_map(|s| node_out_of_range(s, header.nodes)) {
+        return Err(err(0, bad));
+    }
+    Ok((header, facts))
+}
+
+fn parse_header(value: Value) -> Result<Header, String> {
+    if value.get("type").and_then(Value::as_str) != Some(HEADER_TYPE) {
+        return Err(format!(
+            "field `type`: expected the header `{HEADER_TYPE}` on line 1 \
+             (a trace written by `raftsim run --trace FILE`)"
+        ));
+    }
+    let header: Header =
+        serde_json::from_value(value).map_err(|e| format!("the header line: {e}"))?;
+    if header.format != FORMAT {
+        return Err(format!(
+            "field `format`: this raftsim reads format {FORMAT}, the file is format {}",
+            header.format
+        ));
+    }
+    if header.nodes == 0 || header.nodes > crate::scenario::MAX_NODES {
+        return Err(format!(
+            "field `nodes`: expected 1..={}, found {}",
+            crate::scenario::MAX_NODES,
+            header.nodes
+        ));
+    }
+    Ok(header)
+}
+
+fn node_out_of_range(step: &TimedStep, nodes: u64) -> Option<String> {
+    let ids: Vec<u64> = match &step.step {
+        Step::Role { node, .. }
+        | Step::Crash { node, .. }
+        | Step::Restart { node }
+        | Step::Join { node }
+        | Step::Pause { node, .. }
+        | Step::Commit { node, .. } => vec![*node],
+        Step::Message { from, to, .. } => vec![*from, *to],
+        Step::Marker { node, .. } => node.iter().copied().collect(),
+        Step::Cut { nodes, .. } | Step::Clog { nodes, .. } => nodes.clone(),
+        Step::Heal | Step::FaultWindowEnd => Vec::new(),
+    };
+    ids.into_iter()
+        .find(|&id| id == 0 || id > nodes)
+        .map(|id| format!("event #{}: node {id} is not one of the header's {nodes} nodes", step.seq))
+}
+
+fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, String> {
+    value
+        .get(name)
+        .ok_or_else(|| format!("field `{name}`: missing"))
+}
+
+fn u64_field(value: &Value, name: &str) -> Result<u64, String> {
+    field(value, name)?
+        .as_u64()
+        .ok_or_else(|| format!("field `{name}`: expected a non-negative integer"))
+}
+
+fn str_field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
+    field(value, name)?
+        .as_str()
+        .ok_or_else(|| format!("field `{name}`: expected a string"))
+}
+
+fn nodes_field(value: &Value, name: &str) -> Result<Vec<u64>, String> {
+    let items = field(value, name)?
+        .as_array()
+        .ok_or_else(|| format!("field `{name}`: expected a list of node ids"))?;
+    items
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .ok_or_else(|| format!("field `{name}`: expected node ids, found {v}"))
+        })
+        .collect()
+}
+
+fn groups_field(value: &Value, name: &str) -> Result<Vec<Vec<u64>>, String> {
+    let items = field(value, name)?
+        .as_array()
+        .ok_or_else(|| format!("field `{name}`: expected a list of groups"))?;
+    items
+        .iter()
+        .map(|g| nodes_field(&serde_json::json!({ name: g }), name))
+        .collect()
+}
+
+/// Adds one line after the header to `facts`.
+fn read_line(value: Value, facts: &mut RunFacts) -> Result<(), String> {
+    let kind = str_field(&value, "type")?.to_string();
+    match kind.as_str() {
+        "history" => {
+            let event: history::Event = serde_json::from_value(field(&value, "event")?.clone())
+                .map_err(|e| format!("field `event`: {e}"))?;
+            facts.history.push(event);
+        }
+        "violation" => {
+            let mark: m::ViolationMark =
+                serde_json::from_value(value).map_err(|e| format!("the violation line: {e}"))?;
+            facts.violation = Some(mark);
+        }
+        "evidence" => {
+            facts.evidence = nodes_field(&value, "invoke_positions")?
+                .into_iter()
+                .collect();
+        }
+        _ => {
+            let seq = u64_field(&value, "seq")?;
+            let time_ns = u64_field(&value, "time_ns")?;
+            if let Some(step) = step_from_json(&kind, &value)? {
+                facts.steps.push(TimedStep { seq, time_ns, step });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The step of one event line; `None` for events the timeline does not draw.
+fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
+    let node = || u64_field(v, "node");
+    let step = match kind {
+        "role" => Step::Role {
+            node: node()?,
+            role: match str_field(v, "role")? {
+                "Follower" => crate::node::Role::Follower,
+                "Candidate" => crate::node::Role::Candidate,
+                "Leader" => crate::node::Role::Leader,
+                other => {
+                    return Err(format!(
+                        "field `role`: expected Follower, Candidate or Leader, found `{other}`"
+                    ))
+                }
+            },
+            term: u64_field(v, "term")?,
+        },
+        "crash" => Step::Crash {
+            node: node()?,
+            label: format!(
+                "crash: {} unsynced writes lost, {} torn",
+                u64_field(v, "writes_lost")?,
+                u64_field(v, "writes_torn")?
+            ),
+        },
+        "restart" => Step::Restart { node: node()? },
+        "join" => Step::Join { node: node()? },
+        "pause" => Step::Pause {
+            node: node()?,
+            until_ns: u64_field(v, "until_ns")?,
+        },
+        "partition" | "one-way" | "bridge" | "clog" => return cut_from_json(kind, v).map(Some),
+        "heal" => Step::Heal,
+        "fault-window-end" => Step::FaultWindowEnd,
+        "clock-jump" => Step::Marker {
+            kind: m::FaultKind::ClockJump,
+            node: Some(node()?),
+            label: format!(
+                "clock +{}",
+                crate::trace::format_time(u64_field(v, "by_ns")?)
+            ),
+        },
+        "membership" => Step::Marker {
+            kind: m::FaultKind::Membership,
+            node: None,
+            label: str_field(v, "what")?.to_string(),
+        },
+        "network" => Step::Marker {
+            kind: m::FaultKind::Network,
+            node: None,
+            label: format!("network: {}", str_field(v, "settings")?),
+        },
+        "nemesis" => {
+            let fired = field(v, "fired")?
+                .as_bool()
+                .ok_or("field `fired`: expected true or false")?;
+            if !fired {
+                return Ok(None);
+            }
+            Step::Marker {
+                kind: m::FaultKind::Nemesis,
+                node: v.get("node").and_then(Value::as_u64),
+                label: format!("nemesis {}", str_field(v, "name")?),
+            }
+        }
+        "commit" => Step::Commit {
+            node: node()?,
+            index: u64_field(v, "index")?,
+        },
+        "deliver" | "drop" => {
+            let msg = field(v, "msg")?;
+            Step::Message {
+                from: u64_field(msg, "from").map_err(|e| format!("msg: {e}"))?,
+                to: u64_field(v, "to")?,
+                sent_ns: u64_field(v, "sent_ns")?,
+                kind: str_field(msg, "kind")
+                    .map_err(|e| format!("msg: {e}"))?
+                    .to_string(),
+                delivered: kind == "deliver",
+            }
+        }
+        "rejected" | "timer" | "synced" | "liveness-check" | "propose" | "client-request"
+        | "client-reply" => return Ok(None),
+        other => return Err(format!("field `type`: unknown event type `{other}`")),
+    };
+    Ok(Some(step))
+}
+
+fn cut_from_json(kind: &str, v: &Value) -> Result<Step, String> {
+    let set = |ids: &[u64]| {
+        let names: Vec<String> = ids.iter().map(u64::to_string).collect();
+        format!("{{{}}}", names.join(","))
+    };
+    let groups_label = |groups: &[Vec<u64>]| {
+        let sets: Vec<String> = groups.iter().map(|g| set(g)).collect();
+        sets.join(" | ")
+    };
+    let union = |a: Vec<u64>, b: Vec<u64>| -> Vec<u64> {
+        let all: BTreeSet<u64> = a.into_iter().chain(b).collect();
+        all.into_iter().collect()
+    };
+    Ok(match kind {
+        "partition" => Step::Cut {
+            kind: m::FaultKind::Partition,
+            nodes: Vec::new(),
+            label: groups_label(&groups_field(v, "groups")?),
+        },
+        "one-way" => {
+            let (from, to) = (nodes_field(v, "from")?, nodes_field(v, "to")?);
+            Step::Cut {
+                kind: m::FaultKind::OneWay,
+                label: format!("{} -/-> {}", set(&from), set(&to)),
+                nodes: union(from, to),
+            }
+        }
+        "bridge" => Step::Cut {
+            kind: m::FaultKind::Bridge,
+            nodes: Vec::new(),
+            label: format!(
+                "{} bridged by {}",
+                groups_label(&groups_field(v, "groups")?),
+                u64_field(v, "node")?
+            ),
+        },
+        _ => {
+            let (from, to) = (nodes_field(v, "from")?, nodes_field(v, "to")?);
+            Step::Clog {
+                label: format!("clog {} -> {}", set(&from), set(&to)),
+                nodes: union(from, to),
+                until_ns: u64_field(v, "until_ns")?,
+            }
+        }
+    })
+}
+
+/// Every line of a trace written from `outcome` reads back to the same facts: checked by the
+/// tests on real runs.
+pub fn same_facts(a: &RunFacts, b: &RunFacts) -> bool {
+    a.title == b.title
+        && a.nodes == b.nodes
+        && a.members_initial == b.members_initial
+        && a.end_ns == b.end_ns
+        && a.steps == b.steps
+        && a.history == b.history
+        && a.violation == b.violation
+        && a.evidence == b.evidence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_lines(lines: &[&str]) -> (tempdir::Dir, std::path::PathBuf) {
+        let dir = tempdir::Dir::new();
+        let path = dir.path.join("trace.jsonl");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        (dir, path)
+    }
+
+    mod tempdir {
+        /// A directory removed when dropped.
+        pub struct Dir {
+            pub path: std::path::PathBuf,
+        }
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU64, Ordering};
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                let path = std::env::temp_dir().join(format!(
+                    "raftsim-trace-file-{}-{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&path).unwrap();
+                Dir { path }
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.path);
+            }
+        }
+    }
+
+    const HEADER: &str = r#"{"type":"raftsim-trace","format":1,"scenario":"s","seed":1,"nodes":3,"members_initial":3,"end_ns":100,"reproduce":"raftsim run s.toml --seed 1"}"#;
+
+    #[test]
+    fn bad_lines_name_the_line_and_the_field() {
+        let cases: [(&[&str], &str); 6] = [
+            (&[r#"{"seq":0}"#], ":1: field `type`: expected the header"),
+            (&[HEADER, "{"], ":2: not JSON"),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"King","term":1}"#],
+                ":2: field `role`: expected Follower, Candidate or Leader",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"commit","node":1}"#],
+                ":2: field `index`: missing",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"teleport"}"#],
+                ":2: field `type`: unknown event type `teleport`",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"crash","node":9,"writes_lost":0,"writes_torn":0}"#],
+                "node 9 is not one of the header's 3 nodes",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let (_dir, path) = write_lines(lines);
+            let e = read(&path).expect_err(expected).to_string();
+            assert!(e.contains(expected), "{e} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn a_minimal_file_reads() {
+        let (_dir, path) = write_lines(&[
+            HEADER,
+            r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"Leader","term":2}"#,
+            r#"{"seq":1,"time_ns":6,"type":"timer","node":1}"#,
+        ]);
+        let (header, facts) = read(&path).unwrap();
+        assert_eq!(header.seed, 1);
+        assert_eq!(facts.steps.len(), 1);
+        assert_eq!(facts.end_ns, 100);
+    }
+}
