@@ -312,7 +312,12 @@ fn draw_bars(plot: &Area, shown: &[(String, u64)]) -> Result<(), ChartError> {
         .axis_desc_style(text_style(15, TEXT_COLOR))
         .draw()
         .map_err(draw_error)?;
-    let bars = shown.iter().zip(0u32..).map(|((_, count), index)| {
+    // A count of 0 draws no bar (a rectangle of no width), only its label.
+    let bars = shown
+        .iter()
+        .zip(0u32..)
+        .filter(|((_, count), _)| *count > 0);
+    let bars = bars.map(|((_, count), index)| {
         let y = row(index);
         let corners = [
             (0, SegmentValue::Exact(y)),
