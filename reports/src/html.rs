@@ -30,6 +30,7 @@ pub const LINKS_MAX: usize = 200;
 
 const CHART_WIDTH_PX: u32 = 640;
 const CHART_HEIGHT_PX: u32 = 380;
+const EMPTY_CHART_HEIGHT_PX: u32 = 160;
 
 /// The page about one run, with its timeline drawn by [`timeline::svg`] (or a short note
 /// saying why it could not be).
@@ -651,16 +652,21 @@ fn charts_section(
 ) {
     open_section(out, "charts", "Charts");
     for distribution in distributions.iter().take(TABLE_ROWS_MAX) {
+        // A sample with nothing to draw gets a short chart that only says so.
+        let drawable = distribution.values.iter().any(|value| value.is_finite());
+        let height_px = if drawable {
+            CHART_HEIGHT_PX
+        } else {
+            EMPTY_CHART_HEIGHT_PX
+        };
+        let title = &distribution.title;
         out.push_str("<div class=\"chart-row\">\n");
+        let histogram = charts::histogram_svg(distribution, CHART_WIDTH_PX, height_px);
+        chart(out, title, histogram);
         chart(
             out,
-            &distribution.title,
-            charts::histogram_svg(distribution, CHART_WIDTH_PX, CHART_HEIGHT_PX),
-        );
-        chart(
-            out,
-            &distribution.title,
-            charts::cdf_svg(distribution, CHART_WIDTH_PX, CHART_HEIGHT_PX),
+            title,
+            charts::cdf_svg(distribution, CHART_WIDTH_PX, height_px),
         );
         out.push_str("</div>\n");
     }
