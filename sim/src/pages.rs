@@ -41,7 +41,10 @@ pub fn run_page(header: &Header, outcome: &Outcome, report: &Report) -> m::RunPa
         })
         .collect();
     m::RunPage {
-        title: format!("{} · seed {} · {}", header.scenario, header.seed, report.verdict),
+        title: format!(
+            "{} · seed {} · {}",
+            header.scenario, header.seed, report.verdict
+        ),
         verdict: report.verdict.to_string(),
         reproduce: report.reproduce.clone(),
         summary: summary(report),
@@ -59,8 +62,14 @@ fn summary(report: &Report) -> Vec<(String, String)> {
         ("trace hash".into(), report.trace_hash.clone()),
         ("events".into(), report.events.to_string()),
         ("simulated time".into(), format_time(report.sim_time_ns)),
-        ("terms with a leader".into(), report.leaders.len().to_string()),
-        ("entries committed".into(), report.entries_committed.to_string()),
+        (
+            "terms with a leader".into(),
+            report.leaders.len().to_string(),
+        ),
+        (
+            "entries committed".into(),
+            report.entries_committed.to_string(),
+        ),
         (
             "crashes / restarts".into(),
             format!("{} / {}", report.stats.crashes, report.stats.restarts),
@@ -190,22 +199,34 @@ fn scenario_names(plan: &Plan) -> String {
 
 fn sweep_summary(r: &sweep::Report) -> Vec<(String, String)> {
     vec![
-        ("runs".to_string(), format!("{} of {} planned", r.runs, r.planned)),
+        (
+            "runs".to_string(),
+            format!("{} of {} planned", r.runs, r.planned),
+        ),
         ("failed".into(), r.failed.to_string()),
         ("events".into(), r.events.to_string()),
         (
             "wall time".into(),
-            format!("{:.1} s ({:.1} runs/s, {} jobs)", r.wall_s, r.seeds_per_s, r.jobs),
+            format!(
+                "{:.1} s ({:.1} runs/s, {} jobs)",
+                r.wall_s, r.seeds_per_s, r.jobs
+            ),
         ),
         (
             "liveness".into(),
-            format!("{} of {} checked runs missed a deadline", r.liveness_failed, r.liveness_checked),
+            format!(
+                "{} of {} checked runs missed a deadline",
+                r.liveness_failed, r.liveness_checked
+            ),
         ),
         (
             "history checks out of steps".into(),
             r.linearizability_unknown.to_string(),
         ),
-        ("mutation".into(), r.mutation.clone().unwrap_or_else(|| "none".into())),
+        (
+            "mutation".into(),
+            r.mutation.clone().unwrap_or_else(|| "none".into()),
+        ),
     ]
 }
 

@@ -203,7 +203,10 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
             break;
         }
         if text.len() > LINE_BYTES_MAX {
-            return Err(err(number, format!("line longer than {LINE_BYTES_MAX} bytes")));
+            return Err(err(
+                number,
+                format!("line longer than {LINE_BYTES_MAX} bytes"),
+            ));
         }
         if text.trim().is_empty() {
             continue;
@@ -221,7 +224,11 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
     facts.nodes = header.nodes;
     facts.members_initial = header.members_initial;
     facts.end_ns = header.end_ns;
-    if let Some(bad) = facts.steps.iter().find_map(|s| node_out_of_range(s, header.nodes)) {
+    if let Some(bad) = facts
+        .steps
+        .iter()
+        .find_map(|s| node_out_of_range(s, header.nodes))
+    {
         return Err(err(0, bad));
     }
     Ok((header, facts))
@@ -265,9 +272,12 @@ fn node_out_of_range(step: &TimedStep, nodes: u64) -> Option<String> {
         Step::Cut { nodes, .. } | Step::Clog { nodes, .. } => nodes.clone(),
         Step::Heal | Step::FaultWindowEnd => Vec::new(),
     };
-    ids.into_iter()
-        .find(|&id| id == 0 || id > nodes)
-        .map(|id| format!("event #{}: node {id} is not one of the header's {nodes} nodes", step.seq))
+    ids.into_iter().find(|&id| id == 0 || id > nodes).map(|id| {
+        format!(
+            "event #{}: node {id} is not one of the header's {nodes} nodes",
+            step.seq
+        )
+    })
 }
 
 fn field<'a>(value: &'a Value, name: &str) -> Result<&'a Value, String> {
@@ -348,12 +358,12 @@ fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
         "role" => Step::Role {
             node: node()?,
             role: match str_field(v, "role")? {
-                "Follower" => crate::node::Role::Follower,
-                "Candidate" => crate::node::Role::Candidate,
-                "Leader" => crate::node::Role::Leader,
+                "follower" => crate::node::Role::Follower,
+                "candidate" => crate::node::Role::Candidate,
+                "leader" => crate::node::Role::Leader,
                 other => {
                     return Err(format!(
-                        "field `role`: expected Follower, Candidate or Leader, found `{other}`"
+                        "field `role`: expected follower, candidate or leader, found `{other}`"
                     ))
                 }
             },
@@ -534,8 +544,11 @@ mod tests {
             (&[r#"{"seq":0}"#], ":1: field `type`: expected the header"),
             (&[HEADER, "{"], ":2: not JSON"),
             (
-                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"King","term":1}"#],
-                ":2: field `role`: expected Follower, Candidate or Leader",
+                &[
+                    HEADER,
+                    r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"King","term":1}"#,
+                ],
+                ":2: field `role`: expected follower, candidate or leader",
             ),
             (
                 &[HEADER, r#"{"seq":0,"time_ns":5,"type":"commit","node":1}"#],
@@ -546,7 +559,10 @@ mod tests {
                 ":2: field `type`: unknown event type `teleport`",
             ),
             (
-                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"crash","node":9,"writes_lost":0,"writes_torn":0}"#],
+                &[
+                    HEADER,
+                    r#"{"seq":0,"time_ns":5,"type":"crash","node":9,"writes_lost":0,"writes_torn":0}"#,
+                ],
                 "node 9 is not one of the header's 3 nodes",
             ),
         ];
@@ -561,7 +577,7 @@ mod tests {
     fn a_minimal_file_reads() {
         let (_dir, path) = write_lines(&[
             HEADER,
-            r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"Leader","term":2}"#,
+            r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"leader","term":2}"#,
             r#"{"seq":1,"time_ns":6,"type":"timer","node":1}"#,
         ]);
         let (header, facts) = read(&path).unwrap();

@@ -694,16 +694,15 @@ impl<N: SimNode> Simulator<N> {
             );
             return Ok(());
         }
-        self.trace
-            .record(
-                now,
-                Event::Deliver {
-                    to,
-                    msg: info,
-                    sent_ns,
-                },
-                Some(&msg),
-            );
+        self.trace.record(
+            now,
+            Event::Deliver {
+                to,
+                msg: info,
+                sent_ns,
+            },
+            Some(&msg),
+        );
         let local = self.local_ns(to);
         let node = self.slots[(to - 1) as usize]
             .node

@@ -44,7 +44,7 @@ fn delivered(o: &Outcome, from: u64, to: u64, start: u64, end: u64) -> usize {
         .iter()
         .filter(|r| (start..end).contains(&r.time_ns))
         .filter(
-            |r| matches!(&r.event, Event::Deliver { to: t, msg } if *t == to && msg.from == from),
+            |r| matches!(&r.event, Event::Deliver { to: t, msg, .. } if *t == to && msg.from == from),
         )
         .count()
 }

@@ -7,6 +7,7 @@ mod faults;
 mod membership;
 mod mutations;
 mod properties;
+mod reports;
 mod scenarios;
 mod snapshots;
 mod sweep;
