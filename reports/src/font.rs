@@ -14,8 +14,7 @@ pub fn register() {
     ONCE.call_once(|| {
         // The bytes are a valid TrueType font (checked by the test below), so this only
         // fails if the font were replaced by something else.
-        if plotters::style::register_font(FAMILY, plotters::style::FontStyle::Normal, FONT)
-            .is_err()
+        if plotters::style::register_font(FAMILY, plotters::style::FontStyle::Normal, FONT).is_err()
         {
             panic!("the embedded font fonts/DejaVuSans.ttf is not a TrueType font");
         }
