@@ -8,11 +8,13 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use ab_glyph::{Font as _, ScaleFont as _};
 
 use plotters::backend::DrawingBackend;
 use plotters::prelude::BitMapBackend;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{FontDesc, FontFamily, FontStyle, RGBAColor, ShapeStyle, TextStyle};
+use plotters::style::{Color as _, FontDesc, FontFamily, FontStyle, RGBAColor, ShapeStyle};
 
 use crate::font;
 
@@ -21,6 +23,9 @@ pub const LABEL_CHARS_MAX: usize = 256;
 
 /// The largest picture [`to_png`] draws, in pixels (width times height).
 pub const PNG_PIXELS_MAX: u64 = 64 * 1024 * 1024;
+
+/// A cut label keeps at least this many characters (fewer say nothing and clutter).
+pub const CUT_CHARS_MIN: usize = 3;
 
 /// Dashes drawn for one dashed segment; past this the rest of the segment is left out.
 const DASHES_MAX: usize = 4096;
@@ -31,6 +36,10 @@ const DASH_OFF_PX: f64 = 3.0;
 /// asked for; SVG's `font-size` is the em. For DejaVu Sans that is 2048 units per em over
 /// 1901 + 483 units of height: this converts, so both formats draw text at the same size.
 const SVG_FONT_SIZE_PER_PX: f64 = 2048.0 / 2384.0;
+
+/// The font `font::register` hands plotters (which keeps no way to get it back), for drawing
+/// glyphs in PNGs.
+static FONT_BYTES: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
 /// The ellipsis that ends a cut label.
 const ELLIPSIS: &str = "…";
@@ -290,7 +299,7 @@ pub fn text_width_px(text: &str, size_px: f64) -> f64 {
 }
 
 /// `text` as it fits in `width_px` at `size_px`: whole, or cut and ended with an ellipsis;
-/// `None` if not even one character and the ellipsis fit.
+/// `None` if not even [`CUT_CHARS_MIN`] characters and the ellipsis fit.
 pub fn fit_text(text: &str, size_px: f64, width_px: f64) -> Option<Cow<'_, str>> {
     // No glyph but a space is narrower than a quarter em: skip measuring hopeless cases,
     // which are most labels of a long run's short bars.
@@ -308,9 +317,13 @@ pub fn fit_text(text: &str, size_px: f64, width_px: f64) -> Option<Cow<'_, str>>
     if whole && text_width_px(text, size_px) <= width_px {
         return Some(Cow::Borrowed(text));
     }
+    if ends.len() <= CUT_CHARS_MIN {
+        return None;
+    }
     let cut = |chars: usize| format!("{}{ELLIPSIS}", &text[..ends[chars - 1]]);
-    // The longest prefix that fits with the ellipsis, found by halving [1, ends.len()).
-    let (mut fits, mut too_long) = (0usize, ends.len());
+    // The longest prefix that fits with the ellipsis, found by halving
+    // [CUT_CHARS_MIN, ends.len()); `fits` starts below the range, as "none fits".
+    let (mut fits, mut too_long) = (CUT_CHARS_MIN - 1, ends.len());
     while too_long - fits > 1 {
         let middle = (fits + too_long) / 2;
         if text_width_px(&cut(middle), size_px) <= width_px {
@@ -319,7 +332,7 @@ pub fn fit_text(text: &str, size_px: f64, width_px: f64) -> Option<Cow<'_, str>>
             too_long = middle;
         }
     }
-    (fits >= 1).then(|| Cow::Owned(cut(fits)))
+    (fits >= CUT_CHARS_MIN).then(|| Cow::Owned(cut(fits)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -792,18 +805,59 @@ fn draw_text<B: DrawingBackend>(
     anchor: Anchor,
     color: Color,
 ) -> Result<(), RenderError> {
-    let h_pos = match anchor {
-        Anchor::Start => HPos::Left,
-        Anchor::Middle => HPos::Center,
-        Anchor::End => HPos::Right,
+    let font = embedded_font()?.as_scaled(size_px as f32);
+    let left_px = match anchor {
+        Anchor::Start => at.0,
+        Anchor::Middle => at.0 - text_width_px(text, size_px) * 0.5,
+        Anchor::End => at.0 - text_width_px(text, size_px),
     };
-    let color = rgba(color);
-    let style = TextStyle::from(font_desc(size_px))
-        .color(&color)
-        .pos(Pos::new(h_pos, VPos::Top));
-    // Plotters' ab_glyph text puts the baseline half a size below the top it is given.
-    let top = px((at.0, at.1 - size_px * 0.5));
-    drawn(backend.draw_text(text, &style, top))
+    let mut caret_px = left_px as f32;
+    let mut previous = None;
+    for c in text.chars().take(LABEL_CHARS_MAX) {
+        let id = font.glyph_id(c);
+        if let Some(previous) = previous {
+            caret_px += font.kern(previous, id);
+        }
+        let glyph =
+            id.with_scale_and_position(font.scale(), ab_glyph::point(caret_px, at.1 as f32));
+        if let Some(outline) = font.outline_glyph(glyph) {
+            draw_glyph(backend, &outline, color)?;
+        }
+        caret_px += font.h_advance(id);
+        previous = Some(id);
+    }
+    Ok(())
+}
+
+/// Blends one glyph's coverage into the picture.
+fn draw_glyph<B: DrawingBackend>(
+    backend: &mut B,
+    outline: &ab_glyph::OutlinedGlyph,
+    color: Color,
+) -> Result<(), RenderError> {
+    let bounds = outline.px_bounds();
+    let (x0, y0) = (bounds.min.x as i32, bounds.min.y as i32);
+    let mut result = Ok(());
+    outline.draw(|x, y, coverage| {
+        if result.is_err() || coverage <= 0.0 {
+            return;
+        }
+        let alpha = f64::from(color.a) / 255.0 * f64::from(coverage.min(1.0));
+        let ink = RGBAColor(color.r, color.g, color.b, alpha).to_backend_color();
+        result = backend.draw_pixel((x0 + x as i32, y0 + y as i32), ink);
+    });
+    drawn(result)
+}
+
+/// The embedded font, for drawing glyphs. Plotters also draws text, but places each glyph
+/// without its side bearing and at a whole pixel, which spaces letters unevenly; this draws
+/// them where the font puts them. (Measuring still goes through plotters: the advances are
+/// the same.)
+fn embedded_font() -> Result<&'static ab_glyph::FontRef<'static>, RenderError> {
+    static FONT: OnceLock<Option<ab_glyph::FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| ab_glyph::FontRef::try_from_slice(FONT_BYTES).ok())
+        .as_ref()
+        .ok_or_else(|| RenderError("the embedded font is not a TrueType font".into()))
 }
 
 fn draw_arrow<B: DrawingBackend>(
@@ -839,8 +893,7 @@ mod tests {
     #[test]
     fn the_svg_font_size_matches_the_embedded_font() {
         use ab_glyph::Font as _;
-        let font = ab_glyph::FontRef::try_from_slice(include_bytes!("../fonts/DejaVuSans.ttf"))
-            .expect("the embedded font parses");
+        let font = embedded_font().expect("the embedded font parses");
         let units_per_em = font
             .units_per_em()
             .expect("a TrueType font has units per em");
@@ -898,6 +951,17 @@ mod tests {
         assert!(cut.ends_with(ELLIPSIS) && cut.len() < label.len(), "{cut}");
         assert!(text_width_px(&cut, 11.0) <= whole_px / 2.0);
         assert_eq!(fit_text(label, 11.0, 3.0), None);
+        let two_chars_px = text_width_px(&format!("Ap{ELLIPSIS}"), 11.0);
+        assert_eq!(
+            fit_text(label, 11.0, two_chars_px),
+            None,
+            "a cut keeps 3 characters"
+        );
+        assert_eq!(
+            fit_text("WWW", 11.0, two_chars_px),
+            None,
+            "too short to cut"
+        );
         assert_eq!(fit_text("", 11.0, 100.0), None);
     }
 
