@@ -1259,7 +1259,7 @@ fn swatch_shape(scene: &mut Scene, swatch: &Swatch, (x, y): Point) {
         },
         Swatch::Arrow(stroke, head) => Shape::Arrow {
             from: (x, middle.1),
-            to: (x + w - 3.0, middle.1),
+            to: (x + w - 5.0, middle.1),
             stroke,
             head,
         },

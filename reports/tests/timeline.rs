@@ -262,6 +262,27 @@ fn an_empty_or_late_window_is_refused() {
 }
 
 #[test]
+fn a_width_outside_the_limits_is_refused() {
+    for width_px in [timeline::WIDTH_PX_MIN - 1, timeline::WIDTH_PX_MAX + 1] {
+        let options = ChartOptions {
+            width_px,
+            ..ChartOptions::default()
+        };
+        match timeline::svg(&run(), &options) {
+            Err(ChartError::Draw(m)) => {
+                assert!(m.starts_with(&format!("width_px {width_px} ")), "{m}")
+            }
+            other => panic!("width {width_px} gave {other:?}"),
+        }
+    }
+    let narrowest = ChartOptions {
+        width_px: timeline::WIDTH_PX_MIN,
+        ..ChartOptions::default()
+    };
+    assert!(timeline::png(&run(), &narrowest).is_ok());
+}
+
+#[test]
 fn the_png_decodes_to_the_chart_size_and_is_not_blank() {
     let options = ChartOptions {
         width_px: 900,
