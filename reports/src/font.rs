@@ -6,7 +6,8 @@ use std::sync::Once;
 /// The family name charts ask for.
 pub const FAMILY: &str = "sans-serif";
 
-static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+/// The font file itself (also drawn from directly by the PNG renderer).
+pub(crate) static BYTES: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
 /// Registers the font with plotters, once per process, before any text is measured or drawn.
 pub fn register() {
@@ -14,7 +15,8 @@ pub fn register() {
     ONCE.call_once(|| {
         // The bytes are a valid TrueType font (checked by the test below), so this only
         // fails if the font were replaced by something else.
-        if plotters::style::register_font(FAMILY, plotters::style::FontStyle::Normal, FONT).is_err()
+        if plotters::style::register_font(FAMILY, plotters::style::FontStyle::Normal, BYTES)
+            .is_err()
         {
             panic!("the embedded font fonts/DejaVuSans.ttf is not a TrueType font");
         }

@@ -10,4 +10,5 @@ pub mod charts;
 pub mod font;
 pub mod html;
 pub mod model;
+pub mod scene;
 pub mod timeline;
