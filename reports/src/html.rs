@@ -32,10 +32,18 @@ const CHART_WIDTH_PX: u32 = 640;
 const CHART_HEIGHT_PX: u32 = 380;
 const EMPTY_CHART_HEIGHT_PX: u32 = 160;
 
+/// The width of a run page's timeline, in pixels.
+pub const TIMELINE_WIDTH_PX: u32 = 1340;
+
 /// The page about one run, with its timeline drawn by [`timeline::svg`] (or a short note
 /// saying why it could not be).
 pub fn run_page(page: &RunPage) -> String {
-    let chart = timeline::svg(&page.timeline, &ChartOptions::default());
+    // As wide as the page's content (1400 px less its padding): no sideways scrolling.
+    let options = ChartOptions {
+        width_px: TIMELINE_WIDTH_PX,
+        ..ChartOptions::default()
+    };
+    let chart = timeline::svg(&page.timeline, &options);
     run_page_with_timeline(page, chart)
 }
 

@@ -36,7 +36,7 @@ pub fn run_page(header: &Header, outcome: &Outcome, report: &Report) -> m::RunPa
             title: format!("{} at {}", v.invariant.name(), format_time(v.time_ns)),
             detail: v.detail.clone(),
             time_ns: v.time_ns,
-            events: events.iter().map(|e| e.seq).collect(),
+            events: leading_events(records, v),
             ops: ops.clone(),
         })
         .collect();
@@ -113,6 +113,38 @@ fn listed_events(records: &[Record], outcome: &Outcome) -> Vec<m::EventRow> {
         .take(EVENTS_OF_A_PASS_MAX)
         .map(row)
         .collect()
+}
+
+/// Events a violation links to: the last role changes, crashes, restarts, pauses and commits
+/// of the nodes it names, and the partitions and heals, before it was detected.
+const LEADING_EVENTS_MAX: usize = 12;
+
+fn leading_events(records: &[Record], v: &crate::Violation) -> Vec<u64> {
+    let involves = |node: &u64| v.nodes.is_empty() || v.nodes.contains(node);
+    let leading = |event: &Event| match event {
+        Event::Role { node, .. }
+        | Event::Crash { node, .. }
+        | Event::Restart { node }
+        | Event::Join { node }
+        | Event::Pause { node, .. }
+        | Event::Commit { node, .. } => involves(node),
+        Event::Partition { .. }
+        | Event::Heal
+        | Event::OneWay { .. }
+        | Event::Bridge { .. }
+        | Event::FaultWindowEnd => true,
+        _ => false,
+    };
+    let before = records.iter().rev().filter(|r| r.time_ns <= v.time_ns);
+    // Only events that the page lists can be linked to.
+    let mut seqs: Vec<u64> = before
+        .take(EVENTS_BEFORE_VIOLATION_MAX)
+        .filter(|r| leading(&r.event))
+        .take(LEADING_EVENTS_MAX)
+        .map(|r| r.seq)
+        .collect();
+    seqs.reverse();
+    seqs
 }
 
 fn worth_listing(event: &Event) -> bool {

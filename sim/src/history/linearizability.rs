@@ -463,7 +463,9 @@ fn check_key_refs(
             .iter()
             .map(|&id| live[ids[id as usize]].clone())
             .collect();
-        report.minimal = minimize(&live, model, options)
+        let linearized: std::collections::BTreeSet<usize> =
+            outcome.longest.iter().map(|&id| ids[id as usize]).collect();
+        report.minimal = minimize(&live, model, options, stuck_at(&live, &linearized))
             .into_iter()
             .map(|i| live[i].clone())
             .collect();
@@ -639,8 +641,13 @@ fn compile(
 /// linearization without it exists whenever one with it does. An empty append changes nothing.
 /// Unique append texts (as raftsim's clients use) make most unknown appends droppable, which
 /// keeps a history full of them cheap to check.
+///
+/// Likewise a put or cas of unknown outcome whose new value no observed value starts with: had
+/// it taken effect, every observation until the next reset would start with that value, so
+/// there is none, and the next reset comes before any observation. Without this, checking a
+/// key with many unknown puts (as the evidence search makes, relaxing operations) explodes.
 fn drop_unseen_appends(pre: &mut Vec<Pre>, domain: &Domain) {
-    if pre.iter().all(|p| p.ok || p.op.kind != Kind::Append) {
+    if pre.iter().all(|p| p.ok) {
         return;
     }
     let observed: Vec<u32> = pre
@@ -656,11 +663,18 @@ fn drop_unseen_appends(pre: &mut Vec<Pre>, domain: &Domain) {
         .collect();
     let texts: Vec<_> = observed.iter().map(|&id| domain.text(id)).collect();
     pre.retain(|p| {
-        if p.ok || p.op.kind != Kind::Append {
-            return true;
-        }
-        let token = domain.text(p.op.a);
-        !token.is_empty() && texts.iter().any(|t| t.contains(token.as_ref()))
+        let made = match (p.ok, p.op.kind) {
+            (true, _) => return true,
+            (false, Kind::Append) => {
+                let token = domain.text(p.op.a);
+                return !token.is_empty() && texts.iter().any(|t| t.contains(token.as_ref()));
+            }
+            (false, Kind::Write) => p.op.a,
+            (false, Kind::Cas) => p.op.b,
+            (false, Kind::Read) => return true,
+        };
+        let made = domain.text(made);
+        texts.iter().any(|t| t.starts_with(made.as_ref()))
     });
 }
 
@@ -696,7 +710,17 @@ fn relax(op: &Operation) -> Operation {
 /// The smallest set of operations (greedy, then one at a time) that stays not linearizable
 /// when every other operation is relaxed (see [`relaxed`]). Deleting operations instead would
 /// turn a read of a value into a read of a value never written, and blame that read alone.
-fn minimize(ops: &[&Operation], model: &Model, options: &CheckOptions) -> Vec<usize> {
+///
+/// `stuck` is where the search got stuck (see [`stuck_at`]): a violation is usually local in
+/// time, so the operations around it, all others relaxed, are tried first, in windows that
+/// grow fourfold; the greedy pass then starts from the first window that is still not
+/// linearizable instead of from the whole key.
+fn minimize(
+    ops: &[&Operation],
+    model: &Model,
+    options: &CheckOptions,
+    stuck: Option<usize>,
+) -> Vec<usize> {
     let loose: Vec<Operation> = ops.iter().map(|op| relax(op)).collect();
     let mut shrink = Shrink {
         ops,
@@ -706,14 +730,45 @@ fn minimize(ops: &[&Operation], model: &Model, options: &CheckOptions) -> Vec<us
         budget: options.steps_max,
     };
     let mut keep: Vec<bool> = vec![true; ops.len()];
+    if let Some(center) = stuck {
+        let mut radius = WINDOW_RADIUS_FIRST;
+        while radius < ops.len() && shrink.budget > 0 {
+            let window = center.saturating_sub(radius)..=center + radius;
+            let around: Vec<bool> = (0..ops.len()).map(|i| window.contains(&i)).collect();
+            if shrink.still_bad(&around) {
+                keep = around;
+                break;
+            }
+            radius = radius.saturating_mul(4);
+        }
+    }
     // Reads first: relaxing a read only removes a constraint, so those searches stay small;
     // relaxing writes while many reads remain lets the search wander.
-    let (reads, others): (Vec<usize>, Vec<usize>) =
-        (0..ops.len()).partition(|&i| ops[i].call == Call::Read);
+    let (reads, others): (Vec<usize>, Vec<usize>) = (0..ops.len())
+        .filter(|&i| keep[i])
+        .partition(|&i| ops[i].call == Call::Read);
     for group in [reads, others] {
         shrink.group(&mut keep, group);
     }
     (0..ops.len()).filter(|&i| keep[i]).collect()
+}
+
+/// Steps one check of a candidate sub-history may take. With many operations relaxed a
+/// check can explode (each relaxed write may or may not have happened); it then counts as
+/// "not shown bad", and the shrinking goes on with what is left of the budget.
+const SHRINK_CHECK_STEPS_MAX: u64 = 100_000;
+
+/// Operations on each side of the stuck one in the first window [`minimize`] tries.
+const WINDOW_RADIUS_FIRST: usize = 8;
+
+/// Where the search got stuck: the `Ok` operation that returns first among those the longest
+/// linearization found leaves out (it could not be placed before its return). `None` if
+/// every `Ok` operation was placed.
+fn stuck_at(ops: &[&Operation], linearized: &std::collections::BTreeSet<usize>) -> Option<usize> {
+    (0..ops.len())
+        .filter(|i| !linearized.contains(i))
+        .filter(|&i| matches!(ops[i].completion, Completion::Ok(_)))
+        .min_by_key(|&i| (ops[i].return_pos, i))
 }
 
 struct Shrink<'a> {
@@ -731,7 +786,8 @@ impl Shrink<'_> {
         let sub: Vec<&Operation> = (0..self.ops.len())
             .map(|i| if keep[i] { self.ops[i] } else { &self.loose[i] })
             .collect();
-        let (outcome, _) = run(&sub, self.model, self.options.nil_read_unknown, self.budget);
+        let budget = self.budget.min(SHRINK_CHECK_STEPS_MAX);
+        let (outcome, _) = run(&sub, self.model, self.options.nil_read_unknown, budget);
         self.budget = self.budget.saturating_sub(outcome.steps);
         outcome.verdict == Verdict::NotLinearizable
     }
