@@ -493,7 +493,7 @@ fn write_sweep_report(
             sim::trace_file::Header::new(&entry.scenario, &outcome, run_report.reproduce.clone());
         let page = sim::pages::run_page(&header, &outcome, &run_report);
         let name = format!("runs/{}-seed-{}", file_safe(&entry.scenario.name), run.seed);
-        reports::html::write_run_report(&dir.join(&name), &page).map_err(|e| e.to_string())?;
+        reports::html::write_run_report(dir.join(&name), &page).map_err(|e| e.to_string())?;
         pages.insert((run.scenario, run.seed), format!("{name}/index.html"));
     }
     let command: Vec<String> = std::env::args().collect();
