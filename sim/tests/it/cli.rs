@@ -281,7 +281,7 @@ fn violation_exits_1_with_a_reproduce_command() {
 }
 
 #[test]
-fn trace_file_has_one_json_object_per_event() {
+fn trace_file_has_a_header_then_one_json_object_per_event() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let trace = dir.join("basic-election.trace.jsonl");
     let out = raftsim(&[
@@ -294,8 +294,13 @@ fn trace_file_has_one_json_object_per_event() {
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines = read_lines(&trace);
-    assert_eq!(lines.len() as u64, v["events"].as_u64().unwrap());
-    for (i, line) in lines.iter().enumerate() {
+    let header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(header["type"], "raftsim-trace");
+    assert_eq!(header["seed"], v["seed"]);
+    // basic-election has no clients and passes: no history, violation or evidence lines.
+    let events = &lines[1..];
+    assert_eq!(events.len() as u64, v["events"].as_u64().unwrap());
+    for (i, line) in events.iter().enumerate() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(e["seq"], i as u64);
         assert!(e["type"].is_string());
