@@ -44,12 +44,31 @@ pub fn run_page(page: &RunPage) -> String {
         ..ChartOptions::default()
     };
     let chart = timeline::svg(&page.timeline, &options);
-    run_page_with_timeline(page, chart)
+    let zoom = page.zoom.map(|(from_ns, to_ns)| {
+        let options = ChartOptions {
+            from_ns: Some(from_ns),
+            to_ns: Some(to_ns),
+            width_px: TIMELINE_WIDTH_PX,
+        };
+        (from_ns, to_ns, timeline::svg(&page.timeline, &options))
+    });
+    render_run_page(page, chart, zoom)
 }
 
 /// The page about one run around a timeline drawn elsewhere (a zoomed window, say), or the
 /// error that stopped it, which the page shows as a note.
 pub fn run_page_with_timeline(page: &RunPage, timeline_svg: Result<String, ChartError>) -> String {
+    render_run_page(page, timeline_svg, None)
+}
+
+/// A zoomed chart: its window and the chart (or why it could not be drawn).
+type Zoom = (u64, u64, Result<String, ChartError>);
+
+fn render_run_page(
+    page: &RunPage,
+    timeline_svg: Result<String, ChartError>,
+    zoom: Option<Zoom>,
+) -> String {
     let tables = RunTables::of(page);
     let mut out = String::with_capacity(64 * 1024);
     open_page(&mut out, &page.title);
@@ -65,7 +84,7 @@ pub fn run_page_with_timeline(page: &RunPage, timeline_svg: Result<String, Chart
     if !page.violations.is_empty() {
         violations_section(&mut out, &page.violations, &tables);
     }
-    timeline_section(&mut out, &timeline_svg);
+    timeline_section(&mut out, &timeline_svg, zoom.as_ref());
     if tables.highlighted > 0 {
         sub_history_section(&mut out, &page.history, &tables);
     }
@@ -404,8 +423,23 @@ fn link_list(
     out.push_str("</p>\n");
 }
 
-fn timeline_section(out: &mut String, chart: &Result<String, ChartError>) {
+fn timeline_section(out: &mut String, chart: &Result<String, ChartError>, zoom: Option<&Zoom>) {
     open_section(out, "timeline", "Timeline");
+    timeline_chart(out, chart);
+    if let Some((from_ns, to_ns, chart)) = zoom {
+        out.push_str(&format!(
+            "<p class=\"explain\">Zoomed in on {} s to {} s, just before the violation: each \
+             message is an arrow from its sender's lane to its recipient's, dashed with a cross \
+             where it was dropped.</p>\n",
+            seconds(*from_ns),
+            seconds(*to_ns)
+        ));
+        timeline_chart(out, chart);
+    }
+    close_section(out);
+}
+
+fn timeline_chart(out: &mut String, chart: &Result<String, ChartError>) {
     match chart.as_ref().map(|svg| inline_svg(svg)) {
         Ok(Some(svg)) => {
             out.push_str("<div class=\"chart-scroll\">\n");
@@ -418,7 +452,6 @@ fn timeline_section(out: &mut String, chart: &Result<String, ChartError>) {
         ),
         Err(error) => note(out, &format!("The timeline could not be drawn: {error}.")),
     }
-    close_section(out);
 }
 
 /// The `<svg>` element of an SVG document, without an XML declaration before it (which an

@@ -240,6 +240,10 @@ pub struct RunPage {
     /// The trace events worth reading: those before a violation, or the role and fault events
     /// of a passing run.
     pub events: Vec<EventRow>,
+    /// A window, `(from_ns, to_ns)`, drawn again below the timeline, zoomed in, with every
+    /// message as an arrow: the moments before a safety violation.
+    #[serde(default)]
+    pub zoom: Option<(u64, u64)>,
 }
 
 /// A sample of one quantity over a sweep's runs: drawn as a histogram and a CDF.

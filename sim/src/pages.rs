@@ -49,10 +49,35 @@ pub fn run_page(header: &Header, outcome: &Outcome, report: &Report) -> m::RunPa
         reproduce: report.reproduce.clone(),
         summary: summary(report),
         history: timeline::history_rows(&facts.history, &facts.evidence),
+        zoom: zoom_window(outcome),
         timeline,
         violations,
         events,
     }
+}
+
+/// How much of the run before a safety violation its page draws again, zoomed in.
+const ZOOM_BEFORE_NS: u64 = 300_000_000;
+/// And after it (the chart needs a window that ends after the violation's marker).
+const ZOOM_AFTER_NS: u64 = 10_000_000;
+
+/// The window before a safety violation, where every message is worth seeing. A history
+/// violation is found at the end of the run and its evidence spans it: no zoom.
+fn zoom_window(outcome: &Outcome) -> Option<(u64, u64)> {
+    use crate::Invariant;
+    let v = outcome.violation.as_ref()?;
+    if matches!(
+        v.invariant,
+        Invariant::Linearizability | Invariant::ExactlyOnce
+    ) {
+        return None;
+    }
+    let to = v
+        .time_ns
+        .saturating_add(ZOOM_AFTER_NS)
+        .min(outcome.sim_time_ns.max(v.time_ns + 1));
+    let from = v.time_ns.saturating_sub(ZOOM_BEFORE_NS);
+    (from < to).then_some((from, to))
 }
 
 fn summary(report: &Report) -> Vec<(String, String)> {

@@ -57,6 +57,8 @@ pub fn run_page(ops_total: usize, failing: bool) -> RunPage {
         violations,
         history,
         events,
+        // A failing page also shows its last moments zoomed in, with every message.
+        zoom: failing.then_some((1_000_000_000, 1_500_000_000)),
     }
 }
 

@@ -266,3 +266,34 @@ fn sweep_report_writes_distributions_and_pages_for_failing_runs() {
         );
     }
 }
+
+#[test]
+fn a_safety_violation_page_zooms_in_on_its_last_moments_with_every_message() {
+    let (header, outcome) = run_traced("figure8", 1, Some("commit-prior-term-by-counting"));
+    let v = outcome
+        .violation
+        .as_ref()
+        .expect("figure8 seed 1 fails with the mutation");
+    let report = sim::Report::new(&outcome, "figure8", "figure8.toml", None, 0.0);
+    let page = sim::pages::run_page(&header, &outcome, &report);
+    let (from, to) = page.zoom.expect("a zoom window");
+    assert!(
+        from < v.time_ns && v.time_ns <= to,
+        "{from} {} {to}",
+        v.time_ns
+    );
+    let html = reports::html::run_page(&page);
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "the timeline, then the zoom"
+    );
+    assert!(html.contains("class=\"message"), "arrows in the zoom");
+    // A history violation has no zoom: its evidence spans the run.
+    let seed = failing_history_seed();
+    let (header, outcome) = run_traced("nemesis", seed, Some("read-without-quorum"));
+    let report = sim::Report::new(&outcome, "nemesis", "nemesis.toml", None, 0.0);
+    assert!(sim::pages::run_page(&header, &outcome, &report)
+        .zoom
+        .is_none());
+}
