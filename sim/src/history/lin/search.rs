@@ -100,7 +100,12 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Up to this many values, [`Domain::lookup`] compares instead of hashing.
+/// Bytes per value the key-value model's text buffer starts with room for (it grows as
+/// needed; this only saves most of its reallocations).
+const TEXT_BYTES_GUESS: usize = 32;
+
+/// Up to this many values, [`Domain::lookup_value`] and [`Domain::intern_text`] compare
+/// instead of hashing.
 const DOMAIN_SCAN_MAX: usize = 8;
 
 /// The values of one key, interned, and the model's transitions on them.
@@ -171,10 +176,13 @@ impl Domain {
     /// An empty domain with room for `capacity` values; `kv` makes every value its string
     /// form.
     pub(crate) fn new(kv: bool, capacity: usize) -> Domain {
+        // Under the key-value model the search makes new values (each append's result), about
+        // as many again as the history holds.
+        let capacity = if kv { 2 * capacity } else { capacity };
         Domain {
             kv,
             values: Vec::with_capacity(if kv { 0 } else { capacity }),
-            texts: String::new(),
+            texts: String::with_capacity(if kv { capacity * TEXT_BYTES_GUESS } else { 0 }),
             spans: Vec::with_capacity(if kv { capacity } else { 0 }),
             scratch: String::new(),
             by_hash: FxMap::with_capacity_and_hasher(capacity, Default::default()),
