@@ -109,7 +109,9 @@ struct ChartArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     to: Option<u64>,
     /// Width of the chart in pixels.
-    #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(400..=20_000))]
+    #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(
+        i64::from(reports::timeline::WIDTH_PX_MIN)..=i64::from(reports::timeline::WIDTH_PX_MAX)
+    ))]
     width: u32,
 }
 
