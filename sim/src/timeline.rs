@@ -101,6 +101,88 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The network split into `groups`.
+    pub fn partition(groups: &[Vec<NodeId>]) -> Step {
+        Step::Cut {
+            kind: m::FaultKind::Partition,
+            nodes: Vec::new(),
+            label: groups_label(groups),
+        }
+    }
+
+    /// Messages from `from` to `to` dropped.
+    pub fn one_way(from: &[NodeId], to: &[NodeId]) -> Step {
+        Step::Cut {
+            kind: m::FaultKind::OneWay,
+            nodes: union(from, to),
+            label: format!("{} -/-> {}", set_label(from), set_label(to)),
+        }
+    }
+
+    /// Two sides that only `node` connects.
+    pub fn bridge(groups: &[Vec<NodeId>], node: NodeId) -> Step {
+        Step::Cut {
+            kind: m::FaultKind::Bridge,
+            nodes: Vec::new(),
+            label: format!("{} bridged by {node}", groups_label(groups)),
+        }
+    }
+
+    /// Links from `from` to `to` held until `until_ns`.
+    pub fn clog(from: &[NodeId], to: &[NodeId], until_ns: u64) -> Step {
+        Step::Clog {
+            nodes: union(from, to),
+            until_ns,
+            label: format!("clog {} -> {}", set_label(from), set_label(to)),
+        }
+    }
+
+    /// `node` crashed, losing or tearing its unsynced writes.
+    pub fn crash(node: NodeId, writes_lost: u64, writes_torn: u64) -> Step {
+        Step::Crash {
+            node,
+            label: format!("crash: {writes_lost} unsynced writes lost, {writes_torn} torn"),
+        }
+    }
+
+    /// `node`'s clock leapt `by_ns` forward.
+    pub fn clock_jump(node: NodeId, by_ns: u64) -> Step {
+        Step::Marker {
+            kind: m::FaultKind::ClockJump,
+            node: Some(node),
+            label: format!("clock +{}", format_time(by_ns)),
+        }
+    }
+
+    /// A membership change, described.
+    pub fn membership(what: &str) -> Step {
+        Step::Marker {
+            kind: m::FaultKind::Membership,
+            node: None,
+            label: what.to_string(),
+        }
+    }
+
+    /// The network's settings changed.
+    pub fn network(settings: &str) -> Step {
+        Step::Marker {
+            kind: m::FaultKind::Network,
+            node: None,
+            label: format!("network: {settings}"),
+        }
+    }
+
+    /// A nemesis fired (at `node`, if one).
+    pub fn nemesis(name: &str, node: Option<NodeId>) -> Step {
+        Step::Marker {
+            kind: m::FaultKind::Nemesis,
+            node,
+            label: format!("nemesis {name}"),
+        }
+    }
+}
+
 /// A step with its time and trace position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimedStep {
@@ -124,62 +206,27 @@ pub fn step_of(record: &Record) -> Option<TimedStep> {
             node,
             writes_lost,
             writes_torn,
-        } => Step::Crash {
-            node: *node,
-            label: format!("crash: {writes_lost} unsynced writes lost, {writes_torn} torn"),
-        },
+        } => Step::crash(*node, *writes_lost, *writes_torn),
         Event::Restart { node } => Step::Restart { node: *node },
         Event::Join { node } => Step::Join { node: *node },
         Event::Pause { node, until_ns } => Step::Pause {
             node: *node,
             until_ns: *until_ns,
         },
-        Event::Partition { groups } => Step::Cut {
-            kind: m::FaultKind::Partition,
-            nodes: Vec::new(),
-            label: groups_label(groups),
-        },
-        Event::OneWay { from, to } => Step::Cut {
-            kind: m::FaultKind::OneWay,
-            nodes: union(from, to),
-            label: format!("{} -/-> {}", set_label(from), set_label(to)),
-        },
-        Event::Bridge { groups, node } => Step::Cut {
-            kind: m::FaultKind::Bridge,
-            nodes: Vec::new(),
-            label: format!("{} bridged by {node}", groups_label(groups)),
-        },
-        Event::Clog { from, to, until_ns } => Step::Clog {
-            nodes: union(from, to),
-            until_ns: *until_ns,
-            label: format!("clog {} -> {}", set_label(from), set_label(to)),
-        },
+        Event::Partition { groups } => Step::partition(groups),
+        Event::OneWay { from, to } => Step::one_way(from, to),
+        Event::Bridge { groups, node } => Step::bridge(groups, *node),
+        Event::Clog { from, to, until_ns } => Step::clog(from, to, *until_ns),
         Event::Heal => Step::Heal,
         Event::FaultWindowEnd => Step::FaultWindowEnd,
-        Event::ClockJump { node, by_ns } => Step::Marker {
-            kind: m::FaultKind::ClockJump,
-            node: Some(*node),
-            label: format!("clock +{}", format_time(*by_ns)),
-        },
-        Event::Membership { what } => Step::Marker {
-            kind: m::FaultKind::Membership,
-            node: None,
-            label: what.clone(),
-        },
-        Event::Network { settings } => Step::Marker {
-            kind: m::FaultKind::Network,
-            node: None,
-            label: format!("network: {settings}"),
-        },
+        Event::ClockJump { node, by_ns } => Step::clock_jump(*node, *by_ns),
+        Event::Membership { what } => Step::membership(what),
+        Event::Network { settings } => Step::network(settings),
         Event::Nemesis {
             name,
             fired: true,
             node,
-        } => Step::Marker {
-            kind: m::FaultKind::Nemesis,
-            node: *node,
-            label: format!("nemesis {name}"),
-        },
+        } => Step::nemesis(name, *node),
         Event::Commit { node, index } => Step::Commit {
             node: *node,
             index: *index,
@@ -225,7 +272,7 @@ fn groups_label(groups: &[Vec<NodeId>]) -> String {
 }
 
 /// What a run's timeline is drawn from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunFacts {
     /// The chart's title.
     pub title: String,

@@ -369,41 +369,30 @@ fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
             },
             term: u64_field(v, "term")?,
         },
-        "crash" => Step::Crash {
-            node: node()?,
-            label: format!(
-                "crash: {} unsynced writes lost, {} torn",
-                u64_field(v, "writes_lost")?,
-                u64_field(v, "writes_torn")?
-            ),
-        },
+        "crash" => Step::crash(
+            node()?,
+            u64_field(v, "writes_lost")?,
+            u64_field(v, "writes_torn")?,
+        ),
         "restart" => Step::Restart { node: node()? },
         "join" => Step::Join { node: node()? },
         "pause" => Step::Pause {
             node: node()?,
             until_ns: u64_field(v, "until_ns")?,
         },
-        "partition" | "one-way" | "bridge" | "clog" => return cut_from_json(kind, v).map(Some),
+        "partition" => Step::partition(&groups_field(v, "groups")?),
+        "one-way" => Step::one_way(&nodes_field(v, "from")?, &nodes_field(v, "to")?),
+        "bridge" => Step::bridge(&groups_field(v, "groups")?, u64_field(v, "node")?),
+        "clog" => Step::clog(
+            &nodes_field(v, "from")?,
+            &nodes_field(v, "to")?,
+            u64_field(v, "until_ns")?,
+        ),
         "heal" => Step::Heal,
         "fault-window-end" => Step::FaultWindowEnd,
-        "clock-jump" => Step::Marker {
-            kind: m::FaultKind::ClockJump,
-            node: Some(node()?),
-            label: format!(
-                "clock +{}",
-                crate::trace::format_time(u64_field(v, "by_ns")?)
-            ),
-        },
-        "membership" => Step::Marker {
-            kind: m::FaultKind::Membership,
-            node: None,
-            label: str_field(v, "what")?.to_string(),
-        },
-        "network" => Step::Marker {
-            kind: m::FaultKind::Network,
-            node: None,
-            label: format!("network: {}", str_field(v, "settings")?),
-        },
+        "clock-jump" => Step::clock_jump(node()?, u64_field(v, "by_ns")?),
+        "membership" => Step::membership(str_field(v, "what")?),
+        "network" => Step::network(str_field(v, "settings")?),
         "nemesis" => {
             let fired = field(v, "fired")?
                 .as_bool()
@@ -411,11 +400,7 @@ fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
             if !fired {
                 return Ok(None);
             }
-            Step::Marker {
-                kind: m::FaultKind::Nemesis,
-                node: v.get("node").and_then(Value::as_u64),
-                label: format!("nemesis {}", str_field(v, "name")?),
-            }
+            Step::nemesis(str_field(v, "name")?, v.get("node").and_then(Value::as_u64))
         }
         "commit" => Step::Commit {
             node: node()?,
@@ -438,66 +423,6 @@ fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
         other => return Err(format!("field `type`: unknown event type `{other}`")),
     };
     Ok(Some(step))
-}
-
-fn cut_from_json(kind: &str, v: &Value) -> Result<Step, String> {
-    let set = |ids: &[u64]| {
-        let names: Vec<String> = ids.iter().map(u64::to_string).collect();
-        format!("{{{}}}", names.join(","))
-    };
-    let groups_label = |groups: &[Vec<u64>]| {
-        let sets: Vec<String> = groups.iter().map(|g| set(g)).collect();
-        sets.join(" | ")
-    };
-    let union = |a: Vec<u64>, b: Vec<u64>| -> Vec<u64> {
-        let all: BTreeSet<u64> = a.into_iter().chain(b).collect();
-        all.into_iter().collect()
-    };
-    Ok(match kind {
-        "partition" => Step::Cut {
-            kind: m::FaultKind::Partition,
-            nodes: Vec::new(),
-            label: groups_label(&groups_field(v, "groups")?),
-        },
-        "one-way" => {
-            let (from, to) = (nodes_field(v, "from")?, nodes_field(v, "to")?);
-            Step::Cut {
-                kind: m::FaultKind::OneWay,
-                label: format!("{} -/-> {}", set(&from), set(&to)),
-                nodes: union(from, to),
-            }
-        }
-        "bridge" => Step::Cut {
-            kind: m::FaultKind::Bridge,
-            nodes: Vec::new(),
-            label: format!(
-                "{} bridged by {}",
-                groups_label(&groups_field(v, "groups")?),
-                u64_field(v, "node")?
-            ),
-        },
-        _ => {
-            let (from, to) = (nodes_field(v, "from")?, nodes_field(v, "to")?);
-            Step::Clog {
-                label: format!("clog {} -> {}", set(&from), set(&to)),
-                nodes: union(from, to),
-                until_ns: u64_field(v, "until_ns")?,
-            }
-        }
-    })
-}
-
-/// Every line of a trace written from `outcome` reads back to the same facts: checked by the
-/// tests on real runs.
-pub fn same_facts(a: &RunFacts, b: &RunFacts) -> bool {
-    a.title == b.title
-        && a.nodes == b.nodes
-        && a.members_initial == b.members_initial
-        && a.end_ns == b.end_ns
-        && a.steps == b.steps
-        && a.history == b.history
-        && a.violation == b.violation
-        && a.evidence == b.evidence
 }
 
 #[cfg(test)]
