@@ -100,10 +100,6 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Bytes per value the key-value model's text buffer starts with room for (it grows as
-/// needed; this only saves most of its reallocations).
-const TEXT_BYTES_GUESS: usize = 32;
-
 /// Up to this many values, [`Domain::lookup_value`] and [`Domain::intern_text`] compare
 /// instead of hashing.
 const DOMAIN_SCAN_MAX: usize = 8;
@@ -182,7 +178,7 @@ impl Domain {
         Domain {
             kv,
             values: Vec::with_capacity(if kv { 0 } else { capacity }),
-            texts: String::with_capacity(if kv { capacity * TEXT_BYTES_GUESS } else { 0 }),
+            texts: String::new(),
             spans: Vec::with_capacity(if kv { capacity } else { 0 }),
             scratch: String::new(),
             by_hash: FxMap::with_capacity_and_hasher(capacity, Default::default()),
