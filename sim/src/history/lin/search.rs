@@ -247,23 +247,37 @@ impl Domain {
 
     /// The id of the string `text` (the key-value model), interned if new.
     fn intern_text(&mut self, text: &str) -> u32 {
-        let found = if self.spans.len() <= DOMAIN_SCAN_MAX {
-            (0..self.spans.len() as u32).find(|&id| self.span_text(id) == text)
-        } else {
-            let hash = text_hash(text);
-            let mut id = self.by_hash.get(&hash).copied().unwrap_or(NIL);
-            while id != NIL && self.span_text(id) != text {
-                id = self.same_hash[id as usize];
+        let small = self.spans.len() <= DOMAIN_SCAN_MAX;
+        if small {
+            if let Some(id) = (0..self.spans.len() as u32).find(|&id| self.span_text(id) == text) {
+                return id;
             }
-            (id != NIL).then_some(id)
-        };
-        if let Some(id) = found {
-            return id;
         }
         let id = self.spans.len() as u32;
         assert!(id < GARBAGE, "too many distinct values");
-        let before = self.by_hash.insert(text_hash(text), id);
-        self.same_hash.push(before.unwrap_or(NIL));
+        // One hash and one probe, whether the text is found or added.
+        let (texts, spans) = (&self.texts, &self.spans);
+        let same_text = |id: u32| {
+            let (from, to) = spans[id as usize];
+            &texts[from..to] == text
+        };
+        let before = match self.by_hash.entry(text_hash(text)) {
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let mut at = *slot.get();
+                while !small && at != NIL {
+                    if same_text(at) {
+                        return at;
+                    }
+                    at = self.same_hash[at as usize];
+                }
+                slot.insert(id)
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(id);
+                NIL
+            }
+        };
+        self.same_hash.push(before);
         let from = self.texts.len();
         self.texts.push_str(text);
         self.spans.push((from, self.texts.len()));
