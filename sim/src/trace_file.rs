@@ -194,6 +194,7 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         evidence: BTreeSet::new(),
     };
     let mut text = String::new();
+    let mut order = Order::default();
     for number in 1.. {
         text.clear();
         let read = reader
@@ -213,11 +214,15 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         }
         let value: Value =
             serde_json::from_str(&text).map_err(|e| err(number, format!("not JSON: {e}")))?;
-        if header.is_none() {
-            header = Some(parse_header(value).map_err(|m| err(number, m))?);
+        let Some(h) = &header else {
+            let h = parse_header(value).map_err(|m| err(number, m))?;
+            order.end_ns = h.end_ns;
+            header = Some(h);
             continue;
-        }
-        read_line(value, &mut facts).map_err(|m| err(number, m))?;
+        };
+        debug_assert_eq!(order.end_ns, h.end_ns);
+        order.line = number;
+        read_line(value, &mut facts, &mut order).map_err(|m| err(number, m))?;
     }
     let header = header.ok_or_else(|| err(0, "empty file: no header line".into()))?;
     facts.title = title(&header);
@@ -231,7 +236,24 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
     {
         return Err(err(0, bad));
     }
+    // The history must pair: each completion after its process's invocation.
+    if let Err(e) = history::operations(&facts.history) {
+        let line = order.history_lines.get(e.event).copied().unwrap_or(0);
+        return Err(err(line, format!("the history: {}", e.message)));
+    }
     Ok((header, facts))
+}
+
+/// What reading checks across lines: events in time order, none past the run's end, and where
+/// each history event came from.
+#[derive(Default)]
+struct Order {
+    end_ns: u64,
+    last_time_ns: u64,
+    /// The line being read.
+    line: usize,
+    /// Line numbers of the history lines, in order.
+    history_lines: Vec<usize>,
 }
 
 fn parse_header(value: Value) -> Result<Header, String> {
@@ -299,14 +321,19 @@ fn str_field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
 }
 
 fn nodes_field(value: &Value, name: &str) -> Result<Vec<u64>, String> {
+    u64_list_field(value, name, "node ids")
+}
+
+/// A list of non-negative integers; `what` names them in the error.
+fn u64_list_field(value: &Value, name: &str, what: &str) -> Result<Vec<u64>, String> {
     let items = field(value, name)?
         .as_array()
-        .ok_or_else(|| format!("field `{name}`: expected a list of node ids"))?;
+        .ok_or_else(|| format!("field `{name}`: expected a list of {what}"))?;
     items
         .iter()
         .map(|v| {
             v.as_u64()
-                .ok_or_else(|| format!("field `{name}`: expected node ids, found {v}"))
+                .ok_or_else(|| format!("field `{name}`: expected {what}, found {v}"))
         })
         .collect()
 }
@@ -322,13 +349,14 @@ fn groups_field(value: &Value, name: &str) -> Result<Vec<Vec<u64>>, String> {
 }
 
 /// Adds one line after the header to `facts`.
-fn read_line(value: Value, facts: &mut RunFacts) -> Result<(), String> {
+fn read_line(value: Value, facts: &mut RunFacts, order: &mut Order) -> Result<(), String> {
     let kind = str_field(&value, "type")?.to_string();
     match kind.as_str() {
         "history" => {
             let event: history::Event = serde_json::from_value(field(&value, "event")?.clone())
                 .map_err(|e| format!("field `event`: {e}"))?;
             facts.history.push(event);
+            order.history_lines.push(order.line);
         }
         "violation" => {
             let mark: m::ViolationMark =
@@ -336,13 +364,26 @@ fn read_line(value: Value, facts: &mut RunFacts) -> Result<(), String> {
             facts.violation = Some(mark);
         }
         "evidence" => {
-            facts.evidence = nodes_field(&value, "invoke_positions")?
+            facts.evidence = u64_list_field(&value, "invoke_positions", "history positions")?
                 .into_iter()
                 .collect();
         }
         _ => {
             let seq = u64_field(&value, "seq")?;
             let time_ns = u64_field(&value, "time_ns")?;
+            if time_ns < order.last_time_ns {
+                return Err(format!(
+                    "field `time_ns`: {time_ns} is before the event before it ({})",
+                    order.last_time_ns
+                ));
+            }
+            if time_ns > order.end_ns {
+                return Err(format!(
+                    "field `time_ns`: {time_ns} is after the run's end in the header ({})",
+                    order.end_ns
+                ));
+            }
+            order.last_time_ns = time_ns;
             if let Some(step) = step_from_json(&kind, &value)? {
                 facts.steps.push(TimedStep { seq, time_ns, step });
             }
@@ -465,7 +506,7 @@ mod tests {
 
     #[test]
     fn bad_lines_name_the_line_and_the_field() {
-        let cases: [(&[&str], &str); 6] = [
+        let cases: [(&[&str], &str); 10] = [
             (&[r#"{"seq":0}"#], ":1: field `type`: expected the header"),
             (&[HEADER, "{"], ":2: not JSON"),
             (
@@ -489,6 +530,30 @@ mod tests {
                     r#"{"seq":0,"time_ns":5,"type":"crash","node":9,"writes_lost":0,"writes_torn":0}"#,
                 ],
                 "node 9 is not one of the header's 3 nodes",
+            ),
+            (
+                &[
+                    HEADER,
+                    r#"{"seq":0,"time_ns":50,"type":"timer","node":1}"#,
+                    r#"{"seq":1,"time_ns":5,"type":"timer","node":1}"#,
+                ],
+                ":3: field `time_ns`: 5 is before the event before it (50)",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":101,"type":"heal"}"#],
+                ":2: field `time_ns`: 101 is after the run's end in the header (100)",
+            ),
+            (
+                &[
+                    HEADER,
+                    "",
+                    r#"{"type":"history","event":{"process":1,"type":"ok","f":"read","value":1}}"#,
+                ],
+                ":3: the history: process 1 completes an operation it never invoked",
+            ),
+            (
+                &[HEADER, r#"{"type":"evidence","invoke_positions":[-1]}"#],
+                ":2: field `invoke_positions`: expected history positions",
             ),
         ];
         for (lines, expected) in cases {
