@@ -48,6 +48,9 @@ pub enum Invariant {
     QuorumCommit,
     /// A scenario's `[[expect]]` bound on a stretch of the run.
     Expectation,
+    /// Code panicked during the run: an implementation, the host adapter or the simulator.
+    /// A panic is a finding like any broken invariant, with its seed and reproduce command.
+    Panic,
 }
 
 impl Invariant {
@@ -66,6 +69,7 @@ impl Invariant {
             Invariant::Liveness => "liveness",
             Invariant::QuorumCommit => "quorum-commit",
             Invariant::Expectation => "expectation",
+            Invariant::Panic => "panic",
         }
     }
 }

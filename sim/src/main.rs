@@ -1,5 +1,7 @@
 //! The `raftsim` command line.
 
+mod hunt_cli;
+
 use clap::{Parser, Subcommand};
 use sim::{Report, RunOptions};
 use std::path::PathBuf;
@@ -55,6 +57,19 @@ enum Command {
                             raftsim chart t.jsonl -o zoom.png --from 2.5s --to 3s"
     )]
     Chart(ChartArgs),
+    /// Hunt for bugs: a time-boxed, breadth-first campaign over a library of scenarios and
+    /// variants of them, steered toward rare protocol situations. It stops at the first
+    /// violation and writes a scenario file that replays it.
+    /// Exit 0 clean, 1 found, 2 bad input, 130 interrupted.
+    #[command(after_help = "Example:\n  raftsim hunt --time 30s\n  \
+                            raftsim hunt scenarios/figure8.toml scenarios/churn.toml --mutation vote-without-log-check")]
+    Hunt(HuntArgs),
+    /// The bug-finding benchmark: for every mutation, a hunt over the library; then the
+    /// unmutated build with the same total budget, which must come out clean. Prints, per
+    /// mutation, whether it was found, how fast, by which checker and in which scenario.
+    /// Exit 0 every mutation found and the unmutated hunt clean, 1 otherwise, 2 bad input,
+    /// 130 interrupted.
+    Bugs(BugsArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -145,7 +160,8 @@ struct SweepArgs {
     /// Run only part K of N of the seeds, so that N machines together run each seed once.
     #[arg(long, value_name = "K/N", value_parser = sim::sweep::Shard::parse)]
     shard: Option<sim::sweep::Shard>,
-    /// Stop at the first failing seed (in scenario, then seed, order).
+    /// Stop at the first failing run, in run order: every scenario's first seed, then every
+    /// scenario's second, and so on. Results are still listed by scenario, then seed.
     #[arg(long)]
     fail_fast: bool,
     /// Print one JSON object instead of the summary.
@@ -160,6 +176,72 @@ struct SweepArgs {
     report: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug)]
+struct HuntArgs {
+    /// Scenario files, or directories whose *.toml files are taken (not their subdirectories).
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// How long to hunt (wall clock), e.g. 30s or 10m.
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_budget)]
+    time: std::time::Duration,
+    /// Threads, each running one simulator at a time; default: the machine's cores. The runs
+    /// tried do not depend on it, only how fast they go.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
+    jobs: Option<u64>,
+    /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
+    #[arg(long, value_name = "NAME")]
+    mutation: Option<String>,
+    /// Everything the hunt draws (variants, the schedule, the seeds) follows from this.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed_base: u64,
+    /// Where a finding's scenario file is written.
+    #[arg(long, value_name = "DIR", default_value = "findings")]
+    findings: PathBuf,
+    /// Stop after N runs even if time is left: a hunt whose extent does not depend on speed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct BugsArgs {
+    /// Scenario files, or directories whose *.toml files are taken.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Time budget of each mutation's hunt.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_budget)]
+    time_per_mutation: std::time::Duration,
+    /// Time budget of the unmutated hunt; default: the mutations' budgets added up.
+    #[arg(long, value_name = "D", value_parser = parse_budget)]
+    clean_time: Option<std::time::Duration>,
+    /// Threads; default: the machine's cores.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
+    jobs: Option<u64>,
+    /// The seed base of every hunt.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed_base: u64,
+    /// Where findings are written.
+    #[arg(long, value_name = "DIR", default_value = "findings")]
+    findings: PathBuf,
+    /// Only these mutations (comma-separated); default: all of them.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    only: Vec<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A positive wall-clock budget such as 30s or 10m.
+fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
+    let ns = sim::scenario::parse_duration(text)?;
+    if ns == 0 {
+        return Err("the time must be positive".into());
+    }
+    Ok(std::time::Duration::from_nanos(ns))
+}
+
 /// Exit status of a sweep stopped by Ctrl-C without a failure (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -172,6 +254,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep(args),
         Command::FromFuzz(args) => from_fuzz(&args),
         Command::Chart(args) => chart(&args),
+        Command::Hunt(args) => hunt_cli::hunt(args),
+        Command::Bugs(args) => hunt_cli::bugs(args),
         Command::Mutations => {
             for m in raft::Mutation::ALL {
                 println!("{}", m.name());

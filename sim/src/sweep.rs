@@ -7,19 +7,21 @@
 
 use crate::checker::Violation;
 use crate::history::linearizability::Verdict;
+use crate::node::SimNode;
+use crate::pool;
+use crate::raft_node::RaftNode;
 use crate::report::RecoveryReport;
 use crate::scenario::Scenario;
-use crate::sim::{Recovery, RunOptions};
+use crate::sim::{Recovery, RunOptions, Simulator};
 use crate::situations::Situations;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
 
 /// Seeds in one sweep, at most: a bound on the work list's memory.
 pub const SEEDS_MAX: u64 = 100_000_000;
 /// Threads, at most.
-pub const JOBS_MAX: usize = 256;
+pub const JOBS_MAX: usize = pool::JOBS_MAX;
 
 /// An inclusive range of seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -129,7 +131,8 @@ pub struct Plan {
     pub mutation: Option<String>,
     /// Threads.
     pub jobs: usize,
-    /// Stop at the first failure in (scenario, seed) order.
+    /// Stop at the first failure in run order (seed-major: every scenario's first seed, then
+    /// every scenario's second, ...).
     pub fail_fast: bool,
 }
 
@@ -249,12 +252,15 @@ impl Sweep {
     }
 }
 
-/// The work list: every (scenario, seed) of the shard, scenario-major.
+/// The work list: every (scenario, seed) of the shard, seed-major: every scenario's first
+/// seed, then every scenario's second, and so on. A bug that only one file of many exposes is
+/// then reached within the first round, and `--fail-fast` stops at the earliest seed that
+/// fails anywhere rather than after every seed of the files before it.
 fn items(plan: &Plan) -> Vec<(usize, u64)> {
     let mut items = Vec::new();
-    for scenario in 0..plan.scenarios.len() {
-        for seed in plan.seeds.first..=plan.seeds.last {
-            if plan.shard.owns(plan.seeds, seed) {
+    for seed in plan.seeds.first..=plan.seeds.last {
+        if plan.shard.owns(plan.seeds, seed) {
+            for scenario in 0..plan.scenarios.len() {
                 items.push((scenario, seed));
             }
         }
@@ -262,87 +268,89 @@ fn items(plan: &Plan) -> Vec<(usize, u64)> {
     items
 }
 
-/// Runs the plan on `plan.jobs` threads. `stop` is polled between runs (set it from a
-/// Ctrl-C handler); `on_run` sees every finished run, in the order runs finish.
-pub fn run(plan: &Plan, stop: &AtomicBool, mut on_run: impl FnMut(&RunSummary, Progress)) -> Sweep {
+/// Runs the plan on `plan.jobs` threads against raftsim's own Raft. `stop` is polled between
+/// runs (set it from a Ctrl-C handler); `on_run` sees every finished run, in the order runs
+/// finish.
+pub fn run(plan: &Plan, stop: &AtomicBool, on_run: impl FnMut(&RunSummary, Progress)) -> Sweep {
+    run_with::<RaftNode>(plan, stop, on_run)
+}
+
+/// [`run`] against any implementation of the boundary.
+pub fn run_with<N: SimNode>(
+    plan: &Plan,
+    stop: &AtomicBool,
+    mut on_run: impl FnMut(&RunSummary, Progress),
+) -> Sweep {
     assert!(plan.jobs >= 1 && plan.jobs <= JOBS_MAX);
     let items = items(plan);
-    let next = AtomicUsize::new(0);
-    // With --fail-fast, no item after the first failing one is started; items before it still
-    // run, so the failure reported is the first in (scenario, seed) order whatever the jobs.
-    let first_failure = AtomicUsize::new(usize::MAX);
-    let (sender, receiver) = mpsc::channel::<(usize, Result<RunSummary, String>)>();
-    let mut finished: Vec<(usize, RunSummary)> = Vec::with_capacity(items.len());
-    let mut error = None;
-    std::thread::scope(|scope| {
-        for _ in 0..plan.jobs {
-            let sender = sender.clone();
-            let (items, next, first_failure) = (&items, &next, &first_failure);
-            scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= items.len() || index > first_failure.load(Ordering::Relaxed) {
-                    break;
-                }
-                let (scenario, seed) = items[index];
-                let result = run_one(plan, scenario, seed);
-                let failed = result.as_ref().map_or(true, |r| r.violation.is_some());
-                if failed && plan.fail_fast {
-                    first_failure.fetch_min(index, Ordering::Relaxed);
-                }
-                if sender.send((index, result)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut progress = Progress {
-            done: 0,
-            total: items.len() as u64,
-            failed: 0,
-        };
-        for (index, result) in receiver {
-            match result {
-                Ok(summary) => {
-                    progress.done += 1;
-                    progress.failed += u64::from(summary.violation.is_some());
-                    on_run(&summary, progress);
-                    finished.push((index, summary));
-                }
-                Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
-                    error.get_or_insert(e);
-                }
+    let mut progress = Progress {
+        done: 0,
+        total: items.len() as u64,
+        failed: 0,
+    };
+    // A run that cannot start (an `Err`) stops the sweep: every other run would fail alike.
+    let batch = pool::run(
+        &items,
+        plan.jobs,
+        stop,
+        true,
+        |&(scenario, seed)| run_one::<N>(plan, scenario, seed),
+        |result| match result {
+            Ok(summary) => plan.fail_fast && summary.violation.is_some(),
+            Err(_) => true,
+        },
+        |_, result| {
+            if let Ok(summary) = result {
+                progress.done += 1;
+                progress.failed += u64::from(summary.violation.is_some());
+                on_run(summary, progress);
             }
+        },
+    );
+    let mut error = None;
+    let mut runs = Vec::with_capacity(batch.results.len());
+    for (_, result) in batch.results {
+        match result {
+            Ok(summary) => runs.push(summary),
+            Err(e) => error = error.or(Some(e)),
         }
-    });
-    finished.sort_by_key(|(index, _)| *index);
-    let cut = first_failure.load(Ordering::Relaxed);
-    let stopped_at_failure = cut != usize::MAX;
-    finished.retain(|(index, _)| *index <= cut);
-    let runs: Vec<RunSummary> = finished.into_iter().map(|(_, s)| s).collect();
-    let complete = runs.len() == items.len() || stopped_at_failure;
+    }
+    runs.sort_by_key(|r| (r.scenario, r.seed));
     Sweep {
-        interrupted: !complete && error.is_none(),
+        interrupted: batch.interrupted && error.is_none(),
         planned: items.len() as u64,
         runs,
-        stopped_at_failure,
+        stopped_at_failure: batch.first_failure.is_some() && error.is_none(),
         error,
     }
 }
 
-fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String> {
+fn run_one<N: SimNode>(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String> {
     let entry = &plan.scenarios[scenario];
+    summarize::<N>(&entry.scenario, scenario, seed, plan.mutation.as_deref())
+        .map_err(|e| format!("{}: {e}", entry.path))
+}
+
+/// Runs `scenario` (number `index` of a plan) with `seed` and boils the outcome down. A panic
+/// outside the simulator's own catch (in building the simulator, in the history checker) is a
+/// finding too, at time 0. An `Err` is a run that could not start.
+pub fn summarize<N: SimNode>(
+    scenario: &Scenario,
+    index: usize,
+    seed: u64,
+    mutation: Option<&str>,
+) -> Result<RunSummary, String> {
     let options = RunOptions {
         keep_trace: false,
-        mutation: plan.mutation.clone(),
+        mutation: mutation.map(str::to_string),
     };
-    let outcome =
-        crate::run(&entry.scenario, seed, options).map_err(|e| format!("{}: {e}", entry.path))?;
+    let caught = crate::panic::catch(|| Simulator::<N>::new(scenario.clone(), seed, options).run());
+    let outcome = match caught {
+        Ok(result) => result?,
+        Err(message) => return Ok(RunSummary::panicked(index, seed, message)),
+    };
     Ok(RunSummary {
-        scenario,
+        scenario: index,
         seed,
         events: outcome.trace.len(),
         sim_time_ns: outcome.sim_time_ns,
@@ -355,6 +363,31 @@ fn run_one(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String
         recovery_samples: outcome.recovery_samples,
         violation: outcome.violation,
     })
+}
+
+impl RunSummary {
+    /// A run that panicked where the simulator could not say when.
+    pub fn panicked(scenario: usize, seed: u64, message: String) -> RunSummary {
+        RunSummary {
+            scenario,
+            seed,
+            violation: Some(Violation {
+                invariant: crate::checker::Invariant::Panic,
+                nodes: Vec::new(),
+                time_ns: 0,
+                detail: format!("panicked: {message}"),
+            }),
+            events: 0,
+            sim_time_ns: 0,
+            budget_exhausted: false,
+            linearizability: None,
+            situations: Situations::default(),
+            recovery: BTreeMap::new(),
+            drain_ns: None,
+            recovery_samples: Vec::new(),
+            client_latencies_ns: Vec::new(),
+        }
+    }
 }
 
 /// The command that reproduces one run of a sweep.

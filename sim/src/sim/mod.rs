@@ -345,10 +345,7 @@ impl<N: SimNode> Simulator<N> {
     /// Runs to the end of the scenario or the first violation. An `Err` means a node could not
     /// be started (an invalid setting or mutation name).
     pub fn run(mut self) -> Result<Outcome, String> {
-        let failure = match self.start_all() {
-            Ok(()) => self.event_loop(),
-            Err(failure) => Some(failure),
-        };
+        let failure = self.start_and_loop();
         let violation = match failure {
             Some(Failure::Start(e)) => return Err(e),
             Some(Failure::Violation(v)) => Some(v),
@@ -397,6 +394,24 @@ impl<N: SimNode> Simulator<N> {
             membership: self.members.stats,
             drain_ns,
             trace: self.trace,
+        })
+    }
+
+    /// Starts the nodes and runs the event loop. A panic inside either (an implementation's,
+    /// the adapter's or the simulator's) ends the run as a `panic` violation at the time
+    /// reached, so that the trace up to it is kept and a sweep goes on.
+    fn start_and_loop(&mut self) -> Option<Failure> {
+        let caught = crate::panic::catch(|| match self.start_all() {
+            Ok(()) => self.event_loop(),
+            Err(failure) => Some(failure),
+        });
+        caught.unwrap_or_else(|message| {
+            Some(Failure::Violation(Violation {
+                invariant: crate::checker::Invariant::Panic,
+                nodes: Vec::new(),
+                time_ns: self.now_ns,
+                detail: format!("panicked: {message}"),
+            }))
         })
     }
 

@@ -4,6 +4,7 @@ mod cli;
 mod clients;
 mod determinism;
 mod faults;
+mod hunt;
 mod membership;
 mod mutations;
 mod properties;
