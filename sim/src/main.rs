@@ -173,8 +173,9 @@ fn main() -> ExitCode {
         Command::FromFuzz(args) => from_fuzz(&args),
         Command::Chart(args) => chart(&args),
         Command::Mutations => {
+            // The name comes first, so `cut -d' ' -f1` still lists names.
             for m in raft::Mutation::ALL {
-                println!("{}", m.name());
+                println!("{:<33} {:<11} {}", m.name(), m.area(), m.rule());
             }
             ExitCode::SUCCESS
         }
