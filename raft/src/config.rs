@@ -55,16 +55,125 @@ pub enum Mutation {
     /// the new configuration only, not of both; two leaders, or a commit the old majority never
     /// saw, become possible.
     JointOneMajority,
+    /// Section 5.2 broken ("each server will vote for at most one candidate in a given
+    /// term"): a voter grants any candidate of its current term whose log is up to date,
+    /// without checking `votedFor`. Source: etcd-io/etcd#2461 (raft reset the vote without a
+    /// term change) and camunda/camunda#5368 (voted for two candidates in one term).
+    VoteTwicePerTerm,
+    /// Students' Guide to Raft, "term confusion": a candidate counts a granted vote that
+    /// answers a RequestVote of an earlier term of its own. Source: the MIT 6.824 Students'
+    /// Guide (drop replies whose term is not the term the request was sent in).
+    CountStaleVoteResponses,
+    /// Figure 2, AppendEntries rule 3 broken: a follower replaces everything after the
+    /// message's entries with nothing (`log = log[..prev] + entries`), even when its longer
+    /// log matched; a stale, reordered AppendEntries deletes acknowledged entries. Source: the
+    /// MIT 6.824 Students' Guide (never truncate on an AppendEntries whose entries match).
+    TruncateOnStaleAppend,
+    /// Section 5.3 broken: a follower accepts entries after `prevLogIndex` without comparing
+    /// `prevLogTerm`, so logs that agree at an index and term can differ before it (Log
+    /// Matching). Source: the consistency check of Figure 2, rule 2; a classic 6.824 lab 2B bug.
+    SkipPrevTermCheck,
+    /// Figure 2, AppendEntries rule 1 broken: a follower follows and stores the entries of a
+    /// leader of an older term; a deposed leader overwrites entries its successor committed.
+    /// Source: Figure 2 ("reply false if term < currentTerm"); a classic 6.824 lab 2B bug.
+    AcceptStaleTermAppend,
+    /// Figure 2, AppendEntries rule 5 broken: a follower sets its commit index to
+    /// `min(leaderCommit, last index of its log)` instead of the last *new* entry, committing
+    /// stale entries past the ones the leader sent. Source: the MIT 6.824 Students' Guide
+    /// (the min must use the index of the last new entry).
+    CommitBeyondLastNewEntry,
+    /// Figure 2's matchIndex broken: on a successful AppendEntries response, the leader sets
+    /// matchIndex from its own `nextIndex - 1` rather than from what the response
+    /// acknowledges, so it commits entries a quorum never stored. Source: the MIT 6.824
+    /// Students' Guide (matchIndex = nextIndex - 1 or len(log) is not safe).
+    MatchIndexFromNextIndex,
+    /// Dissertation section 10.2.1 broken: the leader counts its own copy toward the quorum
+    /// before its write is durable; that is safe only if a majority of the others hold it.
+    /// Source: goraft/raft#150 (proposal that the leader commit without an fsync of its own).
+    LeaderCountsUnsyncedSelf,
+    /// Figure 2 broken (votedFor is persistent state): the hard state written before a vote
+    /// is sent leaves the vote out, so after a crash the server votes again in that term.
+    /// Source: xnnyygn/xraft#29 (votedFor not stored); a classic 6.824 lab 2C bug.
+    VoteNotPersisted,
+    /// Figure 2 broken ("respond after storing entries"): a follower acknowledges appended
+    /// entries before its write is synced, so a crash loses entries a quorum acknowledged.
+    /// Source: camunda/camunda#4160 (followers flushed only on commit) and
+    /// cloud-software-foundation/c5#263 (heartbeats answered before the log write returned).
+    AckBeforeSync,
+    /// Section 7 broken: a follower installs a snapshot that is not newer than its commit
+    /// index, rolling its commit index and state machine back. Source: etcd-io/etcd#1715
+    /// (raft ignores a snapshot at or below the commit index) and talent-plan/tinykv#409.
+    InstallOlderSnapshot,
+    /// Section 7 and Figure 13 broken: a follower acknowledges an installed snapshot before
+    /// the snapshot and its log are durable; a crash then loses entries the leader counts.
+    /// Source: Figure 13 ("save snapshot file", then reply); related: eBay/NuRaft#185
+    /// (committed entries lost after a kill around a snapshot).
+    SnapshotAckBeforeSync,
+    /// Figure 13 step 4 broken: a follower appends every chunk's data to the snapshot it is
+    /// receiving without checking the chunk's offset, so a duplicate or reordered chunk
+    /// corrupts it. Source: eBay/NuRaft#407 (an invalid snapshot install found by Jepsen).
+    SnapshotChunkOffsetIgnored,
+    /// Dissertation section 4.1 broken: a server starts using a configuration only once it is
+    /// committed, not as soon as the entry is in its log. Source: the dissertation's rule
+    /// (a server uses the latest configuration in its log, committed or not).
+    ConfigOnCommit,
+    /// Section 6 broken: the leader appends C(new) as soon as C(old,new) is in its log, not
+    /// once it is committed, so disjoint majorities of C(old) and C(new) can decide. Source:
+    /// the paper's joint consensus rule (C(new) only after C(old,new) commits).
+    FinalConfigBeforeJointCommits,
+    /// Dissertation section 4.1 broken: when a configuration entry is truncated, a server
+    /// keeps using it instead of falling back to the previous one. Source:
+    /// camunda/camunda#57393 (configuration does not follow log truncation) and
+    /// canonical/raft#250.
+    ConfigKeptAfterTruncation,
+    /// Dissertation section 6.3 broken: each server expires sessions by its own clock when it
+    /// applies an entry, not by the leader's time stamped in the log, so servers disagree on
+    /// which sessions expired and their state machines diverge. Read by the host.
+    SessionExpiryByLocalClock,
+    /// Dissertation section 6.3 and 7 broken: the snapshot holds the application's state but
+    /// not the session table, so a server restored from it forgets sessions and their cached
+    /// replies and diverges from the others. Read by the host. Source: the MIT 6.824 lab 3
+    /// handout (duplicate-detection state must be in the snapshot).
+    SnapshotWithoutSessions,
+    /// Dissertation section 6.4 broken: any server, follower included, answers a read from its
+    /// own state machine; a lagging follower serves stale values. Read by the host. Source:
+    /// Jepsen's 2014 etcd and Consul analyses (stale reads), Hoverbear/old-raft-rs#107.
+    FollowerLocalRead,
+    /// Dissertation section 6.4 broken: a leader answers a read from its log as appended,
+    /// including entries not yet committed, so a client sees writes that are later lost.
+    /// Read by the host. Source: the dissertation's read rule (answer once the read's
+    /// index is applied); the dirty reads Jepsen's analyses look for.
+    DirtyReadBeforeCommit,
 }
 
 impl Mutation {
     /// Every mutation, for listings.
-    pub const ALL: [Mutation; 5] = [
+    pub const ALL: [Mutation; 25] = [
         Mutation::CommitPriorTermByCounting,
         Mutation::VoteWithoutLogCheck,
         Mutation::NoSessionDedup,
         Mutation::ReadWithoutQuorum,
         Mutation::JointOneMajority,
+        Mutation::VoteTwicePerTerm,
+        Mutation::CountStaleVoteResponses,
+        Mutation::TruncateOnStaleAppend,
+        Mutation::SkipPrevTermCheck,
+        Mutation::AcceptStaleTermAppend,
+        Mutation::CommitBeyondLastNewEntry,
+        Mutation::MatchIndexFromNextIndex,
+        Mutation::LeaderCountsUnsyncedSelf,
+        Mutation::VoteNotPersisted,
+        Mutation::AckBeforeSync,
+        Mutation::InstallOlderSnapshot,
+        Mutation::SnapshotAckBeforeSync,
+        Mutation::SnapshotChunkOffsetIgnored,
+        Mutation::ConfigOnCommit,
+        Mutation::FinalConfigBeforeJointCommits,
+        Mutation::ConfigKeptAfterTruncation,
+        Mutation::SessionExpiryByLocalClock,
+        Mutation::SnapshotWithoutSessions,
+        Mutation::FollowerLocalRead,
+        Mutation::DirtyReadBeforeCommit,
     ];
 
     /// The name used in scenario files and on the command line.
@@ -75,6 +184,146 @@ impl Mutation {
             Mutation::NoSessionDedup => "no-session-dedup",
             Mutation::ReadWithoutQuorum => "read-without-quorum",
             Mutation::JointOneMajority => "joint-one-majority",
+            Mutation::VoteTwicePerTerm => "vote-twice-per-term",
+            Mutation::CountStaleVoteResponses => "count-stale-vote-responses",
+            Mutation::TruncateOnStaleAppend => "truncate-on-stale-append",
+            Mutation::SkipPrevTermCheck => "skip-prev-term-check",
+            Mutation::AcceptStaleTermAppend => "accept-stale-term-append",
+            Mutation::CommitBeyondLastNewEntry => "commit-beyond-last-new-entry",
+            Mutation::MatchIndexFromNextIndex => "match-index-from-next-index",
+            Mutation::LeaderCountsUnsyncedSelf => "leader-counts-unsynced-self",
+            Mutation::VoteNotPersisted => "vote-not-persisted",
+            Mutation::AckBeforeSync => "ack-before-sync",
+            Mutation::InstallOlderSnapshot => "install-older-snapshot",
+            Mutation::SnapshotAckBeforeSync => "snapshot-ack-before-sync",
+            Mutation::SnapshotChunkOffsetIgnored => "snapshot-chunk-offset-ignored",
+            Mutation::ConfigOnCommit => "config-on-commit",
+            Mutation::FinalConfigBeforeJointCommits => "final-config-before-joint-commits",
+            Mutation::ConfigKeptAfterTruncation => "config-kept-after-truncation",
+            Mutation::SessionExpiryByLocalClock => "session-expiry-by-local-clock",
+            Mutation::SnapshotWithoutSessions => "snapshot-without-sessions",
+            Mutation::FollowerLocalRead => "follower-local-read",
+            Mutation::DirtyReadBeforeCommit => "dirty-read-before-commit",
+        }
+    }
+
+    /// The protocol area it breaks: "election", "replication", "commitment", "persistence",
+    /// "snapshots", "membership", "sessions" or "reads".
+    pub fn area(self) -> &'static str {
+        match self {
+            Mutation::CommitPriorTermByCounting => "commitment",
+            Mutation::VoteWithoutLogCheck => "election",
+            Mutation::NoSessionDedup => "sessions",
+            Mutation::ReadWithoutQuorum => "reads",
+            Mutation::JointOneMajority => "membership",
+            Mutation::VoteTwicePerTerm => "election",
+            Mutation::CountStaleVoteResponses => "election",
+            Mutation::TruncateOnStaleAppend => "replication",
+            Mutation::SkipPrevTermCheck => "replication",
+            Mutation::AcceptStaleTermAppend => "replication",
+            Mutation::CommitBeyondLastNewEntry => "commitment",
+            Mutation::MatchIndexFromNextIndex => "commitment",
+            Mutation::LeaderCountsUnsyncedSelf => "commitment",
+            Mutation::VoteNotPersisted => "persistence",
+            Mutation::AckBeforeSync => "persistence",
+            Mutation::InstallOlderSnapshot => "snapshots",
+            Mutation::SnapshotAckBeforeSync => "snapshots",
+            Mutation::SnapshotChunkOffsetIgnored => "snapshots",
+            Mutation::ConfigOnCommit => "membership",
+            Mutation::FinalConfigBeforeJointCommits => "membership",
+            Mutation::ConfigKeptAfterTruncation => "membership",
+            Mutation::SessionExpiryByLocalClock => "sessions",
+            Mutation::SnapshotWithoutSessions => "sessions",
+            Mutation::FollowerLocalRead => "reads",
+            Mutation::DirtyReadBeforeCommit => "reads",
+        }
+    }
+
+    /// The rule it breaks, in a few words, for listings.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Mutation::CommitPriorTermByCounting => {
+                "§5.4.2: commit a prior-term entry by counting replicas"
+            }
+            Mutation::VoteWithoutLogCheck => "§5.4.1: vote without the up-to-date-log check",
+            Mutation::NoSessionDedup => "diss. §6.3: a retried command executes again",
+            Mutation::ReadWithoutQuorum => {
+                "diss. §6.4: a leader reads locally without confirming it leads"
+            }
+            Mutation::JointOneMajority => "§6: joint decisions need only the new majority",
+            Mutation::VoteTwicePerTerm => "§5.2: votedFor not checked, two votes in one term",
+            Mutation::CountStaleVoteResponses => "§5.2: votes granted in an earlier term counted",
+            Mutation::TruncateOnStaleAppend => "Fig. 2 AE rule 3: truncate after a matching append",
+            Mutation::SkipPrevTermCheck => "§5.3: prevLogTerm not compared",
+            Mutation::AcceptStaleTermAppend => {
+                "Fig. 2 AE rule 1: append from an older term accepted"
+            }
+            Mutation::CommitBeyondLastNewEntry => {
+                "Fig. 2 AE rule 5: commit = min(leaderCommit, own last index)"
+            }
+            Mutation::MatchIndexFromNextIndex => {
+                "Fig. 2: matchIndex = nextIndex - 1, not the acknowledged index"
+            }
+            Mutation::LeaderCountsUnsyncedSelf => {
+                "diss. §10.2.1: leader counts its own unsynced copy"
+            }
+            Mutation::VoteNotPersisted => "Fig. 2: votedFor left out of the durable hard state",
+            Mutation::AckBeforeSync => {
+                "Fig. 2: follower acknowledges entries before they are synced"
+            }
+            Mutation::InstallOlderSnapshot => "§7: snapshot at or below the commit index installed",
+            Mutation::SnapshotAckBeforeSync => {
+                "Fig. 13: snapshot acknowledged before it is durable"
+            }
+            Mutation::SnapshotChunkOffsetIgnored => {
+                "Fig. 13 step 4: chunk written without checking its offset"
+            }
+            Mutation::ConfigOnCommit => "diss. §4.1: configuration used only once committed",
+            Mutation::FinalConfigBeforeJointCommits => {
+                "§6: C(new) appended before C(old,new) commits"
+            }
+            Mutation::ConfigKeptAfterTruncation => {
+                "diss. §4.1: truncated configuration kept in effect"
+            }
+            Mutation::SessionExpiryByLocalClock => "diss. §6.3: sessions expire by the local clock",
+            Mutation::SnapshotWithoutSessions => {
+                "diss. §6.3, §7: session table left out of snapshots"
+            }
+            Mutation::FollowerLocalRead => {
+                "diss. §6.4: any server reads from its own state machine"
+            }
+            Mutation::DirtyReadBeforeCommit => "diss. §6.4: leader reads uncommitted log entries",
+        }
+    }
+
+    /// Where the mistake comes from, in a few words, for listings.
+    pub fn source(self) -> &'static str {
+        match self {
+            Mutation::CommitPriorTermByCounting => "Raft paper, Figure 8",
+            Mutation::VoteWithoutLogCheck => "Raft paper §5.4.1",
+            Mutation::NoSessionDedup => "Raft dissertation §6.3",
+            Mutation::ReadWithoutQuorum => "Raft dissertation §6.4",
+            Mutation::JointOneMajority => "Raft paper §6",
+            Mutation::VoteTwicePerTerm => "etcd-io/etcd#2461, camunda/camunda#5368",
+            Mutation::CountStaleVoteResponses => "6.824 Students' Guide (term confusion)",
+            Mutation::TruncateOnStaleAppend => "6.824 Students' Guide",
+            Mutation::SkipPrevTermCheck => "Raft paper Fig. 2 AE rule 2; 6.824 lab 2B",
+            Mutation::AcceptStaleTermAppend => "Raft paper Fig. 2; 6.824 lab 2B",
+            Mutation::CommitBeyondLastNewEntry => "6.824 Students' Guide",
+            Mutation::MatchIndexFromNextIndex => "6.824 Students' Guide",
+            Mutation::LeaderCountsUnsyncedSelf => "goraft/raft#150",
+            Mutation::VoteNotPersisted => "xnnyygn/xraft#29; 6.824 lab 2C",
+            Mutation::AckBeforeSync => "camunda/camunda#4160, c5#263",
+            Mutation::InstallOlderSnapshot => "etcd-io/etcd#1715, tinykv#409",
+            Mutation::SnapshotAckBeforeSync => "Raft paper Fig. 13; cf. eBay/NuRaft#185",
+            Mutation::SnapshotChunkOffsetIgnored => "eBay/NuRaft#407",
+            Mutation::ConfigOnCommit => "Raft dissertation §4.1",
+            Mutation::FinalConfigBeforeJointCommits => "Raft paper §6",
+            Mutation::ConfigKeptAfterTruncation => "camunda/camunda#57393, canonical/raft#250",
+            Mutation::SessionExpiryByLocalClock => "Raft dissertation §6.3",
+            Mutation::SnapshotWithoutSessions => "6.824 lab 3 handout",
+            Mutation::FollowerLocalRead => "Jepsen etcd/Consul (2014); old-raft-rs#107",
+            Mutation::DirtyReadBeforeCommit => "Raft dissertation §6.4",
         }
     }
 

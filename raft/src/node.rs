@@ -444,18 +444,46 @@ impl Node {
             .slice(self.applied_index + 1, self.commit_index)
             .to_vec();
         self.applied_index = self.commit_index;
+        let must_sync = self.must_sync(
+            term_or_vote_changed,
+            log_write.is_some(),
+            snapshot_from_leader == Some(true),
+        );
         Ready {
-            hard_state: hard_state_changed.then_some(hard_state),
-            // A follower acknowledges an installed snapshot: it must be durable first.
-            must_sync: term_or_vote_changed
-                || log_write.is_some()
-                || snapshot_from_leader == Some(true),
+            hard_state: hard_state_changed.then_some(self.hard_state_written(hard_state)),
+            must_sync,
             log_write,
             snapshot,
             snapshot_from_leader: snapshot_from_leader == Some(true),
             messages: std::mem::take(&mut self.outbox),
             committed,
             membership_change: self.change_outcome.take(),
+        }
+    }
+
+    /// Whether the writes of the next `Ready` must be durable before its messages go out: a
+    /// new term or vote, log entries, and (as a follower acknowledges it) an installed
+    /// snapshot. The persistence mutations leave some of them out.
+    fn must_sync(&self, term_or_vote: bool, log_write: bool, leader_snapshot: bool) -> bool {
+        let mutation = self.config.mutation;
+        let is_leader = matches!(self.role, RoleState::Leader { .. });
+        let unsynced_ack = match mutation {
+            Some(Mutation::AckBeforeSync) => !is_leader && !leader_snapshot,
+            Some(Mutation::SnapshotAckBeforeSync) => leader_snapshot,
+            _ => false,
+        };
+        term_or_vote || (log_write && !unsynced_ack) || (leader_snapshot && !unsynced_ack)
+    }
+
+    /// The hard state as written to disk: all of it, except under the `VoteNotPersisted`
+    /// mutation, which leaves the vote out.
+    fn hard_state_written(&self, hard_state: HardState) -> HardState {
+        match self.mutated(Mutation::VoteNotPersisted) {
+            true => HardState {
+                vote: None,
+                ..hard_state
+            },
+            false => hard_state,
         }
     }
 
@@ -603,7 +631,9 @@ impl Node {
             return;
         }
         debug_assert_eq!(term, self.term);
-        let vote_free = self.vote.is_none() || self.vote == Some(candidate);
+        let vote_free = self.vote.is_none()
+            || self.vote == Some(candidate)
+            || self.mutated(Mutation::VoteTwicePerTerm);
         // Section 5.4.1: vote only for a candidate whose log is at least as up-to-date.
         let up_to_date = last_log_term > self.log.last_term()
             || (last_log_term == self.log.last_term() && last_log_index >= self.log.last_index());
@@ -620,7 +650,8 @@ impl Node {
     }
 
     fn handle_vote_response(&mut self, now_ns: u64, voter: NodeId, term: Term, granted: bool) {
-        if term != self.term || !granted {
+        let stale = term != self.term && !self.mutated(Mutation::CountStaleVoteResponses);
+        if stale || !granted {
             return;
         }
         let RoleState::Candidate { votes_granted } = &mut self.role else {
@@ -722,13 +753,17 @@ impl Node {
         entries: Vec<Entry>,
         leader_commit: Index,
     ) -> Result<(), StepError> {
-        if term < self.term {
+        // The mutation lets a follower or candidate take a stale leader's entries; a leader
+        // still refuses, as `follow` would report a second leader otherwise.
+        let stale_accepted = self.mutated(Mutation::AcceptStaleTermAppend)
+            && !matches!(self.role, RoleState::Leader { .. });
+        if term < self.term && !stale_accepted {
             // Section 5.1: a stale leader learns the current term from the rejection.
             self.counters.appends_rejected_stale_term += 1;
             self.send_append_response(leader, false, prev_log_index, 1, None);
             return Ok(());
         }
-        debug_assert_eq!(term, self.term);
+        debug_assert!(term == self.term || stale_accepted);
         self.follow(
             now_ns,
             leader,
@@ -759,7 +794,7 @@ impl Node {
                 self.send_append_response(leader, false, prev_log_index, conflict_index, None);
                 return Ok(());
             }
-            Some(t) if t != prev_log_term => {
+            Some(t) if t != prev_log_term && !self.mutated(Mutation::SkipPrevTermCheck) => {
                 let conflict_index = self
                     .log
                     .first_index_of_term_at(prev_log_index, self.commit_index + 1);
@@ -770,10 +805,20 @@ impl Node {
         }
         let last_new_index = prev_log_index + entries.len() as u64;
         self.append_from_leader(entries)?;
+        if self.mutated(Mutation::TruncateOnStaleAppend) && self.log.last_index() > last_new_index {
+            // The broken rule: the log ends where the message's entries end.
+            self.truncate_log_from(last_new_index + 1);
+            self.mark_unpersisted(last_new_index + 1);
+        }
         // Figure 2: commitIndex = min(leaderCommit, index of last new entry).
-        let commit_new = leader_commit.min(last_new_index);
+        let commit_limit = match self.mutated(Mutation::CommitBeyondLastNewEntry) {
+            true => self.log.last_index(),
+            false => last_new_index,
+        };
+        let commit_new = leader_commit.min(commit_limit);
         if commit_new > self.commit_index {
             self.commit_index = commit_new;
+            self.commit_advanced();
         }
         self.send_append_response(leader, true, last_new_index, 0, None);
         Ok(())
@@ -793,15 +838,7 @@ impl Node {
             if index <= self.commit_index {
                 return Err(StepError::ConflictWithCommitted { index });
             }
-            self.counters.uncommitted_truncations += 1;
-            self.counters.uncommitted_entries_truncated += self.log.last_index() - index + 1;
-            self.log.truncate_from(index);
-            self.synced_index = self.synced_index.min(index - 1);
-            if self.membership_index >= index {
-                // Section 6: a configuration whose entry is deleted is no longer in effect.
-                self.counters.configurations_rolled_back += 1;
-                self.membership_from_log();
-            }
+            self.truncate_log_from(index);
         }
         self.mark_unpersisted(index);
         for entry in entries.into_iter().skip(first_new) {
@@ -809,6 +846,21 @@ impl Node {
             self.membership_from_entry(self.log.last_index());
         }
         Ok(())
+    }
+
+    /// Deletes the uncommitted entries from `index` on (section 5.3).
+    fn truncate_log_from(&mut self, index: Index) {
+        debug_assert!(index > self.commit_index);
+        self.counters.uncommitted_truncations += 1;
+        self.counters.uncommitted_entries_truncated += self.log.last_index() - index + 1;
+        self.log.truncate_from(index);
+        self.synced_index = self.synced_index.min(index - 1);
+        let rolled_back = self.membership_index >= index;
+        if rolled_back && !self.mutated(Mutation::ConfigKeptAfterTruncation) {
+            // Section 6: a configuration whose entry is deleted is no longer in effect.
+            self.counters.configurations_rolled_back += 1;
+            self.membership_from_log();
+        }
     }
 
     fn handle_append_response(
@@ -834,6 +886,13 @@ impl Node {
             if match_index > last_index {
                 return; // Acknowledges entries this leader never sent: ignore.
             }
+            let match_index = match self.config.mutation {
+                // The broken rule: whatever was sent counts as stored.
+                Some(Mutation::MatchIndexFromNextIndex) => {
+                    match_index.max(pr.next_index.saturating_sub(1).min(last_index))
+                }
+                _ => match_index,
+            };
             // While probing, next_index - 1 is where the logs were found to match: everything
             // after it up to the leader's last entry is what the follower must be sent.
             let match_point = pr.next_index.saturating_sub(1);
@@ -882,7 +941,11 @@ impl Node {
         let RoleState::Leader { progress } = &self.role else {
             return;
         };
-        let (id, synced) = (self.config.id, self.synced_index);
+        let synced = match self.mutated(Mutation::LeaderCountsUnsyncedSelf) {
+            true => self.log.last_index(),
+            false => self.synced_index,
+        };
+        let id = self.config.id;
         let quorum_index = self.quorum_membership().quorum_index(|peer| match peer {
             _ if peer == id => synced,
             _ => progress.get(&peer).map_or(0, |p| p.match_index),
@@ -904,6 +967,7 @@ impl Node {
             "commit beyond the log"
         );
         self.commit_index = quorum_index;
+        self.commit_advanced();
         // Followers learn the new commit index at once rather than at the next heartbeat.
         self.broadcast_append(true);
         if self.membership_index <= self.commit_index {
@@ -1050,13 +1114,14 @@ impl Node {
             leader,
             "InstallSnapshot from a second leader of this term",
         )?;
-        if index <= self.commit_index {
+        if index <= self.commit_index && !self.mutated(Mutation::InstallOlderSnapshot) {
             // Everything the snapshot covers is committed here already.
             self.incoming = None;
             self.send_append_response(leader, true, self.commit_index, 0, None);
             return Ok(());
         }
-        match snapshot::receive(&mut self.incoming, chunk) {
+        let offset_checked = !self.mutated(Mutation::SnapshotChunkOffsetIgnored);
+        match snapshot::receive(&mut self.incoming, chunk, offset_checked) {
             Received::Partial { offset_next } => self.send(
                 leader,
                 Body::InstallSnapshotResponse {
@@ -1077,7 +1142,7 @@ impl Node {
     fn install_snapshot(&mut self, snapshot: Snapshot) {
         let (index, term) = (snapshot.index, snapshot.term);
         assert!(
-            index > self.commit_index,
+            index > self.commit_index || self.mutated(Mutation::InstallOlderSnapshot),
             "a snapshot within the committed log is not installed"
         );
         let retain = self.log.term(index) == Some(term);
@@ -1136,6 +1201,9 @@ impl Node {
 
     /// If the entry at `index` is a configuration, it is in effect from now on.
     fn membership_from_entry(&mut self, index: Index) {
+        if self.mutated(Mutation::ConfigOnCommit) {
+            return; // The broken rule waits for `commit_advanced`.
+        }
         if let Some(Entry {
             payload: Payload::Config(m),
             ..
@@ -1150,13 +1218,25 @@ impl Node {
     /// The configuration in effect: the last configuration entry of the log, else the
     /// snapshot's, else the bootstrap one.
     fn membership_from_log(&mut self) {
-        let mut configs = self.configs_at_or_before(self.log.last_index());
+        let horizon = match self.mutated(Mutation::ConfigOnCommit) {
+            true => self.commit_index.min(self.log.last_index()),
+            false => self.log.last_index(),
+        };
+        let mut configs = self.configs_at_or_before(horizon);
         let last = configs.next();
         let prev = configs.next();
         drop(configs);
         (self.membership, self.membership_index) = last.unwrap_or((self.bootstrap.clone(), 0));
         self.membership_prev = prev.map_or_else(|| self.bootstrap.clone(), |(m, _)| m);
         self.sync_progress();
+    }
+
+    /// The commit index moved forward. Only the `ConfigOnCommit` mutation acts on it: it
+    /// takes a configuration into effect once committed.
+    fn commit_advanced(&mut self) {
+        if self.mutated(Mutation::ConfigOnCommit) {
+            self.membership_from_log();
+        }
     }
 
     /// The configuration in effect at `index`, for a snapshot through it.
@@ -1338,7 +1418,9 @@ impl Node {
             Some(_) => {}
             None => {}
         }
-        let joint_committed = self.membership.is_joint() && committed(self.membership_index);
+        let joint_done = committed(self.membership_index)
+            || self.mutated(Mutation::FinalConfigBeforeJointCommits);
+        let joint_committed = self.membership.is_joint() && joint_done;
         if joint_committed && matches!(self.role, RoleState::Leader { .. }) {
             let final_config = Membership {
                 voters: self.membership.voters.clone(),
@@ -1402,6 +1484,11 @@ impl Node {
             .members()
             .into_iter()
             .filter(move |&p| p != id)
+    }
+
+    /// True if this node runs with the deliberately broken rule `m`.
+    fn mutated(&self, m: Mutation) -> bool {
+        self.config.mutation == Some(m)
     }
 
     fn send(&mut self, to: NodeId, body: Body) {

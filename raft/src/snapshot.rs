@@ -47,7 +47,9 @@ impl Incoming {
 /// Adds `chunk` to the snapshot being received in `slot`. A first chunk (offset 0) of another
 /// snapshot replaces it; a chunk that does not start where the received bytes end (a duplicate,
 /// or one after a lost chunk) is dropped, and the answer asks for the right offset.
-pub(crate) fn receive(slot: &mut Option<Incoming>, chunk: Chunk) -> Received {
+/// `offset_checked` is false only under the `SnapshotChunkOffsetIgnored` mutation: then any
+/// chunk of the snapshot being received is appended where the received bytes end.
+pub(crate) fn receive(slot: &mut Option<Incoming>, chunk: Chunk, offset_checked: bool) -> Received {
     debug_assert!(chunk.offset + chunk.data.len() as u64 <= chunk.size_bytes);
     let known = slot.as_ref().is_some_and(|i| i.is_for(&chunk));
     if !known {
@@ -63,7 +65,7 @@ pub(crate) fn receive(slot: &mut Option<Incoming>, chunk: Chunk) -> Received {
         });
     }
     let incoming = slot.as_mut().expect("set above");
-    if chunk.offset != incoming.data.len() as u64 {
+    if chunk.offset != incoming.data.len() as u64 && offset_checked {
         return Received::Partial {
             offset_next: incoming.data.len() as u64,
         };
@@ -102,30 +104,30 @@ mod tests {
     fn chunks_assemble_in_order_despite_duplicates_and_gaps() {
         let mut slot = None;
         assert_eq!(
-            receive(&mut slot, chunk(2, b"cd")),
+            receive(&mut slot, chunk(2, b"cd"), true),
             Received::Partial { offset_next: 0 },
             "a chunk of an unknown snapshot past its start"
         );
         assert_eq!(slot, None);
         assert_eq!(
-            receive(&mut slot, chunk(0, b"ab")),
+            receive(&mut slot, chunk(0, b"ab"), true),
             Received::Partial { offset_next: 2 }
         );
         assert_eq!(
-            receive(&mut slot, chunk(0, b"ab")),
+            receive(&mut slot, chunk(0, b"ab"), true),
             Received::Partial { offset_next: 2 },
             "a duplicate first chunk does not start over"
         );
         assert_eq!(
-            receive(&mut slot, chunk(4, b"ef")),
+            receive(&mut slot, chunk(4, b"ef"), true),
             Received::Partial { offset_next: 2 },
             "a chunk after a lost one asks for the lost one"
         );
         assert_eq!(
-            receive(&mut slot, chunk(2, b"cd")),
+            receive(&mut slot, chunk(2, b"cd"), true),
             Received::Partial { offset_next: 4 }
         );
-        let Received::Complete(s) = receive(&mut slot, chunk(4, b"ef")) else {
+        let Received::Complete(s) = receive(&mut slot, chunk(4, b"ef"), true) else {
             panic!("the last chunk completes it");
         };
         assert_eq!((s.index, s.term, s.data.as_slice()), (9, 2, &b"abcdef"[..]));
@@ -135,18 +137,18 @@ mod tests {
     #[test]
     fn another_snapshot_replaces_a_partial_one() {
         let mut slot = None;
-        receive(&mut slot, chunk(0, b"ab"));
+        receive(&mut slot, chunk(0, b"ab"), true);
         let newer = Chunk {
             index: 12,
             size_bytes: 1,
             ..chunk(0, b"z")
         };
-        let Received::Complete(s) = receive(&mut slot, newer) else {
+        let Received::Complete(s) = receive(&mut slot, newer, true) else {
             panic!("a one-chunk snapshot");
         };
         assert_eq!((s.index, s.data.as_slice()), (12, &b"z"[..]));
         assert_eq!(
-            receive(&mut slot, chunk(2, b"cd")),
+            receive(&mut slot, chunk(2, b"cd"), true),
             Received::Partial { offset_next: 0 },
             "the older transfer's bytes are gone"
         );
@@ -160,7 +162,7 @@ mod tests {
             ..chunk(0, b"")
         };
         assert!(matches!(
-            receive(&mut slot, empty),
+            receive(&mut slot, empty, true),
             Received::Complete(Snapshot { index: 9, .. })
         ));
     }

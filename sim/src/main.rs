@@ -257,8 +257,9 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt_cli::hunt(args),
         Command::Bugs(args) => hunt_cli::bugs(args),
         Command::Mutations => {
+            // The name comes first, so `cut -d' ' -f1` still lists names.
             for m in raft::Mutation::ALL {
-                println!("{}", m.name());
+                println!("{:<33} {:<11} {}", m.name(), m.area(), m.rule());
             }
             ExitCode::SUCCESS
         }

@@ -23,8 +23,11 @@ pub struct RaftNode {
     waiting: BTreeMap<ClientId, Waiting>,
     replies: Vec<(ClientId, ClientReply)>,
     applied: Vec<Applied>,
-    /// The `read-without-quorum` mutation: a leader answers gets from its own state.
-    local_reads: bool,
+    /// The deliberately broken rule, if any; the host reads the session and read mutations.
+    mutation: Option<raft::Mutation>,
+    /// The node's clock at its latest input, for the `session-expiry-by-local-clock` mutation
+    /// only (the real rule never reads a server's clock when applying).
+    local_now_ns: u64,
     /// The node's counters as of the last output; the next output reports the difference.
     counters_reported: raft::Counters,
     /// Situations seen by the adapter itself since the last output.
@@ -70,10 +73,68 @@ impl RaftNode {
             return;
         }
         let index = self.state_machine.applied_index();
+        let data = match self.mutation {
+            Some(raft::Mutation::SnapshotWithoutSessions) => self.snapshot_without_sessions(),
+            _ => self.state_machine.snapshot(),
+        };
         // Compaction only fails for an index already compacted: then there is nothing to do.
-        let _ = self.node.compact(index, self.state_machine.snapshot());
+        let _ = self.node.compact(index, data);
         self.applied_since_snapshot = 0;
         self.applied_bytes_since_snapshot = 0;
+    }
+
+    /// The `snapshot-without-sessions` mutation's snapshot: the store through the applied
+    /// index, with an empty session table.
+    fn snapshot_without_sessions(&self) -> Vec<u8> {
+        let mut bare = Replicated::new(self.store().clone(), self.limits);
+        let index = self.state_machine.applied_index();
+        if index > 0 {
+            bare.skip(index);
+        }
+        bare.snapshot()
+    }
+
+    /// The value a read mutation answers `key` with at once, or `None` to log the read as the
+    /// real rule does.
+    fn read_locally(&self, key: &str) -> Option<String> {
+        let leader = self.node.role() == raft::Role::Leader;
+        match self.mutation? {
+            raft::Mutation::ReadWithoutQuorum if leader => {
+                self.store().get(key).map(str::to_string)
+            }
+            raft::Mutation::FollowerLocalRead => self.store().get(key).map(str::to_string),
+            raft::Mutation::DirtyReadBeforeCommit if leader => self.dirty_get(key),
+            _ => return None,
+        }
+        .or(Some(String::new()))
+    }
+
+    /// The value of `key` with every entry of the log applied, committed or not.
+    fn dirty_get(&self, key: &str) -> Option<String> {
+        let mut dirty = self.state_machine.clone();
+        let log = self.node.log();
+        for entry in log.slice(dirty.applied_index() + 1, log.last_index()) {
+            match &entry.payload {
+                raft::Payload::Command(data) if data.first() == Some(&ENTRY_SESSION) => {
+                    dirty.apply(entry.index, &data[1..]);
+                }
+                _ => dirty.skip(entry.index),
+            }
+        }
+        dirty.app().get(key).map(str::to_string)
+    }
+
+    /// A session command with the leader's stamp replaced by this server's clock, for the
+    /// `session-expiry-by-local-clock` mutation; bytes that are not a command stay as they are.
+    fn stamped_locally(&self, bytes: &[u8]) -> Vec<u8> {
+        match Stamped::<KvOp>::decode(bytes) {
+            Ok(stamped) => Stamped {
+                time_ns: self.local_now_ns,
+                ..stamped
+            }
+            .encode(),
+            Err(_) => bytes.to_vec(),
+        }
     }
 
     /// The leader's snapshot replaces the state machine: it reflects every entry through its
@@ -105,6 +166,14 @@ impl RaftNode {
                 self.state_machine.skip(entry.index);
                 return;
             }
+        };
+        let local_stamp;
+        let session_command = match self.mutation {
+            Some(raft::Mutation::SessionExpiryByLocalClock) => {
+                local_stamp = self.stamped_locally(session_command);
+                &local_stamp[..]
+            }
+            _ => session_command,
         };
         match self.state_machine.apply(entry.index, session_command) {
             SessionOutput::Registered { nonce, session } => {
@@ -356,7 +425,8 @@ impl SimNode for RaftNode {
             waiting: BTreeMap::new(),
             replies: Vec::new(),
             applied: Vec::new(),
-            local_reads: mutation == Some(raft::Mutation::ReadWithoutQuorum),
+            mutation,
+            local_now_ns: ctx.now_ns,
             counters_reported: raft::Counters::default(),
             situations,
             config_applied: None,
@@ -369,6 +439,7 @@ impl SimNode for RaftNode {
     }
 
     fn deliver(&mut self, now_ns: u64, msg: raft::Message) -> Result<(), String> {
+        self.local_now_ns = now_ns;
         self.node.step(now_ns, msg).map_err(|e| e.to_string())
     }
 
@@ -377,10 +448,12 @@ impl SimNode for RaftNode {
     }
 
     fn fire_timer(&mut self, now_ns: u64) {
+        self.local_now_ns = now_ns;
         self.node.tick(now_ns);
     }
 
-    fn propose(&mut self, _now_ns: u64, command: Vec<u8>) -> Result<(), Refusal> {
+    fn propose(&mut self, now_ns: u64, command: Vec<u8>) -> Result<(), Refusal> {
+        self.local_now_ns = now_ns;
         match self.node.propose(tagged(ENTRY_RAW, &command)) {
             Ok(_) => Ok(()),
             Err(raft::ProposeError::NotLeader { leader_hint, .. }) => {
@@ -391,17 +464,14 @@ impl SimNode for RaftNode {
     }
 
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
-        if let (
-            true,
-            ClientRequest::Op {
-                seq,
-                op: ClientOp::Get { key },
-                ..
-            },
-        ) = (self.local_reads, &request)
+        self.local_now_ns = now_ns;
+        if let ClientRequest::Op {
+            seq,
+            op: ClientOp::Get { key },
+            ..
+        } = &request
         {
-            if self.node.role() == raft::Role::Leader {
-                let value = self.store().get(key).unwrap_or("").to_string();
+            if let Some(value) = self.read_locally(key) {
                 let reply = ClientReply::Done {
                     seq: *seq,
                     result: OpResult::Value(value),

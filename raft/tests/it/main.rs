@@ -11,5 +11,6 @@
 mod datadriven;
 mod format;
 mod harness;
+mod mutations;
 mod paper;
 mod unit;
