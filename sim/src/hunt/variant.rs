@@ -42,6 +42,8 @@ const TIMED_P: f64 = 0.4;
 const GENERIC_P: f64 = 0.15;
 /// Probability that a variant of a file without compaction compacts its logs.
 const COMPACTION_P: f64 = 0.3;
+/// Probability that a variant's disk syncs slowly.
+const SLOW_DISK_P: f64 = 0.25;
 /// Mean intervals of added faults, log-uniform between these bounds.
 const EVERY_NS_MIN: u64 = 300_000_000;
 const EVERY_NS_MAX: u64 = 5_000_000_000;
@@ -90,6 +92,9 @@ pub fn draw(base: &Scenario, seed_base: u64, index: usize, number: u32) -> Varia
     add_knobs(&mut s.faults, GENERIC, GENERIC_P, &mut rng, &mut added);
     if s.raft.snapshot_entries == 0 && rng.gen_bool(COMPACTION_P) {
         add_compaction(&mut s, &mut rng, &mut added);
+    }
+    if rng.gen_bool(SLOW_DISK_P) {
+        slow_disk(&mut s, &mut rng, &mut added);
     }
     if !added.is_empty() {
         // Added faults void the file's bounds on quiet stretches (message counts, leaders).
@@ -148,6 +153,17 @@ fn add_compaction(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String
         "snapshot_entries={} snapshot_chunk_bytes={} snapshot_catch_up_entries={}",
         s.raft.snapshot_entries, s.raft.snapshot_chunk_bytes, s.raft.snapshot_catch_up_entries
     ));
+}
+
+/// A disk whose syncs take as long as a message's round trip or longer: the windows between
+/// a write and its sync (a leader counting its own unsynced entry, an acknowledgement sent
+/// before the sync) are then wide enough for the other nodes to act in.
+fn slow_disk(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
+    const SYNC_MS: [(u64, u64); 3] = [(1, 10), (2, 30), (5, 60)];
+    let (min_ms, max_ms) = SYNC_MS[rng.gen_range(0..SYNC_MS.len())];
+    s.disk.sync_latency_min_ns = min_ms * 1_000_000;
+    s.disk.sync_latency_max_ns = max_ms * 1_000_000;
+    added.push(format!("sync_latency=[{min_ms}ms,{max_ms}ms]"));
 }
 
 fn log_uniform(rng: &mut ChaCha8Rng, min: u64, max: u64) -> u64 {
