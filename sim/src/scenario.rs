@@ -2545,10 +2545,10 @@ mod tests {
     #[test]
     fn unknown_field_in_schedule_entry() {
         check(
-            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"heal\"\nwhen = 3\n"),
+            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"heal\"\nwhenever = 3\n"),
             7,
-            Some("schedule[0].when"),
-            "unknown field `when`",
+            Some("schedule[0].whenever"),
+            "unknown field `whenever`",
         );
     }
 
