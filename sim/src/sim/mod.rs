@@ -189,12 +189,7 @@ enum Ev<M> {
     /// A message `hold-stale` holds may have reached its limit.
     StaleDeadline,
     /// The drawn instant of a `crash-at-io` crash in the middle of a sync.
-    MidSyncCrash {
-        node: NodeId,
-        incarnation: u64,
-        armed_ns: u64,
-        for_ns: u64,
-    },
+    MidSyncCrash(protocol::MidSync),
 }
 
 struct Queued<M> {
@@ -500,12 +495,7 @@ impl<N: SimNode> Simulator<N> {
             Ev::Deliver { to, msg, sent_ns } => self.deliver(to, msg, sent_ns, true),
             Ev::DeliverLate { to, msg, sent_ns } => self.deliver(to, msg, sent_ns, false),
             Ev::StaleDeadline => self.stale_deadline(),
-            Ev::MidSyncCrash {
-                node,
-                incarnation,
-                armed_ns,
-                for_ns,
-            } => self.mid_sync_crash(node, incarnation, armed_ns, for_ns),
+            Ev::MidSyncCrash(planned) => self.mid_sync_crash(planned),
             Ev::Timer { node, incarnation } => self.timer(node, incarnation),
             Ev::SyncDone {
                 node,

@@ -92,6 +92,17 @@ impl<M> Nemeses<M> {
     }
 }
 
+/// A `mid-sync` crash planned for a drawn instant while `node`'s sync is in flight.
+pub(super) struct MidSync {
+    node: NodeId,
+    incarnation: u64,
+    /// When it was planned: a crash planned inside the fault window is dropped past its end.
+    armed_ns: u64,
+    /// The node the nemesis was armed for, if one: armed again for it if this one misses.
+    target: Option<NodeId>,
+    for_ns: u64,
+}
+
 /// What a node's latest output made the host do, for the nemeses that fire on it.
 pub(super) struct Produced {
     /// It issued a write (hard state, snapshot or log).
@@ -341,15 +352,14 @@ impl<N: SimNode> Simulator<N> {
                     now
                 };
                 let incarnation = self.slots[(id - 1) as usize].incarnation;
-                self.push(
-                    at,
-                    Ev::MidSyncCrash {
-                        node: id,
-                        incarnation,
-                        armed_ns: now,
-                        for_ns,
-                    },
-                );
+                let planned = MidSync {
+                    node: id,
+                    incarnation,
+                    armed_ns: now,
+                    target,
+                    for_ns,
+                };
+                self.push(at, Ev::MidSyncCrash(planned));
                 false
             }
             _ => false,
@@ -359,13 +369,14 @@ impl<N: SimNode> Simulator<N> {
     /// The drawn instant of a `mid-sync` crash: if `node` still runs the same life, its sync
     /// is still in flight and the fault window did not end since, crash it keeping a torn
     /// prefix; otherwise arm the nemesis again (unless the window ended).
-    pub(super) fn mid_sync_crash(
-        &mut self,
-        node: NodeId,
-        incarnation: u64,
-        armed_ns: u64,
-        for_ns: u64,
-    ) -> Result<(), Failure> {
+    pub(super) fn mid_sync_crash(&mut self, planned: MidSync) -> Result<(), Failure> {
+        let MidSync {
+            node,
+            incarnation,
+            armed_ns,
+            target,
+            for_ns,
+        } = planned;
         let until = self.scenario.faults.until_ns;
         if armed_ns < until && until <= self.now_ns {
             return Ok(());
@@ -374,7 +385,7 @@ impl<N: SimNode> Simulator<N> {
         if slot.incarnation == incarnation && slot.node.is_some() && slot.disk.syncing() {
             self.nemesis_crash(node, "crash-at-io:mid-sync", "crash-at-io", for_ns, true);
         } else if self.armed.crash_at_io.is_none() {
-            self.armed.crash_at_io = Some((IoBoundary::MidSync, Some(node), for_ns));
+            self.armed.crash_at_io = Some((IoBoundary::MidSync, target, for_ns));
         }
         Ok(())
     }
@@ -451,7 +462,7 @@ impl<N: SimNode> Simulator<N> {
     /// go), a leader followed by a majority (a change while a voter is down).
     pub(super) fn protocol_after_send(&mut self, id: NodeId, before: NodeView, after: NodeView) {
         if !self.nemeses.stale.is_empty() && before.term != after.term {
-            self.release_stale(|held, sim| {
+            self.release_stale("released", |held, sim| {
                 let watched = &sim.slots[(held.watch - 1) as usize].view;
                 held.watch == id && watched.term > held.info.term
             });
@@ -537,8 +548,13 @@ impl<N: SimNode> Simulator<N> {
         None
     }
 
-    /// Lets go every held message for which `due` holds: delivered now, past the nemeses.
-    fn release_stale(&mut self, due: impl Fn(&StaleHeld<N::Message>, &Self) -> bool) {
+    /// Lets go every held message for which `due` holds: delivered now, past the nemeses;
+    /// `what` says why in the trace.
+    fn release_stale(
+        &mut self,
+        what: &'static str,
+        due: impl Fn(&StaleHeld<N::Message>, &Self) -> bool,
+    ) {
         let mut i = 0;
         while i < self.nemeses.stale.len() {
             if !due(&self.nemeses.stale[i], self) {
@@ -546,11 +562,6 @@ impl<N: SimNode> Simulator<N> {
                 continue;
             }
             let held = self.nemeses.stale.remove(i);
-            let what = if held.deadline_ns <= self.now_ns {
-                "released-at-limit"
-            } else {
-                "released"
-            };
             self.trace_nemesis_message("hold-stale", what, held.to, held.info);
             let (to, msg, sent_ns) = (held.to, held.msg, held.sent_ns);
             self.push(self.now_ns, Ev::DeliverLate { to, msg, sent_ns });
@@ -560,13 +571,13 @@ impl<N: SimNode> Simulator<N> {
     /// A held message's limit came: let go of those whose limit passed.
     pub(super) fn stale_deadline(&mut self) -> Result<(), Failure> {
         let now = self.now_ns;
-        self.release_stale(|held, _| held.deadline_ns <= now);
+        self.release_stale("released-at-limit", |held, _| held.deadline_ns <= now);
         Ok(())
     }
 
     /// The fault window ended: every held message goes, so that the quiet period is quiet.
     pub(super) fn release_all_stale(&mut self) {
-        self.release_stale(|_, _| true);
+        self.release_stale("released-at-window-end", |_, _| true);
     }
 
     // ---- replay-old ---------------------------------------------------------------------

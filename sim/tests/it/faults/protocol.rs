@@ -448,6 +448,19 @@ fn a_scenario_without_the_new_faults_keeps_its_trace() {
     assert_eq!(format!("{:016x}", o.trace.hash()), "d9927e406334fb1f");
 }
 
+#[test]
+fn the_new_scenarios_are_deterministic() {
+    for name in ["protocol-crashes", "stale-messages", "change-while-down"] {
+        let s = crate::scenario(name);
+        for seed in 1..=3 {
+            let a = sim::run(&s, seed, RunOptions::default()).unwrap();
+            let b = sim::run(&s, seed, RunOptions::default()).unwrap();
+            assert_eq!(a.trace.hash(), b.trace.hash(), "{name} seed {seed}");
+            assert_eq!(a.recovery, b.recovery, "{name} seed {seed}");
+        }
+    }
+}
+
 /// The error for a schedule entry of `action` with `fields`.
 fn parse_error(action: &str, fields: &str) -> sim::scenario::ScenarioError {
     let text = format!(
