@@ -594,6 +594,26 @@ impl SimNode for RaftNode {
                 } => Some(match_index),
                 _ => None,
             },
+            snapshot_last: match &msg.body {
+                raft::Body::InstallSnapshot {
+                    size_bytes,
+                    offset,
+                    data,
+                    ..
+                } => Some(offset.saturating_add(data.len() as u64) >= *size_bytes),
+                _ => None,
+            },
         }
+    }
+
+    fn message_kinds() -> &'static [&'static str] {
+        &[
+            "RequestVote",
+            "RequestVoteResponse",
+            "AppendEntries",
+            "AppendEntriesResponse",
+            "InstallSnapshot",
+            "InstallSnapshotResponse",
+        ]
     }
 }

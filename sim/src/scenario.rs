@@ -200,6 +200,49 @@ pub enum LatencyDistribution {
     LongTail,
 }
 
+/// When `crash-after-send` crashes a node that produced a message waiting for a sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendMoment {
+    /// As soon as the node produced it: its unsynced writes are lost and it is never sent.
+    BeforeSync,
+    /// Right after the sync that released it, once it went out.
+    AfterSync,
+}
+
+/// Whose term must move on before `hold-stale` lets a held message go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StaleUntil {
+    /// The sender's term (as the simulator's view of it shows it) exceeds the message's.
+    SenderTerm,
+    /// The receiver's term exceeds the message's.
+    ReceiverTerm,
+}
+
+/// Where in a snapshot transfer `crash-during-snapshot` crashes the follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotStage {
+    /// Right after it handled a chunk that is not the last.
+    Transfer,
+    /// Right after it installed the snapshot from the last chunk, before the sync.
+    Install,
+}
+
+/// The I/O boundary at which `crash-at-io` crashes a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IoBoundary {
+    /// Right after a write is issued: nothing of it is synced.
+    AfterWrite,
+    /// While a sync is in flight: a torn prefix of the unsynced writes survives.
+    MidSync,
+    /// Right after a sync completed, before the node hears of it (and before the messages
+    /// it released are sent).
+    AfterSync,
+}
+
 /// The `[disk]` section.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiskSettings {
@@ -308,6 +351,23 @@ pub struct FaultSettings {
     /// `crash_before_sync_every`: mean time between armings of a nemesis that crashes a node
     /// right after a write, before its sync; `None` = none.
     pub crash_before_sync_every_ns: Option<u64>,
+    /// `crash_after_send_every`: mean time between armings of `crash-after-send` (a message
+    /// kind the run has sent, a moment, any node, down for `down_for`); `None` = none.
+    pub crash_after_send_every_ns: Option<u64>,
+    /// `hold_stale_every`: mean time between armings of `hold-stale` (a message kind the run
+    /// has delivered, either term); `None` = none.
+    pub hold_stale_every_ns: Option<u64>,
+    /// `replay_old_every`: mean time between armings of `replay-old`; `None` = none.
+    pub replay_old_every_ns: Option<u64>,
+    /// `crash_during_snapshot_every`: mean time between armings of `crash-during-snapshot`
+    /// (either stage, any node, down for `down_for`); `None` = none.
+    pub crash_during_snapshot_every_ns: Option<u64>,
+    /// `change_while_down_every`: mean time between armings of `change-while-down` (crashed
+    /// or isolated, for `down_for`); `None` = none.
+    pub change_while_down_every_ns: Option<u64>,
+    /// `crash_at_io_every`: mean time between armings of `crash-at-io` (any boundary, any
+    /// node, down for `down_for`); `None` = none.
+    pub crash_at_io_every_ns: Option<u64>,
 }
 
 /// The `[workload]` section: client proposals.
@@ -499,6 +559,71 @@ pub enum Action {
         /// How long it stays down.
         for_ns: u64,
     },
+    /// `action = "crash-after-send"`, `when = "before-sync"`, `for = "1s"`, optional
+    /// `kind = "RequestVoteResponse"` (default: any kind ending in `Response`), `node`,
+    /// `pause = true`: the next time the node (or any node) produces a message of that kind
+    /// that waits for a sync, it crashes (or pauses) before the sync or right after it.
+    CrashAfterSend {
+        /// The message kind, or any response.
+        kind: Option<String>,
+        /// Before or after the sync.
+        when: SendMoment,
+        /// The node, or any.
+        node: Option<NodeId>,
+        /// How long it stays down (or paused).
+        for_ns: u64,
+        /// Pause rather than crash.
+        pause: bool,
+    },
+    /// `action = "hold-stale"`, `until = "sender-term"`, optional `kind`, `for` (default
+    /// `"10s"`, at most `"60s"`): the next message of that kind (or any) to arrive is held
+    /// back until that term moves past the message's, then delivered; delivered anyway after
+    /// `for`, or when the fault window ends.
+    HoldStale {
+        /// The message kind, or any.
+        kind: Option<String>,
+        /// Whose term must move on.
+        until: StaleUntil,
+        /// The longest it is held.
+        for_ns: u64,
+    },
+    /// `action = "replay-old"`: the next time a node becomes leader, up to 8 messages of the
+    /// last 256 sent are delivered again to their receivers, among those whose term is below
+    /// the receiver's.
+    ReplayOld,
+    /// `action = "crash-during-snapshot"`, `stage = "transfer"`, `for = "1s"`, optional
+    /// `node`: the next follower (or `node`) that handles a snapshot chunk that is not the
+    /// last (`transfer`), or installs a snapshot (`install`, before its sync), crashes.
+    CrashDuringSnapshot {
+        /// Where in the transfer.
+        stage: SnapshotStage,
+        /// The node, or any.
+        node: Option<NodeId>,
+        /// How long it stays down.
+        for_ns: u64,
+    },
+    /// `action = "change-while-down"`, `for = "2s"`, optional `isolate = true`: once a leader
+    /// is followed by a majority and no membership change is under way, a voter that is not
+    /// the leader crashes (or is cut off) for `for`, and a change is requested at once: add a
+    /// server that is not a voter if there is one, else remove another voter and then add it
+    /// back.
+    ChangeWhileDown {
+        /// How long the voter stays down (or cut off).
+        for_ns: u64,
+        /// Cut it off rather than crash it.
+        isolate: bool,
+    },
+    /// `action = "crash-at-io"`, `boundary = "mid-sync"`, `for = "1s"`, optional `node`: the
+    /// next time the node (or any node) reaches that I/O boundary, it crashes, losing what
+    /// was not synced.
+    CrashAtIo {
+        /// Which boundary.
+        boundary: IoBoundary,
+        /// The node, or any.
+        node: Option<NodeId>,
+        /// How long it stays down.
+        for_ns: u64,
+    },
     /// `action = "add-server"`, `node = 4`: the node starts empty and the leader adds it (as a
     /// learner first, then through the joint configuration).
     AddServer {
@@ -663,6 +788,12 @@ impl Scenario {
                 partition_after_append_every: f.partition_after_append_every_ns.and_then(dur),
                 drop_quorum_ack_every: f.drop_quorum_ack_every_ns.and_then(dur),
                 crash_before_sync_every: f.crash_before_sync_every_ns.and_then(dur),
+                crash_after_send_every: f.crash_after_send_every_ns.and_then(dur),
+                hold_stale_every: f.hold_stale_every_ns.and_then(dur),
+                replay_old_every: f.replay_old_every_ns.and_then(dur),
+                crash_during_snapshot_every: f.crash_during_snapshot_every_ns.and_then(dur),
+                change_while_down_every: f.change_while_down_every_ns.and_then(dur),
+                crash_at_io_every: f.crash_at_io_every_ns.and_then(dur),
             },
             workload: RawWorkload {
                 rate: Some(spanless(w.rate_per_s)),
@@ -686,6 +817,10 @@ const NS_PER_S: u64 = 1_000_000_000;
 const NS_PER_M: u64 = 60 * NS_PER_S;
 const NS_PER_H: u64 = 60 * NS_PER_M;
 const MAX_DURATION_NS: u64 = 24 * NS_PER_H;
+/// How long `hold-stale` holds a message at most when `for` is not given.
+pub const HOLD_STALE_FOR_DEFAULT_NS: u64 = 10 * NS_PER_S;
+/// The largest `for` of `hold-stale`.
+pub const HOLD_STALE_FOR_MAX_NS: u64 = 60 * NS_PER_S;
 /// The largest cluster a scenario (or a trace file) may have.
 pub const MAX_NODES: u64 = 64;
 
@@ -973,6 +1108,12 @@ struct RawFaults {
     partition_after_append_every: Opt<Dur>,
     drop_quorum_ack_every: Opt<Dur>,
     crash_before_sync_every: Opt<Dur>,
+    crash_after_send_every: Opt<Dur>,
+    hold_stale_every: Opt<Dur>,
+    replay_old_every: Opt<Dur>,
+    crash_during_snapshot_every: Opt<Dur>,
+    change_while_down_every: Opt<Dur>,
+    crash_at_io_every: Opt<Dur>,
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -1070,6 +1211,13 @@ struct RawAction {
     loss: Opt<f64>,
     duplicate: Opt<f64>,
     reorder: Opt<f64>,
+    kind: Opt<String>,
+    when: Opt<SendMoment>,
+    until: Opt<StaleUntil>,
+    stage: Opt<SnapshotStage>,
+    boundary: Opt<IoBoundary>,
+    pause: Opt<bool>,
+    isolate: Opt<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -1094,10 +1242,16 @@ enum ActionKind {
     ReplaceServer,
     ReplaceLeader,
     Network,
+    CrashAfterSend,
+    HoldStale,
+    ReplayOld,
+    CrashDuringSnapshot,
+    ChangeWhileDown,
+    CrashAtIo,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 19] = [
+    const ALL: [ActionKind; 25] = [
         ActionKind::Partition,
         ActionKind::Heal,
         ActionKind::Crash,
@@ -1117,6 +1271,12 @@ impl ActionKind {
         ActionKind::ReplaceServer,
         ActionKind::ReplaceLeader,
         ActionKind::Network,
+        ActionKind::CrashAfterSend,
+        ActionKind::HoldStale,
+        ActionKind::ReplayOld,
+        ActionKind::CrashDuringSnapshot,
+        ActionKind::ChangeWhileDown,
+        ActionKind::CrashAtIo,
     ];
 
     /// The name in a file.
@@ -1141,6 +1301,12 @@ impl ActionKind {
             ActionKind::ReplaceServer => "replace-server",
             ActionKind::ReplaceLeader => "replace-leader",
             ActionKind::Network => "network",
+            ActionKind::CrashAfterSend => "crash-after-send",
+            ActionKind::HoldStale => "hold-stale",
+            ActionKind::ReplayOld => "replay-old",
+            ActionKind::CrashDuringSnapshot => "crash-during-snapshot",
+            ActionKind::ChangeWhileDown => "change-while-down",
+            ActionKind::CrashAtIo => "crash-at-io",
         }
     }
 
@@ -1148,7 +1314,7 @@ impl ActionKind {
     fn fields(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             ActionKind::Partition => (&["groups"], &[]),
-            ActionKind::Heal | ActionKind::DropQuorumAck => (&[], &[]),
+            ActionKind::Heal | ActionKind::DropQuorumAck | ActionKind::ReplayOld => (&[], &[]),
             ActionKind::Crash => (&["node"], &["torn"]),
             ActionKind::Restart => (&["node"], &[]),
             ActionKind::OneWay => (&["from", "to"], &[]),
@@ -1163,6 +1329,11 @@ impl ActionKind {
                 (&["node"], &[])
             }
             ActionKind::ReplaceServer => (&["from", "to"], &[]),
+            ActionKind::CrashAfterSend => (&["when", "for"], &["kind", "node", "pause"]),
+            ActionKind::HoldStale => (&["until"], &["kind", "for"]),
+            ActionKind::CrashDuringSnapshot => (&["stage", "for"], &["node"]),
+            ActionKind::ChangeWhileDown => (&["for"], &["isolate"]),
+            ActionKind::CrashAtIo => (&["boundary", "for"], &["node"]),
             ActionKind::Network => (
                 &[],
                 &[
@@ -1201,7 +1372,17 @@ impl RawAction {
             loss: None,
             duplicate: None,
             reorder: None,
+            kind: None,
+            when: None,
+            until: None,
+            stage: None,
+            boundary: None,
+            pause: None,
+            isolate: None,
         };
+        if raw_protocol_action(&a.action, &mut raw) {
+            return spanless(raw);
+        }
         match &a.action {
             Action::Partition { groups } => {
                 raw.action = ActionKind::Partition;
@@ -1276,9 +1457,62 @@ impl RawAction {
             Action::ReplaceServer { from, to } => {
                 (raw.action, raw.from, raw.to) = (ActionKind::ReplaceServer, ids(from), ids(to));
             }
+            _ => unreachable!("raw_protocol_action wrote it"),
         }
         spanless(raw)
     }
+}
+
+/// Writes the fields of a protocol-timed fault into `raw`; false for any other action.
+fn raw_protocol_action(action: &Action, raw: &mut RawAction) -> bool {
+    let id = |n: &NodeId| spanless(Int(*n));
+    let dur = |ns: &u64| Some(spanless(Dur(*ns)));
+    let flag = |b: &bool| b.then(|| spanless(true));
+    match action {
+        Action::CrashAfterSend {
+            kind,
+            when,
+            node,
+            for_ns,
+            pause,
+        } => {
+            raw.action = ActionKind::CrashAfterSend;
+            (raw.kind, raw.when) = (kind.clone().map(spanless), Some(spanless(*when)));
+            (raw.node, raw.for_, raw.pause) = (node.as_ref().map(id), dur(for_ns), flag(pause));
+        }
+        Action::HoldStale {
+            kind,
+            until,
+            for_ns,
+        } => {
+            raw.action = ActionKind::HoldStale;
+            (raw.kind, raw.until) = (kind.clone().map(spanless), Some(spanless(*until)));
+            raw.for_ = dur(for_ns);
+        }
+        Action::ReplayOld => raw.action = ActionKind::ReplayOld,
+        Action::CrashDuringSnapshot {
+            stage,
+            node,
+            for_ns,
+        } => {
+            (raw.action, raw.stage) = (ActionKind::CrashDuringSnapshot, Some(spanless(*stage)));
+            (raw.node, raw.for_) = (node.as_ref().map(id), dur(for_ns));
+        }
+        Action::ChangeWhileDown { for_ns, isolate } => {
+            raw.action = ActionKind::ChangeWhileDown;
+            (raw.for_, raw.isolate) = (dur(for_ns), flag(isolate));
+        }
+        Action::CrashAtIo {
+            boundary,
+            node,
+            for_ns,
+        } => {
+            (raw.action, raw.boundary) = (ActionKind::CrashAtIo, Some(spanless(*boundary)));
+            (raw.node, raw.for_) = (node.as_ref().map(id), dur(for_ns));
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// A non-negative integer (the newtype makes messages say so rather than "u64").
@@ -1740,6 +1974,12 @@ impl Cx<'_> {
                 partition_after_append_every_ns: every(&f.partition_after_append_every)?,
                 drop_quorum_ack_every_ns: every(&f.drop_quorum_ack_every)?,
                 crash_before_sync_every_ns: every(&f.crash_before_sync_every)?,
+                crash_after_send_every_ns: every(&f.crash_after_send_every)?,
+                hold_stale_every_ns: every(&f.hold_stale_every)?,
+                replay_old_every_ns: every(&f.replay_old_every)?,
+                crash_during_snapshot_every_ns: every(&f.crash_during_snapshot_every)?,
+                change_while_down_every_ns: every(&f.change_while_down_every)?,
+                crash_at_io_every_ns: every(&f.crash_at_io_every)?,
             },
             workload: Workload {
                 rate_per_s,
@@ -1845,6 +2085,13 @@ impl Cx<'_> {
             ("to", a.to.as_ref().map(Spanned::span)),
             ("for", a.for_.as_ref().map(Spanned::span)),
             ("by", a.by.as_ref().map(Spanned::span)),
+            ("kind", a.kind.as_ref().map(Spanned::span)),
+            ("when", a.when.as_ref().map(Spanned::span)),
+            ("until", a.until.as_ref().map(Spanned::span)),
+            ("stage", a.stage.as_ref().map(Spanned::span)),
+            ("boundary", a.boundary.as_ref().map(Spanned::span)),
+            ("pause", a.pause.as_ref().map(Spanned::span)),
+            ("isolate", a.isolate.as_ref().map(Spanned::span)),
         ];
         for (key, span) in &present {
             let Some(span) = span else { continue };
@@ -1934,6 +2181,12 @@ impl Cx<'_> {
                 let (from, to) = self.links(a, nodes)?;
                 Action::ReplaceServer { from, to }
             }
+            ActionKind::CrashAfterSend
+            | ActionKind::HoldStale
+            | ActionKind::ReplayOld
+            | ActionKind::CrashDuringSnapshot
+            | ActionKind::ChangeWhileDown
+            | ActionKind::CrashAtIo => self.protocol_action(kind, a, nodes)?,
         };
         let line = self.line(entry.span().start);
         Ok(ScheduledAction {
@@ -1975,6 +2228,86 @@ impl Cx<'_> {
             return Err(self.error(entry.span(), None, message));
         }
         Ok(expectation)
+    }
+
+    /// A protocol-timed fault; its required fields are present.
+    fn protocol_action(
+        &self,
+        kind: ActionKind,
+        a: &RawAction,
+        nodes: u64,
+    ) -> Result<Action, ScenarioError> {
+        let node = a
+            .node
+            .as_ref()
+            .map(|n| self.node_id(n, nodes))
+            .transpose()?;
+        let for_ns = |default: Option<u64>, max_ns: u64| {
+            let check = |Dur(d): Dur| {
+                let found = format_duration(d);
+                let at_most = format_duration(max_ns);
+                let message =
+                    || format!("must be greater than 0 and at most {at_most}, found {found}");
+                ensure(d > 0 && d <= max_ns, message)
+            };
+            match (&a.for_, default) {
+                (Some(v), _) => self.get(v, check).map(|d| d.0),
+                (None, Some(d)) => Ok(d),
+                (None, None) => unreachable!("`for` is required"),
+            }
+        };
+        fn required<T: Copy>(v: &Opt<T>) -> T {
+            *v.as_ref().expect("required").get_ref()
+        }
+        let flag = |v: &Opt<bool>| v.as_ref().is_some_and(|b| *b.get_ref());
+        let action = match kind {
+            ActionKind::CrashAfterSend => Action::CrashAfterSend {
+                kind: self.message_kind(&a.kind)?,
+                when: required(&a.when),
+                node,
+                for_ns: for_ns(None, MAX_DURATION_NS)?,
+                pause: flag(&a.pause),
+            },
+            ActionKind::HoldStale => Action::HoldStale {
+                kind: self.message_kind(&a.kind)?,
+                until: required(&a.until),
+                for_ns: for_ns(Some(HOLD_STALE_FOR_DEFAULT_NS), HOLD_STALE_FOR_MAX_NS)?,
+            },
+            ActionKind::ReplayOld => Action::ReplayOld,
+            ActionKind::CrashDuringSnapshot => Action::CrashDuringSnapshot {
+                stage: required(&a.stage),
+                node,
+                for_ns: for_ns(None, MAX_DURATION_NS)?,
+            },
+            ActionKind::ChangeWhileDown => Action::ChangeWhileDown {
+                for_ns: for_ns(None, MAX_DURATION_NS)?,
+                isolate: flag(&a.isolate),
+            },
+            ActionKind::CrashAtIo => Action::CrashAtIo {
+                boundary: required(&a.boundary),
+                node,
+                for_ns: for_ns(None, MAX_DURATION_NS)?,
+            },
+            _ => unreachable!("called for protocol-timed faults only"),
+        };
+        Ok(action)
+    }
+
+    /// A message kind as `MessageInfo::kind` names it: an identifier in CamelCase. Whether the
+    /// implementation sends it is checked when the run starts (`SimNode::message_kinds`).
+    fn message_kind(&self, v: &Opt<String>) -> Result<Option<String>, ScenarioError> {
+        let Some(v) = v else { return Ok(None) };
+        let kind = v.get_ref();
+        let well_formed = kind.len() <= 64
+            && kind.starts_with(|c: char| c.is_ascii_uppercase())
+            && kind.chars().all(|c| c.is_ascii_alphanumeric());
+        if !well_formed {
+            let message = format!(
+                "must be a message kind in CamelCase such as \"RequestVoteResponse\" or \"AppendEntriesResponse\", found {kind:?}"
+            );
+            return Err(self.fail(v, message));
+        }
+        Ok(Some(kind.clone()))
     }
 
     /// A `network` action: at least one setting, each checked as in `[network]`.
@@ -2212,10 +2545,10 @@ mod tests {
     #[test]
     fn unknown_field_in_schedule_entry() {
         check(
-            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"heal\"\nwhen = 3\n"),
+            &format!("{HEAD}[[schedule]]\nat = \"1s\"\naction = \"heal\"\nwhenever = 3\n"),
             7,
-            Some("schedule[0].when"),
-            "unknown field `when`",
+            Some("schedule[0].whenever"),
+            "unknown field `whenever`",
         );
     }
 
@@ -2825,6 +3158,12 @@ action = "heal"
             partition_after_append_every_ns: None,
             drop_quorum_ack_every_ns: None,
             crash_before_sync_every_ns: None,
+            crash_after_send_every_ns: None,
+            hold_stale_every_ns: None,
+            replay_old_every_ns: None,
+            crash_during_snapshot_every_ns: None,
+            change_while_down_every_ns: None,
+            crash_at_io_every_ns: None,
         }
     }
 

@@ -48,6 +48,24 @@ fn knobs(s: &mut Scenario) -> Vec<(&'static str, Knob<'_>)> {
             "crash_before_sync_every",
             Knob::Every(&mut f.crash_before_sync_every_ns),
         ),
+        (
+            "crash_after_send_every",
+            Knob::Every(&mut f.crash_after_send_every_ns),
+        ),
+        ("hold_stale_every", Knob::Every(&mut f.hold_stale_every_ns)),
+        ("replay_old_every", Knob::Every(&mut f.replay_old_every_ns)),
+        (
+            "crash_during_snapshot_every",
+            Knob::Every(&mut f.crash_during_snapshot_every_ns),
+        ),
+        (
+            "change_while_down_every",
+            Knob::Every(&mut f.change_while_down_every_ns),
+        ),
+        (
+            "crash_at_io_every",
+            Knob::Every(&mut f.crash_at_io_every_ns),
+        ),
         ("jump_every", Knob::Every(&mut s.clocks.jump_every_ns)),
         ("loss", Knob::Probability(&mut s.network.loss, false)),
         (

@@ -145,6 +145,15 @@ pub enum Event {
     ClientRequest { client: u64, node: NodeId },
     /// A node's reply reached a client.
     ClientReply { client: u64, node: NodeId },
+    /// A nemesis did `what` with a message to `to` (held it back, let it go, replayed it, or
+    /// crashed its sender or receiver because of it). Last, so that the variants before it
+    /// keep the hashes they always had.
+    NemesisMessage {
+        name: &'static str,
+        what: &'static str,
+        to: NodeId,
+        msg: MessageInfo,
+    },
 }
 
 /// An event with its time and sequence number.
@@ -243,6 +252,16 @@ impl fmt::Display for Record {
             Event::ClientReply { client, node } => {
                 write!(f, "client {client} gets a reply from node {node}")
             }
+            Event::NemesisMessage {
+                name,
+                what,
+                to,
+                msg,
+            } => write!(
+                f,
+                "nemesis {name} {what}: {} {}->{to} term {}",
+                msg.kind, msg.from, msg.term
+            ),
         }
     }
 }

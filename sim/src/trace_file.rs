@@ -460,7 +460,7 @@ fn step_from_json(kind: &str, v: &Value) -> Result<Option<Step>, String> {
             }
         }
         "rejected" | "timer" | "synced" | "liveness-check" | "propose" | "client-request"
-        | "client-reply" => return Ok(None),
+        | "client-reply" | "nemesis-message" => return Ok(None),
         other => return Err(format!("field `type`: unknown event type `{other}`")),
     };
     Ok(Some(step))

@@ -5,7 +5,7 @@ use super::{Ev, Failure, Simulator};
 use crate::checker::{Invariant, Violation};
 use crate::node::{NodeId, Role, SimNode};
 use crate::rng;
-use crate::scenario::Action;
+use crate::scenario::{Action, IoBoundary, SnapshotStage};
 use crate::trace::{format_time, Event};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -85,6 +85,20 @@ pub(super) struct Armed {
     pub drop_quorum_ack: bool,
     /// Crash the next node (or this one) that writes, before its sync; down this long.
     pub crash_before_sync: Option<(Option<NodeId>, u64)>,
+    /// Crash (or pause) the next node that produces a message of a kind, before or after
+    /// the sync that releases it.
+    pub crash_after_send: Option<super::protocol::CrashAfterSend>,
+    /// Hold the next message of a kind until a term moves past it.
+    pub hold_stale: Option<super::protocol::HoldStale>,
+    /// Deliver old messages again when the next leader is elected.
+    pub replay_old: bool,
+    /// Crash the next follower in a snapshot transfer (or this one), at this stage; down
+    /// this long.
+    pub crash_during_snapshot: Option<(SnapshotStage, Option<NodeId>, u64)>,
+    /// Take a voter down for this long (cut it off if true) and ask for a change at once.
+    pub change_while_down: Option<(u64, bool)>,
+    /// Crash the next node (or this one) at this I/O boundary; down this long.
+    pub crash_at_io: Option<(IoBoundary, Option<NodeId>, u64)>,
 }
 
 /// The random fault generators, each with its own mean interval in `[faults]` or `[clocks]`.
@@ -100,10 +114,16 @@ pub(super) enum FaultKind {
     DropQuorumAck,
     CrashBeforeSync,
     ClockJump,
+    CrashAfterSend,
+    HoldStale,
+    ReplayOld,
+    CrashDuringSnapshot,
+    ChangeWhileDown,
+    CrashAtIo,
 }
 
 impl FaultKind {
-    const ALL: [FaultKind; 10] = [
+    const ALL: [FaultKind; 16] = [
         FaultKind::Pause,
         FaultKind::Clog,
         FaultKind::OneWay,
@@ -114,6 +134,12 @@ impl FaultKind {
         FaultKind::DropQuorumAck,
         FaultKind::CrashBeforeSync,
         FaultKind::ClockJump,
+        FaultKind::CrashAfterSend,
+        FaultKind::HoldStale,
+        FaultKind::ReplayOld,
+        FaultKind::CrashDuringSnapshot,
+        FaultKind::ChangeWhileDown,
+        FaultKind::CrashAtIo,
     ];
 }
 
@@ -192,6 +218,9 @@ impl<N: SimNode> Simulator<N> {
     // ---- Scheduled actions --------------------------------------------------------------
 
     pub(super) fn act(&mut self, action: Action) -> Result<(), Failure> {
+        if self.arm_protocol(&action) {
+            return Ok(());
+        }
         match action {
             Action::Partition { groups } => self.partition(groups, "partition"),
             Action::Heal => self.heal(),
@@ -258,6 +287,7 @@ impl<N: SimNode> Simulator<N> {
             Action::ReplaceLeader { node } => {
                 self.request_membership(vec![node], Vec::new(), true, false);
             }
+            _ => unreachable!("armed by arm_protocol"),
         }
         Ok(())
     }
@@ -346,7 +376,7 @@ impl<N: SimNode> Simulator<N> {
         }
     }
 
-    fn pause(&mut self, node: NodeId, for_ns: u64) {
+    pub(super) fn pause(&mut self, node: NodeId, for_ns: u64) {
         let now = self.now_ns;
         let slot = self.slot(node);
         if slot.node.is_none() {
@@ -379,7 +409,7 @@ impl<N: SimNode> Simulator<N> {
     /// If `ev` is for a node that is paused now, the time it resumes.
     pub(super) fn paused_target(&mut self, ev: &Ev<N::Message>) -> Option<u64> {
         let node = match ev {
-            Ev::Deliver { to, .. } => *to,
+            Ev::Deliver { to, .. } | Ev::DeliverLate { to, .. } => *to,
             Ev::Timer { node, .. } | Ev::SyncDone { node, .. } => *node,
             Ev::ClientRequestArrives { node, .. } => *node,
             _ => return None,
@@ -418,6 +448,12 @@ impl<N: SimNode> Simulator<N> {
             FaultKind::DropQuorumAck => f.drop_quorum_ack_every_ns,
             FaultKind::CrashBeforeSync => f.crash_before_sync_every_ns,
             FaultKind::ClockJump => self.scenario.clocks.jump_every_ns,
+            FaultKind::CrashAfterSend => f.crash_after_send_every_ns,
+            FaultKind::HoldStale => f.hold_stale_every_ns,
+            FaultKind::ReplayOld => f.replay_old_every_ns,
+            FaultKind::CrashDuringSnapshot => f.crash_during_snapshot_every_ns,
+            FaultKind::ChangeWhileDown => f.change_while_down_every_ns,
+            FaultKind::CrashAtIo => f.crash_at_io_every_ns,
         }
     }
 
@@ -511,7 +547,11 @@ impl<N: SimNode> Simulator<N> {
                 let node = *nodes.choose(&mut self.rng_faults).expect("nodes >= 1");
                 self.clock_jump(node, by_ns)?;
             }
-            _ => {}
+            _ => {
+                if let Some(action) = self.random_protocol_action(kind) {
+                    self.act(action)?;
+                }
+            }
         }
         self.schedule_random(kind);
         Ok(())
@@ -584,6 +624,7 @@ impl<N: SimNode> Simulator<N> {
         (n.loss, n.duplicate, n.reorder, n.tail_probability) = (0.0, 0.0, 0.0, 0.0);
         self.network.set_settings(self.scenario.network.clone());
         self.armed = Armed::default();
+        self.release_all_stale();
         self.membership_quiet();
         for id in 1..=self.scenario.nodes {
             self.slot(id).paused_until_ns = 0;

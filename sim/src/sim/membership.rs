@@ -92,6 +92,11 @@ impl Members {
         }
     }
 
+    /// True if no request waits or is under way.
+    pub(super) fn idle(&self) -> bool {
+        self.active.is_none() && self.queue.is_empty()
+    }
+
     /// The latest committed configuration.
     pub(super) fn committed(&self) -> &Membership {
         &self.committed.1

@@ -3,6 +3,7 @@
 mod clients;
 mod faults;
 mod membership;
+mod protocol;
 
 pub use faults::{Recovery, RecoverySample, RECOVERY_SAMPLES_MAX};
 pub use membership::MembershipStats;
@@ -178,6 +179,17 @@ enum Ev<M> {
     MembershipTry,
     RandomMembership,
     Propose,
+    /// A message a nemesis held back or replays: delivered past the nemeses that take
+    /// messages, so that it is not taken twice.
+    DeliverLate {
+        to: NodeId,
+        msg: M,
+        sent_ns: u64,
+    },
+    /// A message `hold-stale` holds may have reached its limit.
+    StaleDeadline,
+    /// The drawn instant of a `crash-at-io` crash in the middle of a sync.
+    MidSyncCrash(protocol::MidSync),
 }
 
 struct Queued<M> {
@@ -272,6 +284,7 @@ pub struct Simulator<N: SimNode> {
     /// Per `[[expect]]`, the counters at its start.
     expect_marks: Vec<Option<faults::Marks>>,
     members: membership::Members,
+    nemeses: protocol::Nemeses<N::Message>,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -306,6 +319,7 @@ impl<N: SimNode> Simulator<N> {
                 paused_until_ns: 0,
             })
             .collect();
+        let nemeses = protocol::Nemeses::new(&scenario);
         let keep_trace = options.keep_trace;
         let clients = (scenario.clients.count > 0 && scenario.clients.operations > 0)
             .then(|| ClientSim::new(scenario.clients.clone(), n, seed));
@@ -339,6 +353,7 @@ impl<N: SimNode> Simulator<N> {
             swarm,
             expect_marks: vec![None; expect_len],
             members: membership::Members::new(n, initial),
+            nemeses,
         }
     }
 
@@ -416,6 +431,7 @@ impl<N: SimNode> Simulator<N> {
     }
 
     fn start_all(&mut self) -> Result<(), Failure> {
+        self.check_message_kinds()?;
         // Spares (beyond `membership.initial`) stay down until a change adds them.
         for id in 1..=self.scenario.membership.initial {
             self.start_node(id)?;
@@ -491,7 +507,10 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         }
         match ev {
-            Ev::Deliver { to, msg, sent_ns } => self.deliver(to, msg, sent_ns),
+            Ev::Deliver { to, msg, sent_ns } => self.deliver(to, msg, sent_ns, true),
+            Ev::DeliverLate { to, msg, sent_ns } => self.deliver(to, msg, sent_ns, false),
+            Ev::StaleDeadline => self.stale_deadline(),
+            Ev::MidSyncCrash(planned) => self.mid_sync_crash(planned),
             Ev::Timer { node, incarnation } => self.timer(node, incarnation),
             Ev::SyncDone {
                 node,
@@ -652,7 +671,14 @@ impl<N: SimNode> Simulator<N> {
 
     // ---- Inputs to nodes ----------------------------------------------------------------
 
-    fn deliver(&mut self, to: NodeId, msg: N::Message, sent_ns: u64) -> Result<(), Failure> {
+    /// Delivers a message that arrives; `nemeses` is false for one a nemesis let go.
+    fn deliver(
+        &mut self,
+        to: NodeId,
+        msg: N::Message,
+        sent_ns: u64,
+        nemeses: bool,
+    ) -> Result<(), Failure> {
         let info = N::message_info(&msg);
         if !self.network.connected(info.from, to) {
             self.stats.dropped_partition += 1;
@@ -668,6 +694,14 @@ impl<N: SimNode> Simulator<N> {
             );
             return Ok(());
         }
+        let msg = if nemeses {
+            match self.hold_stale(to, msg, info, sent_ns) {
+                Some(msg) => msg,
+                None => return Ok(()),
+            }
+        } else {
+            msg
+        };
         let now = self.now_ns;
         if let Some(index) = info.ack_index {
             if self.completes_quorum(to, info.from, info.term, index) {
@@ -737,7 +771,10 @@ impl<N: SimNode> Simulator<N> {
         } else {
             self.stats.messages_delivered += 1;
         }
-        self.after_input(to)
+        self.nemeses.input = Some((to, info));
+        let result = self.after_input(to);
+        self.nemeses.input = None;
+        result
     }
 
     fn timer(&mut self, id: NodeId, incarnation: u64) -> Result<(), Failure> {
@@ -764,6 +801,10 @@ impl<N: SimNode> Simulator<N> {
             return Ok(());
         }
         let (index, term) = slot.disk.durable_last();
+        if self.armed.crash_at_io.is_some() && self.crash_at_io_after_sync(id, index) {
+            return Ok(());
+        }
+        let slot = self.slot(id);
         let durable = slot.disk.durable();
         let log_entries = durable.log.len() as u64;
         let snapshot_bytes = durable.snapshot.as_ref().map_or(0, |s| s.data.len() as u64);
@@ -789,8 +830,14 @@ impl<N: SimNode> Simulator<N> {
             },
             None,
         );
+        let crash_after = self.after_sync_target(id, &released);
         for (to, msg) in released {
             self.send(id, to, msg);
+        }
+        if let Some(hit) = crash_after {
+            if self.crash_after_send_after_sync(id, hit) {
+                return Ok(());
+            }
         }
         self.after_input(id)
     }
@@ -823,6 +870,9 @@ impl<N: SimNode> Simulator<N> {
             .on_view(now, id, view)
             .map_err(Failure::Violation)?;
         let view_before = std::mem::replace(&mut slot.view, view);
+        let produced_wrote =
+            output.hard_state.is_some() || output.snapshot.is_some() || output.log_write.is_some();
+        let produced_snapshot = output.snapshot.is_some();
         let appended_own = view.role == Role::Leader
             && output
                 .log_write
@@ -847,6 +897,7 @@ impl<N: SimNode> Simulator<N> {
             slot.timer_event_ns = timer_ns.max(now);
         }
         let incarnation = slot.incarnation;
+        let mut sync_done_ns = now;
         if let Some(sync_id) = sync {
             let latency = rng::uniform(
                 &mut self.rng_disk,
@@ -856,6 +907,7 @@ impl<N: SimNode> Simulator<N> {
             let slot = &mut self.slots[(id - 1) as usize];
             let done_ns = (now + latency).max(slot.sync_done_last_ns);
             slot.sync_done_last_ns = done_ns;
+            sync_done_ns = done_ns;
             self.push(
                 done_ns,
                 Ev::SyncDone {
@@ -880,6 +932,17 @@ impl<N: SimNode> Simulator<N> {
         if sync.is_some() && self.crash_before_sync_fires(id) {
             return Ok(());
         }
+        let produced = protocol::Produced {
+            wrote: produced_wrote,
+            snapshot: produced_snapshot,
+            sync: sync.map(|sync_id| (sync_id, sync_done_ns)),
+            held,
+        };
+        if self.protocol_before_send(id, &produced) {
+            // Whatever did not wait for a sync dies with the node too.
+            self.stats.dropped_crashed += messages.len() as u64;
+            return Ok(());
+        }
         if appended_own {
             if let Some(for_ns) = self.armed.partition_after_append_ns.take() {
                 self.trace_nemesis("partition-after-append", true, Some(id));
@@ -892,6 +955,7 @@ impl<N: SimNode> Simulator<N> {
         if view_before != view {
             self.check_recovery();
         }
+        self.protocol_after_send(id, view_before, view);
         Ok(())
     }
 
@@ -993,6 +1057,7 @@ impl<N: SimNode> Simulator<N> {
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Message) {
         self.stats.messages_sent += 1;
+        self.remember_sent(to, &msg);
         let reason = if !(1..=self.scenario.nodes).contains(&to) {
             Some(DropReason::Down)
         } else if !self.network.connected(from, to) {

@@ -2,6 +2,8 @@
 //! links, pauses, clock jumps, torn writes, duplication, the nemeses aimed at the leader and at
 //! protocol moments, and the liveness deadlines of the quiet period.
 
+mod protocol;
+
 use sim::trace::{DropReason, Event, Record};
 use sim::{Invariant, Outcome, RunOptions, Scenario};
 

@@ -58,6 +58,8 @@ fn a_trace_file_reads_back_to_what_the_run_draws() {
         ("figure8", 3, None),
         ("membership-churn", 1, None),
         ("nemesis", seed, Some("read-without-quorum")),
+        ("stale-messages", 3, None),
+        ("protocol-crashes", 3, None),
     ] {
         let (header, outcome) = run_traced(name, seed, mutation);
         let path = temp(&format!("{name}-{seed}.jsonl"));
