@@ -377,14 +377,19 @@ fn crash_at_io_mid_sync_comes_while_the_sync_is_in_flight() {
     let f = fired(recs, "crash-at-io:mid-sync");
     let (node, lost, torn) = crash_after(recs, f);
     assert!(lost + torn > 0, "unsynced writes at the crash");
-    // The node's last input came less than a sync's latest latency before.
+    // The node's last input (the one whose write the sync covers) came less than a sync's
+    // latest latency before, not at the same instant.
+    let input_to_node = |r: &&Record| match r.event {
+        Event::Deliver { to, .. } => to == node,
+        Event::Timer { node: n } | Event::Synced { node: n, .. } => n == node,
+        Event::ClientRequest { node: n, .. } => n == node,
+        Event::Propose { node: n, .. } => n == Some(node),
+        _ => false,
+    };
     let last_input = recs[..f]
         .iter()
         .rev()
-        .find(|r| {
-            matches!(r.event, Event::Deliver { to, .. } if to == node)
-                || matches!(r.event, Event::Timer { node: n } if n == node)
-        })
+        .find(input_to_node)
         .expect("an input");
     let gap = recs[f].time_ns - last_input.time_ns;
     assert!(
