@@ -99,6 +99,9 @@ pub struct ClientSim {
     operations_started: u64,
     values_made: u64,
     history: Vec<Event>,
+    /// Positions in `history` of the `info` completions that a node answered with
+    /// `SessionExpired`: unknown outcomes, but the cluster was there to answer.
+    answered_unknown: std::collections::BTreeSet<usize>,
     acked_writes: Vec<AckedWrite>,
     situations: Situations,
 }
@@ -132,6 +135,7 @@ impl ClientSim {
             operations_started: 0,
             values_made: 0,
             history: Vec::new(),
+            answered_unknown: std::collections::BTreeSet::new(),
             acked_writes: Vec::new(),
             situations: Situations::default(),
         }
@@ -160,7 +164,7 @@ impl ClientSim {
                 invoke.f, invoke.key
             )
         };
-        for event in &self.history {
+        for (position, event) in self.history.iter().enumerate() {
             if event.kind == EventKind::Invoke {
                 open.insert(event.process, event);
                 continue;
@@ -168,7 +172,10 @@ impl ClientSim {
             let Some(invoke) = open.remove(&event.process) else {
                 continue;
             };
-            if event.kind == EventKind::Info && invoke.time_ns.unwrap_or(0) >= until {
+            // A session that expired (its registration logged long before it committed, say)
+            // is an answer from a working cluster, not a client left without one.
+            let answered = self.answered_unknown.contains(&position);
+            if event.kind == EventKind::Info && !answered && invoke.time_ns.unwrap_or(0) >= until {
                 late.push(describe(event.process, "gave up on", invoke));
             }
         }
@@ -360,6 +367,7 @@ impl ClientSim {
             {
                 // An earlier try may have executed it before the session expired.
                 self.complete(id, &op, EventKind::Info, None, now_ns);
+                self.answered_unknown.insert(self.history.len() - 1);
                 self.client(id).session = None;
                 self.rest(id)
             }

@@ -27,6 +27,18 @@ const TIMED: &[Knob] = &[
     }),
     ("crash_leader_every", |f| &mut f.crash_leader_every_ns),
     ("isolate_leader_every", |f| &mut f.isolate_leader_every_ns),
+    ("crash_after_send_every", |f| {
+        &mut f.crash_after_send_every_ns
+    }),
+    ("hold_stale_every", |f| &mut f.hold_stale_every_ns),
+    ("replay_old_every", |f| &mut f.replay_old_every_ns),
+    ("crash_during_snapshot_every", |f| {
+        &mut f.crash_during_snapshot_every_ns
+    }),
+    ("change_while_down_every", |f| {
+        &mut f.change_while_down_every_ns
+    }),
+    ("crash_at_io_every", |f| &mut f.crash_at_io_every_ns),
 ];
 
 /// Clock-timed faults a variant may add to a file that lacks them, each with `GENERIC_P`.
@@ -38,10 +50,14 @@ const GENERIC: &[Knob] = &[
     ("one_way_every", |f| &mut f.one_way_every_ns),
 ];
 
-const TIMED_P: f64 = 0.4;
+const TIMED_P: f64 = 0.3;
 const GENERIC_P: f64 = 0.15;
 /// Probability that a variant of a file without compaction compacts its logs.
 const COMPACTION_P: f64 = 0.3;
+/// How much longer than the file's a variant's liveness bounds are.
+const LIVENESS_SLACK: u64 = 4;
+/// Probability that a variant's crashed nodes restart within milliseconds.
+const QUICK_RESTART_P: f64 = 0.3;
 /// Probability that a variant's disk syncs slowly.
 const SLOW_DISK_P: f64 = 0.25;
 /// Mean intervals of added faults, log-uniform between these bounds.
@@ -96,10 +112,14 @@ pub fn draw(base: &Scenario, seed_base: u64, index: usize, number: u32) -> Varia
     if rng.gen_bool(SLOW_DISK_P) {
         slow_disk(&mut s, &mut rng, &mut added);
     }
+    if rng.gen_bool(QUICK_RESTART_P) {
+        quick_restarts(&mut s, &mut rng, &mut added);
+    }
     if !added.is_empty() {
         // Added faults void the file's bounds on quiet stretches (message counts, leaders).
         s.expect.clear();
     }
+    loosen_liveness(&mut s);
     s.name = format!("{}-v{number}", base.name);
     let swarm = if base.swarm.enabled {
         format!("swarm {swarm}")
@@ -119,6 +139,26 @@ pub fn draw(base: &Scenario, seed_base: u64, index: usize, number: u32) -> Varia
         scenario,
         text: Some(text),
         description,
+    }
+}
+
+/// The file's liveness bounds were set for its own faults; a variant's are heavier (more
+/// kinds, higher intensities, nodes restarted in the quiet period with stale logs that
+/// disrupt elections until a leader catches them up), so its bounds are `LIVENESS_SLACK`
+/// times the file's, and the run is made long enough for the checks to happen.
+fn loosen_liveness(s: &mut Scenario) {
+    let l = &mut s.liveness;
+    let mut end = s.faults.until_ns;
+    for within in [&mut l.leader_within_ns, &mut l.clients_within_ns]
+        .into_iter()
+        .flatten()
+    {
+        *within = within.saturating_mul(LIVENESS_SLACK);
+        end = end.max(s.faults.until_ns.saturating_add(*within));
+    }
+    if end > s.duration_ns {
+        // Whole seconds past the last check: a file a person reads.
+        s.duration_ns = (end / 1_000_000_000 + 1) * 1_000_000_000;
     }
 }
 
@@ -158,12 +198,29 @@ fn add_compaction(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String
 /// A disk whose syncs take as long as a message's round trip or longer: the windows between
 /// a write and its sync (a leader counting its own unsynced entry, an acknowledgement sent
 /// before the sync) are then wide enough for the other nodes to act in.
+///
+/// Raft needs its broadcast time (a round trip with a sync at each end) well below the
+/// election timeout, or no leader keeps its followers: a sync never takes more than a sixth
+/// of the shortest election timeout.
 fn slow_disk(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
-    const SYNC_MS: [(u64, u64); 3] = [(1, 10), (2, 30), (5, 60)];
-    let (min_ms, max_ms) = SYNC_MS[rng.gen_range(0..SYNC_MS.len())];
-    s.disk.sync_latency_min_ns = min_ms * 1_000_000;
-    s.disk.sync_latency_max_ns = max_ms * 1_000_000;
-    added.push(format!("sync_latency=[{min_ms}ms,{max_ms}ms]"));
+    const SYNC_US: [(u64, u64); 3] = [(1_000, 10_000), (2_000, 30_000), (5_000, 60_000)];
+    let (min_us, max_us) = SYNC_US[rng.gen_range(0..SYNC_US.len())];
+    let cap_us = s.raft.election_timeout_min_ns / 6 / 1_000;
+    let max_us = max_us.min(cap_us).max(s.disk.sync_latency_max_ns / 1_000);
+    let min_us = min_us.min(max_us);
+    s.disk.sync_latency_min_ns = min_us * 1_000;
+    s.disk.sync_latency_max_ns = max_us * 1_000;
+    added.push(format!("sync_latency=[{min_us}us,{max_us}us]"));
+}
+
+/// Crashed nodes come back within an election or two: a node that forgot what it promised
+/// (an unsynced vote, an acknowledged entry) is then back in time to act on the same term.
+fn quick_restarts(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
+    const DOWN_MS: [(u64, u64); 3] = [(1, 50), (5, 200), (20, 500)];
+    let (min_ms, max_ms) = DOWN_MS[rng.gen_range(0..DOWN_MS.len())];
+    s.faults.down_for_min_ns = min_ms * 1_000_000;
+    s.faults.down_for_max_ns = max_ms * 1_000_000;
+    added.push(format!("down_for=[{min_ms}ms,{max_ms}ms]"));
 }
 
 fn log_uniform(rng: &mut ChaCha8Rng, min: u64, max: u64) -> u64 {
@@ -215,6 +272,24 @@ mod tests {
         assert!(
             timed_seen >= 16,
             "{timed_seen} of 64 variants with timed faults"
+        );
+    }
+
+    #[test]
+    fn a_variant_loosens_the_liveness_bounds_and_makes_room_for_them() {
+        let text = "seed = 1\nnodes = 3\nduration = \"10s\"\n[faults]\ncrash_every = \"2s\"\n\
+                    until = \"8s\"\n[liveness]\nleader_within = \"1s\"\n";
+        let b = scenario::parse("b.toml", text).unwrap();
+        let v = draw(&b, 1, 0, 1);
+        assert_eq!(v.scenario.liveness.leader_within_ns, Some(4_000_000_000));
+        assert_eq!(
+            v.scenario.duration_ns, 13_000_000_000,
+            "8 s + 4 s, then a whole second"
+        );
+        assert_eq!(
+            original(&b).scenario.liveness,
+            b.liveness,
+            "the file itself is kept"
         );
     }
 }

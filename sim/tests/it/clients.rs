@@ -108,6 +108,29 @@ fn expired_sessions_end_in_unknown_outcomes_not_violations() {
 }
 
 #[test]
+fn an_expired_session_after_the_fault_window_is_an_answer_not_a_liveness_failure() {
+    // Dissertation 6.3: a session expires by log time. A client whose session expired got an
+    // answer from a working cluster; the liveness check counts only clients left without one.
+    let mut s = scenario("lossy");
+    s.raft.session_timeout_ns = 30_000_000;
+    s.clients.think_time_min_ns = 40_000_000;
+    s.clients.think_time_max_ns = 80_000_000;
+    s.faults.until_ns = s.duration_ns / 4;
+    s.liveness.clients_within_ns = Some(s.duration_ns / 2);
+    let outcome = sim::run(&s, 1, RunOptions::default()).unwrap();
+    assert!(outcome.violation.is_none(), "{:?}", outcome.violation);
+    let late_infos = outcome
+        .history
+        .iter()
+        .filter(|e| e.kind == EventKind::Info && e.time_ns > Some(s.faults.until_ns))
+        .count();
+    assert!(
+        late_infos > 5,
+        "sessions expired after the window: {late_infos}"
+    );
+}
+
+#[test]
 fn a_run_history_checks_the_same_through_check_history() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = crate::scenarios_dir().join("exactly-once.toml");
