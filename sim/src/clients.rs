@@ -344,6 +344,7 @@ impl ClientSim {
         now_ns: u64,
     ) -> Vec<Action> {
         let state = self.client(id).state.clone();
+        let current = self.client(id).session;
         match (state, reply) {
             (State::Registering, ClientReply::Registered { session }) => {
                 let client = self.client(id);
@@ -354,17 +355,26 @@ impl ClientSim {
                 client.state = State::Idle;
                 self.wake(id, now_ns)
             }
-            (State::Waiting { op, seq }, ClientReply::Done { seq: done, result })
-                if done == seq =>
-            {
+            (
+                State::Waiting { op, seq },
+                ClientReply::Done {
+                    session,
+                    seq: done,
+                    result,
+                },
+            ) if done == seq && Some(session) == current => {
                 let client = self.client(id);
                 (client.target, client.rotation) = (from, from);
                 self.finish(id, &op, seq, result, now_ns);
                 self.rest(id)
             }
-            (State::Waiting { op, seq }, ClientReply::SessionExpired { seq: expired })
-                if expired == seq =>
-            {
+            (
+                State::Waiting { op, seq },
+                ClientReply::SessionExpired {
+                    session,
+                    seq: expired,
+                },
+            ) if expired == seq && Some(session) == current => {
                 // An earlier try may have executed it before the session expired.
                 self.complete(id, &op, EventKind::Info, None, now_ns);
                 self.answered_unknown.insert(self.history.len() - 1);

@@ -340,8 +340,11 @@ pub enum ClientReply {
         /// Its id.
         session: u64,
     },
-    /// Command `seq` executed (now or earlier) with this result.
+    /// Command `seq` of `session` executed (now or earlier) with this result.
     Done {
+        /// The session: a client that registered again must not take a late answer to its
+        /// old session's command of the same number for its new one.
+        session: u64,
         /// The command.
         seq: u64,
         /// Its result.
@@ -350,6 +353,8 @@ pub enum ClientReply {
     /// The session expired; command `seq` was not executed now and may or may not have been
     /// executed before.
     SessionExpired {
+        /// The session.
+        session: u64,
         /// The command.
         seq: u64,
     },

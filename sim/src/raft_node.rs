@@ -199,6 +199,7 @@ impl RaftNode {
                     session,
                     seq,
                     ClientReply::Done {
+                        session,
                         seq,
                         result: op_result(output),
                     },
@@ -208,7 +209,7 @@ impl RaftNode {
                 }
             }
             SessionOutput::SessionExpired { session, seq } => {
-                if self.answer(session, seq, ClientReply::SessionExpired { seq }) {
+                if self.answer(session, seq, ClientReply::SessionExpired { session, seq }) {
                     self.situations.session_expired += 1;
                 }
             }
@@ -466,13 +467,14 @@ impl SimNode for RaftNode {
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
         self.local_now_ns = now_ns;
         if let ClientRequest::Op {
+            session,
             seq,
             op: ClientOp::Get { key },
-            ..
         } = &request
         {
             if let Some(value) = self.read_locally(key) {
                 let reply = ClientReply::Done {
+                    session: *session,
                     seq: *seq,
                     result: OpResult::Value(value),
                 };

@@ -131,6 +131,63 @@ fn an_expired_session_after_the_fault_window_is_an_answer_not_a_liveness_failure
 }
 
 #[test]
+fn a_late_answer_to_an_old_session_is_not_taken_for_the_new_one() {
+    // Dissertation 6.3: a reply answers one (session, seq). A node still holding a client's
+    // request from a session it has since replaced answers it late; the client, now at the
+    // same seq of its new session, must not take that answer (a hunt found this: a cas
+    // acknowledged with the result of another session's get, never executed).
+    use sim::clients::{Action, ClientSim};
+    use sim::node::{ClientReply, ClientRequest, OpResult};
+    let mut settings = scenario("exactly-once").clients;
+    settings.count = 1;
+    let mut clients = ClientSim::new(settings, 3, 7);
+    clients.start();
+    let sent = |actions: Vec<Action>| {
+        actions.into_iter().find_map(|a| match a {
+            Action::Send { node, request, .. } => Some((node, request)),
+            _ => None,
+        })
+    };
+    let (node, request) = sent(clients.wake(1, 0)).expect("a registration");
+    assert_eq!(request, ClientRequest::Register);
+    let registered = ClientReply::Registered { session: 9 };
+    let (node, request) = sent(clients.reply(1, node, registered, 1)).expect("a first op");
+    let ClientRequest::Op {
+        session: 9, seq: 1, ..
+    } = request
+    else {
+        panic!("{request:?}");
+    };
+    let result = OpResult::Value("x".into());
+    let stale = ClientReply::Done {
+        session: 8,
+        seq: 1,
+        result: result.clone(),
+    };
+    clients.reply(1, node, stale, 2);
+    assert_eq!(
+        clients.history().len(),
+        1,
+        "only the invocation: {:?}",
+        clients.history()
+    );
+    let expired = ClientReply::SessionExpired { session: 8, seq: 1 };
+    clients.reply(1, node, expired, 3);
+    assert_eq!(clients.history().len(), 1);
+    let done = ClientReply::Done {
+        session: 9,
+        seq: 1,
+        result,
+    };
+    clients.reply(1, node, done, 4);
+    assert_eq!(
+        clients.history().len(),
+        2,
+        "the answer to the current session completes it"
+    );
+}
+
+#[test]
 fn a_run_history_checks_the_same_through_check_history() {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = crate::scenarios_dir().join("exactly-once.toml");
