@@ -87,10 +87,6 @@ pub enum Mutation {
     /// acknowledges, so it commits entries a quorum never stored. Source: the MIT 6.824
     /// Students' Guide (matchIndex = nextIndex - 1 or len(log) is not safe).
     MatchIndexFromNextIndex,
-    /// Dissertation section 10.2.1 broken: the leader counts its own copy toward the quorum
-    /// before its write is durable; that is safe only if a majority of the others hold it.
-    /// Source: goraft/raft#150 (proposal that the leader commit without an fsync of its own).
-    LeaderCountsUnsyncedSelf,
     /// Figure 2 broken (votedFor is persistent state): the hard state written before a vote
     /// is sent leaves the vote out, so after a crash the server votes again in that term.
     /// Source: xnnyygn/xraft#29 (votedFor not stored); a classic 6.824 lab 2C bug.
@@ -104,11 +100,6 @@ pub enum Mutation {
     /// index, rolling its commit index and state machine back. Source: etcd-io/etcd#1715
     /// (raft ignores a snapshot at or below the commit index) and talent-plan/tinykv#409.
     InstallOlderSnapshot,
-    /// Section 7 and Figure 13 broken: a follower acknowledges an installed snapshot before
-    /// the snapshot and its log are durable; a crash then loses entries the leader counts.
-    /// Source: Figure 13 ("save snapshot file", then reply); related: eBay/NuRaft#185
-    /// (committed entries lost after a kill around a snapshot).
-    SnapshotAckBeforeSync,
     /// Figure 13 step 4 broken: a follower appends every chunk's data to the snapshot it is
     /// receiving without checking the chunk's offset, so a duplicate or reordered chunk
     /// corrupts it. Source: eBay/NuRaft#407 (an invalid snapshot install found by Jepsen).
@@ -148,7 +139,7 @@ pub enum Mutation {
 
 impl Mutation {
     /// Every mutation, for listings.
-    pub const ALL: [Mutation; 25] = [
+    pub const ALL: [Mutation; 23] = [
         Mutation::CommitPriorTermByCounting,
         Mutation::VoteWithoutLogCheck,
         Mutation::NoSessionDedup,
@@ -161,11 +152,9 @@ impl Mutation {
         Mutation::AcceptStaleTermAppend,
         Mutation::CommitBeyondLastNewEntry,
         Mutation::MatchIndexFromNextIndex,
-        Mutation::LeaderCountsUnsyncedSelf,
         Mutation::VoteNotPersisted,
         Mutation::AckBeforeSync,
         Mutation::InstallOlderSnapshot,
-        Mutation::SnapshotAckBeforeSync,
         Mutation::SnapshotChunkOffsetIgnored,
         Mutation::ConfigOnCommit,
         Mutation::FinalConfigBeforeJointCommits,
@@ -191,11 +180,9 @@ impl Mutation {
             Mutation::AcceptStaleTermAppend => "accept-stale-term-append",
             Mutation::CommitBeyondLastNewEntry => "commit-beyond-last-new-entry",
             Mutation::MatchIndexFromNextIndex => "match-index-from-next-index",
-            Mutation::LeaderCountsUnsyncedSelf => "leader-counts-unsynced-self",
             Mutation::VoteNotPersisted => "vote-not-persisted",
             Mutation::AckBeforeSync => "ack-before-sync",
             Mutation::InstallOlderSnapshot => "install-older-snapshot",
-            Mutation::SnapshotAckBeforeSync => "snapshot-ack-before-sync",
             Mutation::SnapshotChunkOffsetIgnored => "snapshot-chunk-offset-ignored",
             Mutation::ConfigOnCommit => "config-on-commit",
             Mutation::FinalConfigBeforeJointCommits => "final-config-before-joint-commits",
@@ -223,11 +210,9 @@ impl Mutation {
             Mutation::AcceptStaleTermAppend => "replication",
             Mutation::CommitBeyondLastNewEntry => "commitment",
             Mutation::MatchIndexFromNextIndex => "commitment",
-            Mutation::LeaderCountsUnsyncedSelf => "commitment",
             Mutation::VoteNotPersisted => "persistence",
             Mutation::AckBeforeSync => "persistence",
             Mutation::InstallOlderSnapshot => "snapshots",
-            Mutation::SnapshotAckBeforeSync => "snapshots",
             Mutation::SnapshotChunkOffsetIgnored => "snapshots",
             Mutation::ConfigOnCommit => "membership",
             Mutation::FinalConfigBeforeJointCommits => "membership",
@@ -264,17 +249,11 @@ impl Mutation {
             Mutation::MatchIndexFromNextIndex => {
                 "Fig. 2: matchIndex = nextIndex - 1, not the acknowledged index"
             }
-            Mutation::LeaderCountsUnsyncedSelf => {
-                "diss. §10.2.1: leader counts its own unsynced copy"
-            }
             Mutation::VoteNotPersisted => "Fig. 2: votedFor left out of the durable hard state",
             Mutation::AckBeforeSync => {
                 "Fig. 2: follower acknowledges entries before they are synced"
             }
             Mutation::InstallOlderSnapshot => "§7: snapshot at or below the commit index installed",
-            Mutation::SnapshotAckBeforeSync => {
-                "Fig. 13: snapshot acknowledged before it is durable"
-            }
             Mutation::SnapshotChunkOffsetIgnored => {
                 "Fig. 13 step 4: chunk written without checking its offset"
             }
@@ -311,11 +290,9 @@ impl Mutation {
             Mutation::AcceptStaleTermAppend => "Raft paper Fig. 2; 6.824 lab 2B",
             Mutation::CommitBeyondLastNewEntry => "6.824 Students' Guide",
             Mutation::MatchIndexFromNextIndex => "6.824 Students' Guide",
-            Mutation::LeaderCountsUnsyncedSelf => "goraft/raft#150",
             Mutation::VoteNotPersisted => "xnnyygn/xraft#29; 6.824 lab 2C",
             Mutation::AckBeforeSync => "camunda/camunda#4160, c5#263",
             Mutation::InstallOlderSnapshot => "etcd-io/etcd#1715, tinykv#409",
-            Mutation::SnapshotAckBeforeSync => "Raft paper Fig. 13; cf. eBay/NuRaft#185",
             Mutation::SnapshotChunkOffsetIgnored => "eBay/NuRaft#407",
             Mutation::ConfigOnCommit => "Raft dissertation §4.1",
             Mutation::FinalConfigBeforeJointCommits => "Raft paper §6",

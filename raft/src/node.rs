@@ -463,16 +463,12 @@ impl Node {
 
     /// Whether the writes of the next `Ready` must be durable before its messages go out: a
     /// new term or vote, log entries, and (as a follower acknowledges it) an installed
-    /// snapshot. The persistence mutations leave some of them out.
+    /// snapshot. The `AckBeforeSync` mutation leaves a follower's log writes out.
     fn must_sync(&self, term_or_vote: bool, log_write: bool, leader_snapshot: bool) -> bool {
         let mutation = self.config.mutation;
         let is_leader = matches!(self.role, RoleState::Leader { .. });
-        let unsynced_ack = match mutation {
-            Some(Mutation::AckBeforeSync) => !is_leader && !leader_snapshot,
-            Some(Mutation::SnapshotAckBeforeSync) => leader_snapshot,
-            _ => false,
-        };
-        term_or_vote || (log_write && !unsynced_ack) || (leader_snapshot && !unsynced_ack)
+        let unsynced_ack = mutation == Some(Mutation::AckBeforeSync) && !is_leader;
+        term_or_vote || leader_snapshot || (log_write && !unsynced_ack)
     }
 
     /// The hard state as written to disk: all of it, except under the `VoteNotPersisted`
@@ -941,10 +937,7 @@ impl Node {
         let RoleState::Leader { progress } = &self.role else {
             return;
         };
-        let synced = match self.mutated(Mutation::LeaderCountsUnsyncedSelf) {
-            true => self.log.last_index(),
-            false => self.synced_index,
-        };
+        let synced = self.synced_index;
         let id = self.config.id;
         let quorum_index = self.quorum_membership().quorum_index(|peer| match peer {
             _ if peer == id => synced,

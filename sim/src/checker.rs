@@ -44,7 +44,8 @@ pub enum Invariant {
     /// Once faults stop, a leader is elected and clients' operations complete in time.
     Liveness,
     /// A leader commits an index only once a majority of its configuration's voters (of both
-    /// configurations during joint consensus, section 6) hold the entry.
+    /// configurations during joint consensus, section 6) hold the entry, in their logs and
+    /// synced to their disks.
     QuorumCommit,
     /// A scenario's `[[expect]]` bound on a stretch of the run.
     Expectation,
@@ -220,6 +221,9 @@ pub struct Checker {
     committed: Vec<Committed>,
     /// Leaders elected in a term > 1 whose log was shorter than another node's.
     leaders_with_shorter_log: u64,
+    /// The commit a leader made in the last `on_view` (leader, index, term of the entry, the
+    /// configurations in effect during the event), for `check_commit_durable`.
+    commit_to_check: Option<(NodeId, u64, u64, Vec<Membership>)>,
 }
 
 fn chain(prev: u64, entry: &StoredEntry) -> u64 {
@@ -240,6 +244,7 @@ impl Checker {
                 .collect(),
             leaders: BTreeMap::new(),
             marks_by_index: Vec::new(),
+            commit_to_check: None,
             committed: Vec::new(),
             leaders_with_shorter_log: 0,
         }
@@ -478,8 +483,13 @@ impl Checker {
             ));
         }
         self.nodes[(node - 1) as usize].view = view;
+        self.commit_to_check = None;
         if view.role == Role::Leader && view.commit_index > before.commit_index {
             self.check_commit_quorum(now, node, view.commit_index, &during)?;
+            let mirror = &self.nodes[(node - 1) as usize];
+            if let Some(mark) = mirror.mark(view.commit_index) {
+                self.commit_to_check = Some((node, view.commit_index, mark.term, during));
+            }
         }
         if view.commit_index > before.commit_index {
             self.check_commits(
@@ -537,6 +547,39 @@ impl Checker {
             } else {
                 format!(" and outgoing voters {:?}", config.voters_outgoing)
             }
+        );
+        Err(violation(
+            Invariant::QuorumCommit,
+            vec![leader],
+            now,
+            detail,
+        ))
+    }
+
+    /// The leader's commit seen by the last `on_view`, against what the nodes' disks hold:
+    /// `durable(node, index, term)` says whether `node` has synced the entry `(index, term)`
+    /// (or a snapshot covering it). Raft counts a copy toward a commit only once it is on
+    /// stable storage, the leader's own included (dissertation section 10.2.1); a commit
+    /// counted on volatile copies is lost by crashes that Raft must survive.
+    pub fn check_commit_durable(
+        &mut self,
+        now: u64,
+        durable: impl Fn(NodeId, u64, u64) -> bool,
+    ) -> Result<(), Violation> {
+        let Some((leader, index, term, during)) = self.commit_to_check.take() else {
+            return Ok(());
+        };
+        let holds = |id: NodeId| durable(id, index, term);
+        let config = self.nodes[(leader - 1) as usize].membership();
+        if config.has_quorum(holds) || during.iter().any(|c| c.has_quorum(holds)) {
+            return Ok(());
+        }
+        let holders: Vec<NodeId> = (1..=self.nodes.len() as u64)
+            .filter(|&id| holds(id))
+            .collect();
+        let detail = format!(
+            "leader {leader} committed index {index} (term {term}), synced to disk only on {holders:?}; its configuration is voters {:?}",
+            config.voters
         );
         Err(violation(
             Invariant::QuorumCommit,
@@ -770,6 +813,40 @@ mod tests {
             kind: EntryKind::Config,
             data: m.encode(),
         }
+    }
+
+    #[test]
+    fn quorum_commit_counts_only_copies_synced_to_disk() {
+        // Dissertation 10.2.1: a copy counts toward a commit once it is on stable storage.
+        // Nodes 1 and 2 hold index 1 in their logs; the leader commits it.
+        let setup = || {
+            let mut c = checker();
+            let leader = view(Role::Leader, 1, 0);
+            c.on_log_write(1, 1, &write(1, vec![entry(1, 1, 1)]), &leader)
+                .unwrap();
+            let follower = view(Role::Follower, 1, 0);
+            c.on_log_write(1, 2, &write(1, vec![entry(1, 1, 1)]), &follower)
+                .unwrap();
+            c.on_view(1, 1, leader).unwrap();
+            c.on_view(2, 1, view(Role::Leader, 1, 1)).unwrap();
+            c
+        };
+        // Both synced: a majority of three on disk.
+        setup().check_commit_durable(2, |_, _, _| true).unwrap();
+        // Only node 2 synced it (the leader counted its own volatile copy): refused.
+        let v = setup()
+            .check_commit_durable(2, |node, index, term| node == 2 && (index, term) == (1, 1))
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(
+            v.detail.contains("synced to disk only on [2]"),
+            "{}",
+            v.detail
+        );
+        // A view without a new commit has nothing to check.
+        let mut c = setup();
+        c.on_view(3, 1, view(Role::Leader, 1, 1)).unwrap();
+        c.check_commit_durable(3, |_, _, _| false).unwrap();
     }
 
     #[test]

@@ -295,6 +295,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn durable_state_holds_what_a_restart_would_hold() {
+        let mut d = DurableState {
+            log: entries(1, 3, 2).entries,
+            ..DurableState::default()
+        };
+        assert!(d.holds(2, 2) && d.holds(3, 2));
+        assert!(!d.holds(2, 1), "another term at that index");
+        assert!(!d.holds(4, 2), "past the end");
+        d.snapshot = Some(StoredSnapshot {
+            index: 5,
+            term: 3,
+            membership: Membership::simple(&[1, 2, 3]),
+            data: Vec::new(),
+        });
+        d.log = entries(6, 7, 3).entries;
+        assert!(d.holds(4, 1), "a snapshot covers committed entries only");
+        assert!(d.holds(7, 3) && !d.holds(8, 3));
+    }
+
     fn hs(term: u64) -> HardState {
         HardState {
             term,

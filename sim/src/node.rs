@@ -191,6 +191,22 @@ impl DurableState {
         }
     }
 
+    /// Whether a node restarting from this state would hold entry (`index`, `term`): in its
+    /// log after the snapshot, or covered by the snapshot (which holds committed entries only).
+    pub fn holds(&self, index: u64, term: u64) -> bool {
+        if self.snapshot.as_ref().is_some_and(|s| index <= s.index) {
+            return true;
+        }
+        let log = self.log_after_snapshot();
+        let Some(first) = log.first().map(|e| e.index) else {
+            return false;
+        };
+        index
+            .checked_sub(first)
+            .and_then(|position| log.get(position as usize))
+            .is_some_and(|e| e.index == index && e.term == term)
+    }
+
     /// The (index, term) of the last entry a node restarts with: the log's last, else the
     /// snapshot's, else (0, 0).
     pub fn last(&self) -> (u64, u64) {

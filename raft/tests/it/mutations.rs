@@ -222,17 +222,6 @@ fn match_index_from_next_index_counts_entries_in_flight() {
     assert_eq!((real, mutated), (Some(3), Some(4)));
 }
 
-#[test]
-fn leader_counts_unsynced_self_commits_before_its_own_write() {
-    // Dissertation section 10.2.1: without its own durable copy, a leader needs a majority of
-    // the others; here only node 2 holds the no-op.
-    let (real, mutated) = both(Mutation::LeaderCountsUnsyncedSelf, leader, |n| {
-        step(n, append_ok(2, 2, 2));
-        n.commit_index()
-    });
-    assert_eq!((real, mutated), (1, 2));
-}
-
 // ---- Persistence ----------------------------------------------------------------------------
 
 #[test]
@@ -287,20 +276,6 @@ fn install_older_snapshot_rolls_the_commit_index_back() {
         },
     );
     assert_eq!((real, mutated), (3, 2));
-}
-
-#[test]
-fn snapshot_ack_before_sync_acknowledges_a_volatile_snapshot() {
-    // Figure 13: the snapshot is saved before the follower replies.
-    let (real, mutated) = both(
-        Mutation::SnapshotAckBeforeSync,
-        |m| node(m, hs(1, None, 0), Vec::new()),
-        |n| {
-            let ready = step(n, snapshot_chunk(1, 5, 1, 0, b"s"));
-            (ready.snapshot_from_leader, ready.must_sync)
-        },
-    );
-    assert_eq!((real, mutated), ((true, true), (true, false)));
 }
 
 #[test]

@@ -927,6 +927,13 @@ impl<N: SimNode> Simulator<N> {
             );
         }
         self.trace_view_change(id, view_before, view);
+        let slots = &self.slots;
+        self.checker
+            .check_commit_durable(now, |node, index, term| {
+                let slot = slots.get((node.wrapping_sub(1)) as usize);
+                slot.is_some_and(|s| s.disk.durable().holds(index, term))
+            })
+            .map_err(Failure::Violation)?;
         self.check_applied(id, &output.applied)?;
         self.send_replies(id, output.replies);
         if sync.is_some() && self.crash_before_sync_fires(id) {
