@@ -375,6 +375,7 @@ impl<'a> State<'a> {
                 stats: RegionStats {
                     runs: 0,
                     reached: vec![0; situations],
+                    events: 0,
                 },
             })
             .collect();
@@ -447,6 +448,7 @@ impl<'a> State<'a> {
             stats: RegionStats {
                 runs: 0,
                 reached: vec![0; self.totals.len()],
+                events: 0,
             },
         });
         self.regions.len() - 1
@@ -455,6 +457,7 @@ impl<'a> State<'a> {
     fn record(&mut self, job: &Job, summary: &RunSummary, hunt: &mut Hunt) {
         let region = &mut self.regions[job.region];
         region.stats.runs += 1;
+        region.stats.events += summary.events;
         self.runs_total += 1;
         for (i, (_, _, count)) in summary.situations.list().into_iter().enumerate() {
             if count > 0 {

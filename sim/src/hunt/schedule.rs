@@ -7,7 +7,9 @@
 //!
 //! ```text
 //! rarity(r) = sum over s of (h_r(s) / n_r) * (N / F(s))      N: runs in all
-//! energy(r) = (1 + rarity(r)) / sqrt(1 + n_r), capped at ENERGY_RATIO_MAX times the lowest
+//! energy(r) = (1 + rarity(r)) / sqrt(1 + n_r) * cheapness(r), capped at ENERGY_RATIO_MAX
+//!             times the lowest
+//! cheapness(r) = sqrt(mean events per run / r's events per run), within [1/4, 4]
 //! ```
 //!
 //! A situation every run reaches adds 1 to every region alike; one that a single run reached
@@ -26,6 +28,9 @@ pub const NEW_VARIANT_P: f64 = 0.25;
 /// A region's energy is at most this many times the lowest.
 pub const ENERGY_RATIO_MAX: f64 = 64.0;
 
+/// How far a region's cost may move its energy: a factor in `[1/COST_FACTOR_MAX, COST_FACTOR_MAX]`.
+pub const COST_FACTOR_MAX: f64 = 4.0;
+
 /// What the schedule knows of a region.
 #[derive(Clone, Debug, Default)]
 pub struct RegionStats {
@@ -33,6 +38,8 @@ pub struct RegionStats {
     pub runs: u64,
     /// Per situation (in `Situations::list` order), runs that reached it.
     pub reached: Vec<u64>,
+    /// Events simulated in its runs: what a run costs, measured without a clock.
+    pub events: u64,
 }
 
 /// What one slot of a round does.
@@ -46,6 +53,10 @@ pub enum Slot {
 
 /// Each region's energy; `totals[s]` is `F(s)`, `runs_total` is `N`.
 pub fn energies(regions: &[RegionStats], totals: &[u64], runs_total: u64) -> Vec<f64> {
+    let (runs_all, events_all) = regions
+        .iter()
+        .fold((0u64, 0u64), |(r, e), s| (r + s.runs, e + s.events));
+    let events_mean = events_all as f64 / runs_all.max(1) as f64;
     let mut energy: Vec<f64> = regions
         .iter()
         .map(|r| {
@@ -57,7 +68,7 @@ pub fn energies(regions: &[RegionStats], totals: &[u64], runs_total: u64) -> Vec
                 .filter(|(h, f)| **h > 0 && **f > 0)
                 .map(|(h, f)| (*h as f64 / n) * (runs_total as f64 / *f as f64))
                 .sum();
-            (1.0 + rarity) / (1.0 + r.runs as f64).sqrt()
+            (1.0 + rarity) / (1.0 + r.runs as f64).sqrt() * cheapness(r, events_mean)
         })
         .collect();
     let lowest = energy.iter().copied().fold(f64::INFINITY, f64::min);
@@ -65,6 +76,19 @@ pub fn energies(regions: &[RegionStats], totals: &[u64], runs_total: u64) -> Vec
         *e = e.min(lowest * ENERGY_RATIO_MAX);
     }
     energy
+}
+
+/// A region whose runs simulate fewer events than the mean gets more runs for the same wall
+/// time (AFL favours fast inputs the same way): the square root of the ratio, bounded by
+/// `COST_FACTOR_MAX` either way. An untried region counts as average.
+fn cheapness(r: &RegionStats, events_mean: f64) -> f64 {
+    if r.runs == 0 || events_mean <= 0.0 {
+        return 1.0;
+    }
+    let mean = (r.events as f64 / r.runs as f64).max(1.0);
+    (events_mean / mean)
+        .sqrt()
+        .clamp(1.0 / COST_FACTOR_MAX, COST_FACTOR_MAX)
 }
 
 /// The slots of one power round of `size` runs. `scenario_of[r]` is region `r`'s scenario.
@@ -117,7 +141,25 @@ mod tests {
         RegionStats {
             runs,
             reached: reached.to_vec(),
+            events: runs * 1_000,
         }
+    }
+
+    #[test]
+    fn a_cheaper_region_gets_more_energy_within_bounds() {
+        let mut cheap = stats(10, &[10]);
+        cheap.events = 10 * 250;
+        let regions = [cheap, stats(10, &[10])];
+        let e = energies(&regions, &[20], 20);
+        // Mean 625 events a run: sqrt(625/250) against sqrt(625/1000).
+        assert!((e[0] / e[1] - 2.0).abs() < 1e-9, "{e:?}");
+        let mut tiny = stats(10, &[10]);
+        tiny.events = 10;
+        let e = energies(&[tiny, stats(10, &[10])], &[20], 20);
+        assert!(
+            e[0] / e[1] <= COST_FACTOR_MAX * COST_FACTOR_MAX + 1e-9,
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -54,6 +54,10 @@ const TIMED_P: f64 = 0.3;
 const GENERIC_P: f64 = 0.15;
 /// Probability that a variant of a file without compaction compacts its logs.
 const COMPACTION_P: f64 = 0.3;
+/// Probability that a variant of a file without membership churn changes its voters at
+/// random, and the shortest mean interval between changes.
+const CHURN_P: f64 = 0.35;
+const CHURN_EVERY_NS_MIN: u64 = 500_000_000;
 /// How much longer than the file's a variant's liveness bounds are.
 const LIVENESS_SLACK: u64 = 4;
 /// Probability that a variant's crashed nodes restart within milliseconds.
@@ -114,6 +118,9 @@ pub fn draw(base: &Scenario, seed_base: u64, index: usize, number: u32) -> Varia
     }
     if rng.gen_bool(QUICK_RESTART_P) {
         quick_restarts(&mut s, &mut rng, &mut added);
+    }
+    if s.membership.churn_every_ns.is_none() && rng.gen_bool(CHURN_P) {
+        add_churn(&mut s, &mut rng, &mut added);
     }
     if added.is_empty() {
         loosen_liveness(&mut s);
@@ -216,6 +223,32 @@ fn slow_disk(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
     s.disk.sync_latency_min_ns = min_us * 1_000;
     s.disk.sync_latency_max_ns = max_us * 1_000;
     added.push(format!("sync_latency=[{min_us}us,{max_us}us]"));
+}
+
+/// Membership changes are an input like faults: a variant of a file without them may change
+/// its voters at random (removing one, adding it back, or adding a spare it gains), so that
+/// every file's faults also meet configurations in flight.
+fn add_churn(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
+    let every = log_uniform(rng, CHURN_EVERY_NS_MIN, EVERY_NS_MAX);
+    s.membership.churn_every_ns = Some(every);
+    let spare = s.nodes < scenario::MAX_NODES && rng.gen_bool(0.5);
+    if spare && s.membership.initial == s.nodes {
+        s.nodes += 1;
+    }
+    s.membership.voters_min = s
+        .membership
+        .initial
+        .saturating_sub(1)
+        .max(2)
+        .min(s.membership.initial);
+    s.membership.voters_max = s.nodes;
+    added.push(format!(
+        "churn_every={} voters=[{},{}] nodes={}",
+        scenario::format_duration(every),
+        s.membership.voters_min,
+        s.membership.voters_max,
+        s.nodes
+    ));
 }
 
 /// Crashed nodes come back within an election or two: a node that forgot what it promised
