@@ -532,21 +532,35 @@ impl Checker {
                 .get((id.wrapping_sub(1)) as usize)
                 .is_some_and(|m| self.held(m, index) == Some(mark))
         };
-        let config = mirror.membership();
+        let what = format!("committed index {index}, held only by");
+        self.commit_quorum(now, leader, during, holds, &what)
+    }
+
+    /// Passes if the voters for which `holds` is true are a quorum of `leader`'s
+    /// configuration or of one in effect `during` the event; else a `QuorumCommit` violation
+    /// that says `what`, then the holders and the configuration.
+    fn commit_quorum(
+        &self,
+        now: u64,
+        leader: NodeId,
+        during: &[Membership],
+        holds: impl Fn(NodeId) -> bool + Copy,
+        what: &str,
+    ) -> Result<(), Violation> {
+        let config = self.nodes[(leader - 1) as usize].membership();
         if config.has_quorum(holds) || during.iter().any(|c| c.has_quorum(holds)) {
             return Ok(());
         }
         let holders: Vec<NodeId> = (1..=self.nodes.len() as u64)
             .filter(|&id| holds(id))
             .collect();
+        let outgoing = match config.voters_outgoing.is_empty() {
+            true => String::new(),
+            false => format!(" and outgoing voters {:?}", config.voters_outgoing),
+        };
         let detail = format!(
-            "leader {leader} committed index {index}, held only by {holders:?}; its configuration is voters {:?}{}",
-            config.voters,
-            if config.voters_outgoing.is_empty() {
-                String::new()
-            } else {
-                format!(" and outgoing voters {:?}", config.voters_outgoing)
-            }
+            "leader {leader} {what} {holders:?}; its configuration is voters {:?}{outgoing}",
+            config.voters
         );
         Err(violation(
             Invariant::QuorumCommit,
@@ -570,23 +584,8 @@ impl Checker {
             return Ok(());
         };
         let holds = |id: NodeId| durable(id, index, term);
-        let config = self.nodes[(leader - 1) as usize].membership();
-        if config.has_quorum(holds) || during.iter().any(|c| c.has_quorum(holds)) {
-            return Ok(());
-        }
-        let holders: Vec<NodeId> = (1..=self.nodes.len() as u64)
-            .filter(|&id| holds(id))
-            .collect();
-        let detail = format!(
-            "leader {leader} committed index {index} (term {term}), synced to disk only on {holders:?}; its configuration is voters {:?}",
-            config.voters
-        );
-        Err(violation(
-            Invariant::QuorumCommit,
-            vec![leader],
-            now,
-            detail,
-        ))
+        let what = format!("committed index {index} (term {term}), synced to disk only on");
+        self.commit_quorum(now, leader, &during, &holds, &what)
     }
 
     /// Checks `node`'s commits of `from..=to` against the entries known committed. Indexes at

@@ -579,7 +579,11 @@ fn write_sweep_report(
         let header =
             sim::trace_file::Header::new(&entry.scenario, &outcome, run_report.reproduce.clone());
         let page = sim::pages::run_page(&header, &outcome, &run_report);
-        let name = format!("runs/{}-seed-{}", file_safe(&entry.scenario.name), run.seed);
+        let name = format!(
+            "runs/{}-seed-{}",
+            sim::hunt::file_safe(&entry.scenario.name),
+            run.seed
+        );
         reports::html::write_run_report(dir.join(&name), &page).map_err(|e| e.to_string())?;
         pages.insert((run.scenario, run.seed), format!("{name}/index.html"));
     }
@@ -588,19 +592,6 @@ fn write_sweep_report(
     let path = reports::html::write_sweep_report(dir, &page).map_err(|e| e.to_string())?;
     eprintln!("report: {}", path.display());
     Ok(())
-}
-
-/// A scenario name as a directory name: letters, digits, `-` and `_` kept, the rest `_`.
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Progress on stderr: a bar on a terminal, otherwise a plain line every few seconds.
