@@ -585,7 +585,7 @@ impl Checker {
         };
         let holds = |id: NodeId| durable(id, index, term);
         let what = format!("committed index {index} (term {term}), synced to disk only on");
-        self.commit_quorum(now, leader, &during, &holds, &what)
+        self.commit_quorum(now, leader, &during, holds, &what)
     }
 
     /// Checks `node`'s commits of `from..=to` against the entries known committed. Indexes at
