@@ -38,7 +38,7 @@ fn install_hook() {
                 Some(l) => format!("{message} (at {}:{}:{})", l.file(), l.line(), l.column()),
                 None => message,
             };
-            CAUGHT.with(|c| *c.borrow_mut() = Some(text));
+            CAUGHT.with(|c| *c.borrow_mut() = Some(truncate(text)));
         }));
     });
 }
