@@ -362,6 +362,30 @@ fn hunt_cli_exit_statuses_and_bad_input() {
 }
 
 #[test]
+fn ctrl_c_stops_a_hunt_with_its_summary_and_exit_130() {
+    let dir = findings_dir("interrupt");
+    let child = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(["hunt", "--time", "10m", "--findings", dir.to_str().unwrap()])
+        .current_dir(scenarios_dir().join(".."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("raftsim starts");
+    // Let it get past the start (the handler is set before the first run), then interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("raftsim ends");
+    assert_eq!(out.status.code(), Some(130));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("INTERRUPTED  hunt of"), "{text}");
+    assert!(text.contains("situations"), "{text}");
+}
+
+#[test]
 fn bugs_prints_a_row_per_mutation_and_the_unmutated_verdict() {
     let dir = findings_dir("bugs");
     let lib = scenarios_dir();
