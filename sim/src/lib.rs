@@ -28,6 +28,7 @@ pub mod sweep;
 pub mod timeline;
 pub mod trace;
 pub mod trace_file;
+pub mod trace_log;
 
 pub use checker::{Invariant, Violation};
 pub use node::{NodeId, NodeView, SimNode};

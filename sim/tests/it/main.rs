@@ -5,6 +5,7 @@ mod clients;
 mod determinism;
 mod faults;
 mod hunt;
+mod log;
 mod membership;
 mod mutations;
 mod properties;
