@@ -85,6 +85,8 @@ fn timed_hunt(
     progress: bool,
 ) -> Result<(hunt::Hunt, f64), String> {
     let stop = AtomicBool::new(false);
+    // Wall time decides only when the hunt stops and what the progress line says; no run
+    // reads it, and the runs tried do not depend on it.
     let started = Instant::now();
     let mut line_last = started;
     let result = hunt::run(plan, &stop, |p| {
