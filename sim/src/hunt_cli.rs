@@ -93,6 +93,7 @@ fn timed_hunt(
         if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
             stop.store(true, Ordering::Relaxed);
         }
+        // The clock paces the progress line only.
         if progress && line_last.elapsed() >= Duration::from_secs(5) {
             line_last = Instant::now();
             eprintln!(

@@ -114,7 +114,7 @@ fn a_finding_is_written_and_its_file_replays_it() {
 
 #[test]
 fn a_drawn_variant_that_finds_a_bug_is_written_as_a_complete_file() {
-    // Seed base 5 and figure8 alone: the first finding of this mutation comes from a variant.
+    // figure8 alone, seed bases 1 to 8: at least one finds this mutation first in a drawn variant.
     let names = ["figure8"];
     let mutation = "commit-prior-term-by-counting";
     let mut found = None;
