@@ -9,11 +9,11 @@
 use crate::history::{Event, EventKind, Function, Value};
 use crate::node::{ClientId, ClientOp, ClientReply, ClientRequest, NodeId, OpResult};
 use crate::rng;
-use crate::scenario::{Clients, KeyDistribution};
+use crate::scenario::{Clients, KeyDistribution, ScriptedOp};
 use crate::situations::Situations;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// What the simulator must do for the clients.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +74,10 @@ struct Client {
     rotation: NodeId,
     /// The last value this client saw for each key: what its cas expects.
     seen: BTreeMap<String, String>,
+    /// When the client last woke from rest: the time its next operation became due.
+    woke_ns: u64,
+    /// With an explicit workload, the operations still to run, by time.
+    script: VecDeque<(u64, ClientOp)>,
 }
 
 /// A write acknowledged to a client: it must have been executed exactly once.
@@ -104,13 +108,18 @@ pub struct ClientSim {
     answered_unknown: std::collections::BTreeSet<usize>,
     acked_writes: Vec<AckedWrite>,
     situations: Situations,
+    /// The scenario lists the operations (`[[operation]]`): nothing is drawn.
+    explicit: bool,
+    /// Every operation started, with the time it became due: the workload made explicit.
+    started: Vec<ScriptedOp>,
 }
 
 impl ClientSim {
-    /// The clients of a run, none started yet.
-    pub fn new(settings: Clients, nodes: u64, seed: u64) -> ClientSim {
+    /// The clients of a run, none started yet; with a `script`, they run exactly its
+    /// operations.
+    pub fn new(settings: Clients, nodes: u64, seed: u64, script: &[ScriptedOp]) -> ClientSim {
         let mut rng = rng::stream(seed, rng::Stream::Clients);
-        let clients = (0..settings.count)
+        let mut clients: Vec<Client> = (0..settings.count)
             .map(|_| {
                 let first = rng.gen_range(1..=nodes);
                 Client {
@@ -122,9 +131,16 @@ impl ClientSim {
                     target: first,
                     rotation: first,
                     seen: BTreeMap::new(),
+                    woke_ns: 0,
+                    script: VecDeque::new(),
                 }
             })
             .collect();
+        for s in script {
+            if let Some(c) = clients.get_mut((s.client as usize).wrapping_sub(1)) {
+                c.script.push_back((s.at_ns, s.op.clone()));
+            }
+        }
         let key_cdf = key_cdf(&settings);
         ClientSim {
             settings,
@@ -138,17 +154,37 @@ impl ClientSim {
             answered_unknown: std::collections::BTreeSet::new(),
             acked_writes: Vec::new(),
             situations: Situations::default(),
+            explicit: !script.is_empty(),
+            started: Vec::new(),
         }
     }
 
-    /// Every client's first wake-up, spread over one think time after `start`.
-    pub fn start(&mut self) -> Vec<Action> {
+    /// Every client's first wake-up, spread over one think time after `start_ns`; with an
+    /// explicit workload, at its first operation's time (a client without one never starts).
+    pub fn start(&mut self, start_ns: u64) -> Vec<Action> {
+        if self.explicit {
+            return (1..=self.settings.count)
+                .filter_map(|client| {
+                    let (at_ns, _) = self.clients[(client - 1) as usize].script.front()?;
+                    Some(Action::Wake {
+                        client,
+                        after_ns: at_ns.saturating_sub(start_ns),
+                    })
+                })
+                .collect();
+        }
         (1..=self.settings.count)
             .map(|client| Action::Wake {
                 client,
                 after_ns: self.think(),
             })
             .collect()
+    }
+
+    /// Every operation started so far, each at the time it became due: a workload that
+    /// replays this one without drawing.
+    pub fn started(&self) -> &[ScriptedOp] {
+        &self.started
     }
 
     /// Operations that break the liveness promise at `now`: one in flight when the fault
@@ -246,6 +282,27 @@ impl ClientSim {
         if self.client(id).state != State::Idle {
             return Vec::new();
         }
+        self.client(id).woke_ns = now_ns;
+        self.begin(id, now_ns)
+    }
+
+    /// An idle client registers, or starts its next operation once it is due.
+    fn begin(&mut self, id: ClientId, now_ns: u64) -> Vec<Action> {
+        if self.explicit {
+            match self.client(id).script.front() {
+                None => {
+                    self.client(id).state = State::Done;
+                    return Vec::new();
+                }
+                Some(&(at_ns, _)) if at_ns > now_ns => {
+                    return vec![Action::Wake {
+                        client: id,
+                        after_ns: at_ns - now_ns,
+                    }];
+                }
+                Some(_) => {}
+            }
+        }
         if self.client(id).session.is_none() {
             self.client(id).state = State::Registering;
             return self.send_first(id, ClientRequest::Register);
@@ -255,7 +312,17 @@ impl ClientSim {
             return Vec::new();
         }
         self.operations_started += 1;
-        let op = self.next_op(id);
+        let op = match self.client(id).script.pop_front() {
+            Some((_, op)) => op,
+            None => self.next_op(id),
+        };
+        let due_ns = self.client(id).woke_ns;
+        self.started.push(ScriptedOp {
+            client: id,
+            at_ns: due_ns,
+            op: op.clone(),
+            line: 0,
+        });
         let client = self.client(id);
         client.seq += 1;
         let (seq, session) = (client.seq, client.session.expect("registered"));
@@ -325,7 +392,7 @@ impl ClientSim {
                 // unknown, and the next command gets a new sequence number.
                 self.complete(id, &op, EventKind::Info, None, now_ns);
                 self.situations.client_gave_up += 1;
-                return self.rest(id);
+                return self.rest(id, now_ns);
             }
         }
         let client = self.client(id);
@@ -353,7 +420,7 @@ impl ClientSim {
                 (client.target, client.rotation) = (from, from);
                 client.attempt = 0;
                 client.state = State::Idle;
-                self.wake(id, now_ns)
+                self.begin(id, now_ns)
             }
             (
                 State::Waiting { op, seq },
@@ -366,7 +433,7 @@ impl ClientSim {
                 let client = self.client(id);
                 (client.target, client.rotation) = (from, from);
                 self.finish(id, &op, seq, result, now_ns);
-                self.rest(id)
+                self.rest(id, now_ns)
             }
             (
                 State::Waiting { op, seq },
@@ -379,7 +446,7 @@ impl ClientSim {
                 self.complete(id, &op, EventKind::Info, None, now_ns);
                 self.answered_unknown.insert(self.history.len() - 1);
                 self.client(id).session = None;
-                self.rest(id)
+                self.rest(id, now_ns)
             }
             (
                 State::Registering | State::Waiting { .. },
@@ -414,10 +481,19 @@ impl ClientSim {
         }]
     }
 
-    fn rest(&mut self, id: ClientId) -> Vec<Action> {
+    fn rest(&mut self, id: ClientId, now_ns: u64) -> Vec<Action> {
+        let explicit = self.explicit;
         let client = self.client(id);
         client.state = State::Idle;
         client.attempt = 0;
+        if explicit {
+            // No think time: the next operation's time says when.
+            let due_ns = client.script.front().map_or(now_ns, |&(at_ns, _)| at_ns);
+            return vec![Action::Wake {
+                client: id,
+                after_ns: due_ns.saturating_sub(now_ns),
+            }];
+        }
         let after_ns = self.think();
         vec![Action::Wake {
             client: id,

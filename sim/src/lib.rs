@@ -21,6 +21,7 @@ pub mod raft_node;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod situations;
 pub mod swarm;
@@ -35,7 +36,7 @@ pub use node::{NodeId, NodeView, SimNode};
 pub use raft_node::RaftNode;
 pub use report::Report;
 pub use scenario::{Scenario, ScenarioError};
-pub use sim::{Outcome, RunOptions, Simulator, Stats};
+pub use sim::{Explicit, Outcome, RunOptions, Simulator, Stats};
 pub use situations::Situations;
 
 /// Runs `scenario` with `seed` against raftsim's own Raft.

@@ -1,6 +1,7 @@
 //! The `raftsim` command line.
 
 mod hunt_cli;
+mod shrink_cli;
 
 use clap::{Parser, Subcommand};
 use sim::{Report, RunOptions};
@@ -28,6 +29,16 @@ enum Command {
     /// Run one scenario with one seed and check every safety invariant after every event,
     /// and the clients' history at the end.
     Run(RunArgs),
+    /// Shrink a failing run (a scenario file and a seed, such as a hunt finding) to the
+    /// smallest scenario file that still breaks the same invariant: the drawn faults and
+    /// workload made explicit, then cut down (ddmin), fewer nodes and clients, a shorter run,
+    /// random knobs off. Exit 0 written, 2 bad input (including a seed that passes), 130
+    /// interrupted (the smallest file so far is written).
+    #[command(
+        after_help = "Example:\n  raftsim shrink findings/figure8-v3-seed-41.toml --seed 41 --mutation commit-old-term -o small.toml\n  \
+                            raftsim run small.toml --seed 41 --mutation commit-old-term"
+    )]
+    Shrink(shrink_cli::ShrinkArgs),
     /// Check a history (raftsim JSON lines, Jepsen EDN or a Jepsen log) for linearizability.
     /// Exit 0 linearizable, 1 not, 3 unknown (step budget spent), 2 bad input.
     CheckHistory(sim::history::cli::CheckHistoryArgs),
@@ -297,6 +308,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Shrink(args) => shrink_cli::shrink(args),
         Command::CheckHistory(args) => ExitCode::from(sim::history::cli::check_history(&args)),
         Command::Bench { scenario, seeds } => bench(&scenario, seeds),
         Command::Sweep(args) => sweep(args),

@@ -25,6 +25,9 @@ pub enum Stream {
     Clocks = 8,
     /// Which fault kinds a swarm run enables, and how strongly.
     Swarm = 9,
+    /// What a fault draws as it takes effect: whether a crash tears and where, the moment
+    /// of a mid-sync crash, a nemesis's victim, the messages replayed.
+    FaultEffects = 10,
 }
 
 /// The generator of one concern.

@@ -59,6 +59,25 @@ pub struct Scenario {
     pub schedule: Vec<ScheduledAction>,
     /// The `[[expect]]` tables: bounds on what happens in a stretch of the run.
     pub expect: Vec<Expectation>,
+    /// The `[[operation]]` tables, sorted by `at_ns` (stable): an explicit client workload.
+    /// When there are any, the clients run exactly these and draw none.
+    pub operations: Vec<ScriptedOp>,
+}
+
+/// One `[[operation]]` table: `client = 2`, `at = "1.5s"`, `f = "put"`, `key = "k1"`,
+/// `value = "x"` (`get` takes no value; `cas` takes `expected` and `new`). At `at` (or when
+/// the client's operation before it ends, if later) the client starts it, opening a session
+/// first if it has none. This is how `raftsim shrink` writes a workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptedOp {
+    /// The client, `1..=clients.count`.
+    pub client: u64,
+    /// When the client may start it.
+    pub at_ns: u64,
+    /// The operation.
+    pub op: crate::node::ClientOp,
+    /// 1-based line of the `[[operation]]` header in the file, for messages.
+    pub line: usize,
 }
 
 /// One `[[expect]]` table: bounds on what happens between `from` and `to`. A bound that does
@@ -379,6 +398,9 @@ pub struct Workload {
     pub count: u64,
     /// `start` (default `"1s"`): when proposals begin; must be `<` the duration when given.
     pub start_ns: u64,
+    /// `at` (default none): the proposals' times, sorted, instead of `rate` and `count` (an
+    /// explicit workload, as `raftsim shrink` writes it).
+    pub at_ns: Vec<u64>,
 }
 
 /// The `[clients]` section: simulated clients of the replicated key-value store, each with one
@@ -795,18 +817,109 @@ impl Scenario {
                 change_while_down_every: f.change_while_down_every_ns.and_then(dur),
                 crash_at_io_every: f.crash_at_io_every_ns.and_then(dur),
             },
-            workload: RawWorkload {
-                rate: Some(spanless(w.rate_per_s)),
-                count: Some(Int(w.count)),
-                start: if omit_start { None } else { dur(w.start_ns) },
+            workload: match w.at_ns.is_empty() {
+                true => RawWorkload {
+                    rate: Some(spanless(w.rate_per_s)),
+                    count: Some(Int(w.count)),
+                    start: if omit_start { None } else { dur(w.start_ns) },
+                    at: None,
+                },
+                false => RawWorkload {
+                    rate: None,
+                    count: None,
+                    start: None,
+                    at: Some(spanless(
+                        w.at_ns.iter().map(|&t| spanless(Dur(t))).collect(),
+                    )),
+                },
             },
             clients: RawClients::new(&self.clients, self.duration_ns),
             schedule: self.schedule.iter().map(RawAction::new).collect(),
             expect: self.expect.iter().map(RawExpect::new).collect(),
+            operation: self.operations.iter().map(RawOperation::new).collect(),
         };
         match toml::to_string(&raw) {
             Ok(text) => text,
             Err(e) => panic!("cannot write scenario {:?}: {e}", self.name),
+        }
+    }
+}
+
+impl Scenario {
+    /// This scenario as a scenario file that leaves out every field equal to its default,
+    /// for files people read (shrunk findings). It reads back to the same scenario as
+    /// [`Scenario::to_toml`]; if leaving defaults out would change anything (a default that
+    /// depends on another field), it is [`Scenario::to_toml`] itself.
+    pub fn to_toml_short(&self) -> String {
+        let full = self.to_toml();
+        let bare = format!(
+            "seed = {}\nnodes = {}\nduration = \"{}\"\n",
+            self.seed,
+            self.nodes,
+            format_duration(self.duration_ns)
+        );
+        let Ok(defaults) = parse("defaults", &bare) else {
+            return full;
+        };
+        let (Ok(mut doc), Ok(plain)) = (
+            full.parse::<toml_edit::DocumentMut>(),
+            defaults.to_toml().parse::<toml_edit::DocumentMut>(),
+        ) else {
+            return full;
+        };
+        drop_defaults(
+            doc.as_table_mut(),
+            plain.as_table(),
+            &["name", "seed", "nodes", "duration"],
+        );
+        let short = doc.to_string();
+        let same = |text: &str| {
+            parse("short", text).is_ok_and(|mut s| {
+                let mut me = self.clone();
+                for a in me.schedule.iter_mut().chain(s.schedule.iter_mut()) {
+                    a.line = 0;
+                }
+                for o in me.operations.iter_mut().chain(s.operations.iter_mut()) {
+                    o.line = 0;
+                }
+                me.expect
+                    .iter_mut()
+                    .chain(s.expect.iter_mut())
+                    .for_each(|e| e.line = 0);
+                s == me
+            })
+        };
+        if same(&short) {
+            short
+        } else {
+            full
+        }
+    }
+}
+
+/// Removes from `table` every value equal to the one at the same place in `defaults`, and
+/// every section left empty. Arrays of tables (`[[schedule]]`) are kept whole.
+fn drop_defaults(table: &mut toml_edit::Table, defaults: &toml_edit::Table, keep: &[&str]) {
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    for key in keys.into_iter().filter(|k| !keep.contains(&k.as_str())) {
+        let Some(default) = defaults.get(&key) else {
+            continue;
+        };
+        let remove = match table.get_mut(&key) {
+            Some(Item::Table(t)) => match default.as_table() {
+                Some(d) => {
+                    drop_defaults(t, d, &[]);
+                    t.is_empty()
+                }
+                None => false,
+            },
+            Some(Item::Value(v)) => default
+                .as_value()
+                .is_some_and(|d| d.to_string().trim() == v.to_string().trim()),
+            _ => false,
+        };
+        if remove {
+            table.remove(&key);
         }
     }
 }
@@ -947,6 +1060,8 @@ pub fn format_duration(ns: u64) -> String {
 }
 
 const DEFAULT_START_NS: u64 = NS_PER_S;
+/// The most `[[operation]]` tables, and the most `workload.at` times, a file may list.
+pub const OPERATIONS_EXPLICIT_MAX: usize = 100_000;
 
 // ----- the file as serde sees it -----
 
@@ -986,10 +1101,12 @@ struct RawScenario {
     swarm: RawSwarm,
     #[serde(default)]
     membership: RawMembership,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     schedule: Vec<Spanned<RawAction>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     expect: Vec<Spanned<RawExpect>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    operation: Vec<Spanned<RawOperation>>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -1122,6 +1239,53 @@ struct RawWorkload {
     rate: Opt<f64>,
     count: Option<Int>,
     start: Opt<Dur>,
+    at: Opt<Vec<Spanned<Dur>>>,
+}
+
+/// One `[[operation]]` table.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "an `[[operation]]` table")]
+struct RawOperation {
+    client: Spanned<Int>,
+    at: Spanned<Dur>,
+    f: Spanned<RawOpKind>,
+    key: Spanned<String>,
+    value: Option<Spanned<String>>,
+    expected: Option<Spanned<String>>,
+    new: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum RawOpKind {
+    Get,
+    Put,
+    Append,
+    Cas,
+}
+
+impl RawOperation {
+    fn new(o: &ScriptedOp) -> Spanned<Self> {
+        use crate::node::ClientOp;
+        let text = |s: &String| Some(spanless(s.clone()));
+        let (f, key, value, expected, new) = match &o.op {
+            ClientOp::Get { key } => (RawOpKind::Get, key, None, None, None),
+            ClientOp::Put { key, value } => (RawOpKind::Put, key, text(value), None, None),
+            ClientOp::Append { key, value } => (RawOpKind::Append, key, text(value), None, None),
+            ClientOp::Cas { key, expected, new } => {
+                (RawOpKind::Cas, key, None, text(expected), text(new))
+            }
+        };
+        spanless(RawOperation {
+            client: spanless(Int(o.client)),
+            at: spanless(Dur(o.at_ns)),
+            f: spanless(f),
+            key: spanless(key.clone()),
+            value,
+            expected,
+            new,
+        })
+    }
 }
 
 #[derive(Default, Deserialize, Serialize)]
@@ -1910,7 +2074,9 @@ impl Cx<'_> {
                 || format!("must be before the end of the run (duration = {d}), found {found}");
             ensure(s < duration_ns, message)
         })?;
-        let clients = self.clients(&raw.clients, duration_ns)?;
+        let mut clients = self.clients(&raw.clients, duration_ns)?;
+        let operations = self.operations(&raw, &mut clients, duration_ns)?;
+        let at_ns = self.proposal_times(w, duration_ns)?;
         let mut schedule = (raw.schedule.iter())
             .map(|a| self.action(a, nodes, duration_ns))
             .collect::<Result<Vec<_>, _>>()?;
@@ -1985,9 +2151,135 @@ impl Cx<'_> {
                 rate_per_s,
                 count: w.count.map_or(0, |c| c.0),
                 start_ns,
+                at_ns,
             },
             clients,
             schedule,
+            operations,
+        })
+    }
+
+    /// `workload.at`: sorted times within the run, never beside `rate` or `count`.
+    fn proposal_times(&self, w: &RawWorkload, duration_ns: u64) -> Result<Vec<u64>, ScenarioError> {
+        let Some(at) = &w.at else {
+            return Ok(Vec::new());
+        };
+        if w.rate.is_some() || w.count.is_some() {
+            let message = "`at` lists the proposals one by one: leave out `rate` and `count`";
+            return Err(self.fail(at, message.to_string()));
+        }
+        if at.get_ref().len() > OPERATIONS_EXPLICIT_MAX {
+            let message = format!("at most {OPERATIONS_EXPLICIT_MAX} proposals");
+            return Err(self.fail(at, message));
+        }
+        let mut times = (at.get_ref().iter())
+            .map(|t| self.get(t, within_run(duration_ns)).map(|d| d.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        times.sort_unstable();
+        Ok(times)
+    }
+
+    /// The `[[operation]]` tables; with any, `clients.operations` is their number.
+    fn operations(
+        &self,
+        raw: &RawScenario,
+        clients: &mut Clients,
+        duration_ns: u64,
+    ) -> Result<Vec<ScriptedOp>, ScenarioError> {
+        if raw.operation.is_empty() {
+            return Ok(Vec::new());
+        }
+        if raw.operation.len() > OPERATIONS_EXPLICIT_MAX {
+            let message = format!("at most {OPERATIONS_EXPLICIT_MAX} `[[operation]]` tables");
+            return Err(self.fail(&raw.operation[OPERATIONS_EXPLICIT_MAX], message));
+        }
+        let count = raw.operation.len() as u64;
+        if let Some(given) = &raw.clients.operations {
+            if given.get_ref().0 != count {
+                let message = format!(
+                    "the file lists {count} `[[operation]]` tables, so `operations` must be {count} \
+                     or left out, found {}",
+                    given.get_ref().0
+                );
+                return Err(self.fail(given, message));
+            }
+        }
+        clients.operations = count;
+        let mut ops = (raw.operation.iter())
+            .map(|o| self.operation(o, clients.count, duration_ns))
+            .collect::<Result<Vec<_>, _>>()?;
+        ops.sort_by_key(|o| o.at_ns);
+        Ok(ops)
+    }
+
+    fn operation(
+        &self,
+        entry: &Spanned<RawOperation>,
+        clients: u64,
+        duration_ns: u64,
+    ) -> Result<ScriptedOp, ScenarioError> {
+        use crate::node::ClientOp;
+        let o = entry.get_ref();
+        let Int(client) = self.get(&o.client, |Int(c)| {
+            ensure((1..=clients).contains(&c), || {
+                format!("client {c} does not exist: `clients.count` is {clients}")
+            })
+        })?;
+        let Dur(at_ns) = self.get(&o.at, within_run(duration_ns))?;
+        let key = o.key.get_ref().clone();
+        if key.is_empty() {
+            return Err(self.fail(&o.key, "must not be empty".to_string()));
+        }
+        let kind = *o.f.get_ref();
+        let name = format!("{kind:?}").to_lowercase();
+        let fields = [
+            ("value", &o.value),
+            ("expected", &o.expected),
+            ("new", &o.new),
+        ];
+        let wanted: &[&str] = match kind {
+            RawOpKind::Get => &[],
+            RawOpKind::Put | RawOpKind::Append => &["value"],
+            RawOpKind::Cas => &["expected", "new"],
+        };
+        for (field, value) in fields {
+            match (value, wanted.contains(&field)) {
+                (Some(v), false) => {
+                    let message = format!("field `{field}` does not belong to f = \"{name}\"");
+                    return Err(self.fail(v, message));
+                }
+                (None, true) => {
+                    let message =
+                        format!("missing required field `{field}`: f = \"{name}\" needs it");
+                    return Err(self.error(entry.span(), Some(field), message));
+                }
+                _ => {}
+            }
+        }
+        let text = |v: &Option<Spanned<String>>| {
+            v.as_ref().map(|v| v.get_ref().clone()).unwrap_or_default()
+        };
+        let op = match kind {
+            RawOpKind::Get => ClientOp::Get { key },
+            RawOpKind::Put => ClientOp::Put {
+                key,
+                value: text(&o.value),
+            },
+            RawOpKind::Append => ClientOp::Append {
+                key,
+                value: text(&o.value),
+            },
+            RawOpKind::Cas => ClientOp::Cas {
+                key,
+                expected: text(&o.expected),
+                new: text(&o.new),
+            },
+        };
+        Ok(ScriptedOp {
+            client,
+            at_ns,
+            op,
+            line: self.line(entry.span().start),
         })
     }
 
@@ -3015,8 +3307,10 @@ action = "heal"
                 rate_per_s: 20.0,
                 count: 1000,
                 start_ns: 1_500 * NS_PER_MS,
+                at_ns: Vec::new(),
             },
             clients: default_clients(),
+            operations: Vec::new(),
             schedule: vec![
                 ScheduledAction {
                     at_ns: 5 * NS_PER_S,
@@ -3124,8 +3418,10 @@ action = "heal"
                 rate_per_s: 0.0,
                 count: 0,
                 start_ns: NS_PER_S,
+                at_ns: Vec::new(),
             },
             clients: default_clients(),
+            operations: Vec::new(),
             schedule: Vec::new(),
         };
         assert_eq!(s, expected);
@@ -3226,6 +3522,33 @@ action = "heal"
         assert_eq!(s.clients, expected);
         let back = parse("c.toml", &s.to_toml()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back.clients, expected);
+    }
+
+    #[test]
+    fn short_files_read_back_the_same() {
+        for entry in std::fs::read_dir("../scenarios").unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let s = load(&path).unwrap();
+            let short = s.to_toml_short();
+            assert!(
+                short.len() < s.to_toml().len(),
+                "{}: nothing left out",
+                path.display()
+            );
+            let mut back = parse("short", &short).unwrap();
+            let mut me = s.clone();
+            for a in me.schedule.iter_mut().chain(back.schedule.iter_mut()) {
+                a.line = 0;
+            }
+            me.expect
+                .iter_mut()
+                .chain(back.expect.iter_mut())
+                .for_each(|e| e.line = 0);
+            assert_eq!(back, me, "{}:\n{short}", path.display());
+        }
     }
 
     #[test]

@@ -16,8 +16,8 @@ impl<N: SimNode> Simulator<N> {
         let Some(clients) = self.clients.as_mut() else {
             return;
         };
-        let actions = clients.start();
         let start_ns = self.scenario.clients.start_ns;
+        let actions = clients.start(start_ns);
         for action in actions {
             if let Action::Wake { client, after_ns } = action {
                 self.push(start_ns + after_ns, Ev::ClientWake { client });

@@ -365,7 +365,11 @@ impl<N: SimNode> Simulator<N> {
         let incarnation = self.slot(node).incarnation;
         self.push(
             self.now_ns.saturating_add(for_ns),
-            Ev::RandomRestart { node, incarnation },
+            Ev::RandomRestart {
+                node,
+                incarnation,
+                explicit: false,
+            },
         );
     }
 
@@ -488,6 +492,7 @@ impl<N: SimNode> Simulator<N> {
                 let node = *nodes.choose(&mut self.rng_faults).expect("nodes >= 1");
                 let for_ns =
                     rng::uniform(&mut self.rng_faults, f.pause_for_min_ns, f.pause_for_max_ns);
+                self.note_explicit(&Action::Pause { node, for_ns });
                 self.pause(node, for_ns);
             }
             FaultKind::Clog if n >= 2 => {
@@ -496,14 +501,25 @@ impl<N: SimNode> Simulator<N> {
                 let for_ns =
                     rng::uniform(&mut self.rng_faults, f.clog_for_min_ns, f.clog_for_max_ns);
                 // Both directions: a clogged link in the usual sense.
-                self.clog(vec![pair[0]], vec![pair[1]], for_ns);
-                self.clog(vec![pair[1]], vec![pair[0]], for_ns);
+                for (from, to) in [(pair[0], pair[1]), (pair[1], pair[0])] {
+                    let (from, to) = (vec![from], vec![to]);
+                    self.note_explicit(&Action::Clog {
+                        from: from.clone(),
+                        to: to.clone(),
+                        for_ns,
+                    });
+                    self.clog(from, to, for_ns);
+                }
             }
             FaultKind::OneWay if n >= 2 && !self.network.is_partitioned() => {
                 let (a, b) = self.random_split();
+                self.note_explicit(&Action::OneWay {
+                    from: a.clone(),
+                    to: b.clone(),
+                });
                 self.one_way(a, b);
                 let heal_in = partition_for(&mut self.rng_faults);
-                self.push(self.now_ns + heal_in, Ev::RandomHeal);
+                self.push(self.now_ns + heal_in, Ev::RandomHeal { explicit: true });
             }
             FaultKind::Bridge if n >= 3 && !self.network.is_partitioned() => {
                 let mut ids = nodes.clone();
@@ -513,12 +529,17 @@ impl<N: SimNode> Simulator<N> {
                 let (a, b) = ids.split_at(split);
                 let mut groups = vec![a.to_vec(), b.to_vec()];
                 groups.iter_mut().for_each(|g| g.sort_unstable());
+                self.note_explicit(&Action::Bridge {
+                    groups: groups.clone(),
+                    node: bridge,
+                });
                 self.bridge(groups, bridge);
                 let heal_in = partition_for(&mut self.rng_faults);
-                self.push(self.now_ns + heal_in, Ev::RandomHeal);
+                self.push(self.now_ns + heal_in, Ev::RandomHeal { explicit: true });
             }
             FaultKind::IsolateLeader if !self.network.is_partitioned() => {
                 let for_ns = partition_for(&mut self.rng_faults);
+                self.note_explicit(&Action::IsolateLeader { for_ns });
                 self.isolate_leader(for_ns);
             }
             FaultKind::CrashLeader => {
@@ -528,33 +549,41 @@ impl<N: SimNode> Simulator<N> {
                     .filter(|&id| self.slots[(id - 1) as usize].node.is_none())
                     .count();
                 if (down as u64) < f.max_down {
+                    self.note_explicit(&Action::CrashLeader { for_ns });
                     self.crash_leader(for_ns);
                 }
             }
             FaultKind::PartitionAfterAppend => {
                 let for_ns = partition_for(&mut self.rng_faults);
-                self.act(Action::PartitionAfterAppend { for_ns })?;
+                self.act_explicit(Action::PartitionAfterAppend { for_ns })?;
             }
-            FaultKind::DropQuorumAck => self.act(Action::DropQuorumAck)?,
+            FaultKind::DropQuorumAck => self.act_explicit(Action::DropQuorumAck)?,
             FaultKind::CrashBeforeSync => {
                 let for_ns =
                     rng::uniform(&mut self.rng_faults, f.down_for_min_ns, f.down_for_max_ns);
-                self.act(Action::CrashBeforeSync { node: None, for_ns })?;
+                self.act_explicit(Action::CrashBeforeSync { node: None, for_ns })?;
             }
             FaultKind::ClockJump => {
                 let c = &self.scenario.clocks;
                 let by_ns = rng::uniform(&mut self.rng_faults, c.jump_min_ns, c.jump_max_ns);
                 let node = *nodes.choose(&mut self.rng_faults).expect("nodes >= 1");
+                self.note_explicit(&Action::ClockJump { node, by_ns });
                 self.clock_jump(node, by_ns)?;
             }
             _ => {
                 if let Some(action) = self.random_protocol_action(kind) {
-                    self.act(action)?;
+                    self.act_explicit(action)?;
                 }
             }
         }
         self.schedule_random(kind);
         Ok(())
+    }
+
+    /// Takes a drawn action, and writes it to the explicit schedule.
+    fn act_explicit(&mut self, action: Action) -> Result<(), Failure> {
+        self.note_explicit(&action);
+        self.act(action)
     }
 
     /// Two non-empty groups that together hold every node, in random order.
@@ -585,7 +614,20 @@ impl<N: SimNode> Simulator<N> {
                     faults.down_for_min_ns,
                     faults.down_for_max_ns,
                 );
-                self.crash_for(victim, down_for, "crash");
+                self.note_explicit(&Action::Crash {
+                    node: victim,
+                    torn: false,
+                });
+                self.crash(victim, "crash");
+                let incarnation = self.slot(victim).incarnation;
+                self.push(
+                    self.now_ns.saturating_add(down_for),
+                    Ev::RandomRestart {
+                        node: victim,
+                        incarnation,
+                        explicit: true,
+                    },
+                );
             }
         }
         if let Some(mean) = faults.crash_every_ns {
@@ -602,13 +644,17 @@ impl<N: SimNode> Simulator<N> {
         let faults = self.scenario.faults.clone();
         if !self.network.is_partitioned() && self.scenario.nodes >= 2 {
             let (a, b) = self.random_split();
-            self.partition(vec![a, b], "partition");
+            let groups = vec![a, b];
+            self.note_explicit(&Action::Partition {
+                groups: groups.clone(),
+            });
+            self.partition(groups, "partition");
             let heal_in = rng::uniform(
                 &mut self.rng_faults,
                 faults.partition_for_min_ns,
                 faults.partition_for_max_ns,
             );
-            self.push(self.now_ns + heal_in, Ev::RandomHeal);
+            self.push(self.now_ns + heal_in, Ev::RandomHeal { explicit: true });
         }
         if let Some(mean) = faults.partition_every_ns {
             let next = self.now_ns + rng::exponential(&mut self.rng_faults, mean).max(1);

@@ -5,6 +5,7 @@
 use super::{Ev, Failure, Simulator};
 use crate::node::{Membership, NodeId, Refusal, SimNode};
 use crate::rng;
+use crate::scenario::Action;
 use crate::trace::Event;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -331,20 +332,24 @@ impl<N: SimNode> Simulator<N> {
         };
         let pick =
             |rng: &mut rand_chacha::ChaCha8Rng, from: &[NodeId]| from[rng.gen_range(0..from.len())];
-        match choice {
-            0 => {
-                let add = pick(&mut self.rng_faults, &outside);
-                self.request_membership(vec![add], Vec::new(), false, true);
-            }
-            1 => {
-                let remove = pick(&mut self.rng_faults, &voters);
-                self.request_membership(Vec::new(), vec![remove], false, true);
-            }
+        let (add, remove) = match choice {
+            0 => (vec![pick(&mut self.rng_faults, &outside)], Vec::new()),
+            1 => (Vec::new(), vec![pick(&mut self.rng_faults, &voters)]),
             _ => {
                 let add = pick(&mut self.rng_faults, &outside);
                 let remove = pick(&mut self.rng_faults, &voters);
-                self.request_membership(vec![add], vec![remove], false, true);
+                (vec![add], vec![remove])
             }
-        }
+        };
+        let action = match (add.as_slice(), remove.as_slice()) {
+            ([node], []) => Action::AddServer { node: *node },
+            ([], [node]) => Action::RemoveServer { node: *node },
+            _ => Action::ReplaceServer {
+                from: remove.clone(),
+                to: add.clone(),
+            },
+        };
+        self.note_explicit(&action);
+        self.request_membership(add, remove, false, true);
     }
 }

@@ -127,6 +127,23 @@ pub struct Outcome {
     /// With clients and a fault window that ended: how long after its end the last client
     /// operation in flight then completed (`Some(None)`: one never did).
     pub drain_ns: Option<Option<u64>>,
+    /// The run's random faults and workload as a fixed schedule and a fixed workload
+    /// (`None` if the run had more of them than a scenario file may list).
+    pub explicit: Option<Explicit>,
+}
+
+/// What a run did, written down so that a scenario can do it again without drawing: every
+/// fault and membership change, scheduled or drawn, at the time it happened (a nemesis that
+/// waits for a protocol moment, at the time it was armed), every proposal's time and every
+/// client operation. `raftsim shrink` starts from it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Explicit {
+    /// The `[[schedule]]` actions, in the order they were taken.
+    pub actions: Vec<crate::scenario::ScheduledAction>,
+    /// The workload's proposal times.
+    pub proposals_ns: Vec<u64>,
+    /// The clients' operations, each at the time it became due.
+    pub operations: Vec<crate::scenario::ScriptedOp>,
 }
 
 enum Ev<M> {
@@ -167,9 +184,15 @@ enum Ev<M> {
     RandomRestart {
         node: NodeId,
         incarnation: u64,
+        /// A drawn crash's restart: written to the explicit schedule (other restarts belong
+        /// to an action that is written already).
+        explicit: bool,
     },
     RandomPartition,
-    RandomHeal,
+    /// The end of a partition; `explicit` as for `RandomRestart`.
+    RandomHeal {
+        explicit: bool,
+    },
     RandomFault(faults::FaultKind),
     FaultWindowEnd,
     LivenessLeader,
@@ -261,6 +284,10 @@ pub struct Simulator<N: SimNode> {
     slots: Vec<Slot<N>>,
     network: Network,
     rng_faults: ChaCha8Rng,
+    /// Draws made as a fault takes effect (a torn prefix, a nemesis's victim), apart from
+    /// the draws that decide when and which faults come: a run's faults written down as a
+    /// schedule then replay it exactly.
+    rng_effects: ChaCha8Rng,
     rng_workload: ChaCha8Rng,
     rng_disk: ChaCha8Rng,
     checker: Checker,
@@ -285,6 +312,9 @@ pub struct Simulator<N: SimNode> {
     expect_marks: Vec<Option<faults::Marks>>,
     members: membership::Members,
     nemeses: protocol::Nemeses<N::Message>,
+    /// What the run did, as a fixed schedule and workload (see [`Explicit`]); `None` once it
+    /// holds more than a scenario file may list.
+    explicit: Option<Explicit>,
 }
 
 impl<N: SimNode> Simulator<N> {
@@ -322,10 +352,11 @@ impl<N: SimNode> Simulator<N> {
         let nemeses = protocol::Nemeses::new(&scenario);
         let keep_trace = options.keep_trace;
         let clients = (scenario.clients.count > 0 && scenario.clients.operations > 0)
-            .then(|| ClientSim::new(scenario.clients.clone(), n, seed));
+            .then(|| ClientSim::new(scenario.clients.clone(), n, seed, &scenario.operations));
         Simulator {
             network,
             rng_faults: rng::stream(seed, Stream::Faults),
+            rng_effects: rng::stream(seed, Stream::FaultEffects),
             rng_workload: rng::stream(seed, Stream::Workload),
             rng_disk: rng::stream(seed, Stream::Disk),
             checker: Checker::new(n, VIEW_INITIAL, |id| {
@@ -354,6 +385,7 @@ impl<N: SimNode> Simulator<N> {
             expect_marks: vec![None; expect_len],
             members: membership::Members::new(n, initial),
             nemeses,
+            explicit: Some(Explicit::default()),
         }
     }
 
@@ -371,12 +403,20 @@ impl<N: SimNode> Simulator<N> {
         let until = self.scenario.faults.until_ns;
         let window_ended = until < self.scenario.duration_ns && self.now_ns >= until;
         let mut drain_ns = None;
+        let mut explicit = self.explicit.take();
         let (history, client_operations) = match self.clients.take() {
             Some(c) => {
                 if window_ended {
                     drain_ns = Some(c.drain_ns(until));
                 }
                 situations.add(&c.situations());
+                let started = c.started();
+                match &mut explicit {
+                    Some(e) if started.len() <= crate::scenario::OPERATIONS_EXPLICIT_MAX => {
+                        e.operations = started.to_vec();
+                    }
+                    _ => explicit = None,
+                }
                 (c.history().to_vec(), c.operations_started())
             }
             None => (Vec::new(), 0),
@@ -409,6 +449,7 @@ impl<N: SimNode> Simulator<N> {
             membership: self.members.stats,
             drain_ns,
             trace: self.trace,
+            explicit,
         })
     }
 
@@ -462,7 +503,9 @@ impl<N: SimNode> Simulator<N> {
             self.push(faults.until_ns, Ev::FaultWindowEnd);
         }
         let workload = &self.scenario.workload;
-        if workload.rate_per_s > 0.0 && workload.count > 0 {
+        if let Some(&first) = workload.at_ns.first() {
+            self.push(first, Ev::Propose);
+        } else if workload.rate_per_s > 0.0 && workload.count > 0 {
             self.push(workload.start_ns, Ev::Propose);
         }
         Ok(())
@@ -517,7 +560,10 @@ impl<N: SimNode> Simulator<N> {
                 incarnation,
                 sync_id,
             } => self.sync_done(node, incarnation, sync_id),
-            Ev::Scheduled(action) => self.act(action),
+            Ev::Scheduled(action) => {
+                self.note_explicit(&action);
+                self.act(action)
+            }
             Ev::ClientWake { client } => self.client_wake(client),
             Ev::ClientTimeout { client, attempt } => self.client_timeout(client, attempt),
             Ev::ClientRequestArrives {
@@ -531,8 +577,15 @@ impl<N: SimNode> Simulator<N> {
                 reply,
             } => self.client_reply_arrives(client, from, reply),
             Ev::RandomCrash => self.random_crash(),
-            Ev::RandomRestart { node, incarnation } => {
+            Ev::RandomRestart {
+                node,
+                incarnation,
+                explicit,
+            } => {
                 if self.slot(node).incarnation == incarnation {
+                    if explicit {
+                        self.note_explicit(&Action::Restart { node });
+                    }
                     self.restart(node)?;
                 }
                 Ok(())
@@ -541,7 +594,10 @@ impl<N: SimNode> Simulator<N> {
                 self.random_partition();
                 Ok(())
             }
-            Ev::RandomHeal => {
+            Ev::RandomHeal { explicit } => {
+                if explicit {
+                    self.note_explicit(&Action::Heal);
+                }
                 self.heal();
                 Ok(())
             }
@@ -623,11 +679,11 @@ impl<N: SimNode> Simulator<N> {
         // The state machine is volatile: the next life replays the log into a new one.
         self.executed[(id - 1) as usize].clear();
         let torn = self.scenario.disk.torn_writes;
-        let tear = force_tear || (torn > 0.0 && self.rng_faults.gen::<f64>() < torn);
+        let tear = force_tear || (torn > 0.0 && self.rng_effects.gen::<f64>() < torn);
         let slot = &mut self.slots[(id - 1) as usize];
         slot.paused_until_ns = 0;
         let loss = if tear {
-            slot.disk.crash_torn(&mut self.rng_faults)
+            slot.disk.crash_torn(&mut self.rng_effects)
         } else {
             slot.disk.crash()
         };
@@ -1032,7 +1088,10 @@ impl<N: SimNode> Simulator<N> {
     fn isolate_node(&mut self, id: NodeId, for_ns: u64, kind: &'static str) {
         let others: Vec<NodeId> = (1..=self.scenario.nodes).filter(|&n| n != id).collect();
         self.partition(vec![vec![id], others], kind);
-        self.push(self.now_ns.saturating_add(for_ns), Ev::RandomHeal);
+        self.push(
+            self.now_ns.saturating_add(for_ns),
+            Ev::RandomHeal { explicit: false },
+        );
     }
 
     fn trace_view_change(&mut self, id: NodeId, before: NodeView, after: NodeView) {
@@ -1142,13 +1201,43 @@ impl<N: SimNode> Simulator<N> {
             self.leader_guess = Some(id);
             self.after_input(id)?;
         }
+        if let Some(e) = &mut self.explicit {
+            e.proposals_ns.push(self.now_ns);
+            if e.proposals_ns.len() > crate::scenario::OPERATIONS_EXPLICIT_MAX {
+                self.explicit = None;
+            }
+        }
         let workload = &self.scenario.workload;
-        if self.proposals_made < workload.count {
+        if !workload.at_ns.is_empty() {
+            // Listed times. The workload stream still draws the interval the rate would
+            // have: its later draws (the next command's bytes, the node tried first) stay
+            // those of the run the list was taken from, which it then replays exactly.
+            let _ = rng::exponential(&mut self.rng_workload, 1);
+            let made = self.proposals_made as usize;
+            if let Some(&next) = workload.at_ns.get(made) {
+                self.push(next.max(self.now_ns), Ev::Propose);
+            }
+        } else if self.proposals_made < workload.count {
             let mean_ns = (1e9 / workload.rate_per_s).max(1.0) as u64;
             let next = self.now_ns + rng::exponential(&mut self.rng_workload, mean_ns).max(1);
             self.push(next, Ev::Propose);
         }
         Ok(())
+    }
+
+    /// Writes `action`, taken now, to the explicit schedule.
+    fn note_explicit(&mut self, action: &Action) {
+        let Some(e) = &mut self.explicit else {
+            return;
+        };
+        e.actions.push(crate::scenario::ScheduledAction {
+            at_ns: self.now_ns,
+            action: action.clone(),
+            line: 0,
+        });
+        if e.actions.len() > crate::scenario::OPERATIONS_EXPLICIT_MAX {
+            self.explicit = None;
+        }
     }
 
     /// Offers a command to the leader as the workload knows it, following refusals' hints;

@@ -218,6 +218,7 @@ impl<N: SimNode> Simulator<N> {
             Ev::RandomRestart {
                 node: id,
                 incarnation,
+                explicit: false,
             },
         );
     }
@@ -347,7 +348,7 @@ impl<N: SimNode> Simulator<N> {
                 self.armed.crash_at_io = None;
                 let now = self.now_ns;
                 let at = if done_ns > now + 1 {
-                    self.rng_faults.gen_range(now + 1..done_ns)
+                    self.rng_effects.gen_range(now + 1..done_ns)
                 } else {
                     now
                 };
@@ -601,7 +602,7 @@ impl<N: SimNode> Simulator<N> {
     }
 
     /// `replay-old`: `leader` was just elected; deliver again up to `REPLAY_MAX` remembered
-    /// messages whose term is below their receiver's, drawn from the fault stream.
+    /// messages whose term is below their receiver's, drawn from the fault-effects stream.
     fn replay_old(&mut self, leader: NodeId) {
         let mut candidates: Vec<usize> = (0..self.nemeses.ring.len())
             .filter(|&i| {
@@ -617,7 +618,7 @@ impl<N: SimNode> Simulator<N> {
         // A partial shuffle: the first `REPLAY_MAX` places get a random pick each.
         let take = candidates.len().min(REPLAY_MAX);
         for i in 0..take {
-            let j = self.rng_faults.gen_range(i..candidates.len());
+            let j = self.rng_effects.gen_range(i..candidates.len());
             candidates.swap(i, j);
         }
         let mut chosen = candidates[..take].to_vec();
@@ -653,7 +654,7 @@ impl<N: SimNode> Simulator<N> {
             .copied()
             .filter(|&v| v != leader && self.slots[(v - 1) as usize].node.is_some())
             .collect();
-        let Some(&victim) = up.choose(&mut self.rng_faults) else {
+        let Some(&victim) = up.choose(&mut self.rng_effects) else {
             return;
         };
         self.armed.change_while_down = None;
@@ -666,7 +667,7 @@ impl<N: SimNode> Simulator<N> {
         let outside: Vec<NodeId> = (1..=self.scenario.nodes)
             .filter(|id| !voters.contains(id))
             .collect();
-        if let Some(&spare) = outside.choose(&mut self.rng_faults) {
+        if let Some(&spare) = outside.choose(&mut self.rng_effects) {
             self.request_membership(vec![spare], Vec::new(), false, false);
             return;
         }
@@ -675,7 +676,7 @@ impl<N: SimNode> Simulator<N> {
             .copied()
             .filter(|&v| v != victim && v != leader)
             .collect();
-        if let Some(&other) = others.choose(&mut self.rng_faults) {
+        if let Some(&other) = others.choose(&mut self.rng_effects) {
             self.request_membership(Vec::new(), vec![other], false, false);
             self.request_membership(vec![other], Vec::new(), false, false);
         }

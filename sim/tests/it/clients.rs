@@ -140,8 +140,8 @@ fn a_late_answer_to_an_old_session_is_not_taken_for_the_new_one() {
     use sim::node::{ClientReply, ClientRequest, OpResult};
     let mut settings = scenario("exactly-once").clients;
     settings.count = 1;
-    let mut clients = ClientSim::new(settings, 3, 7);
-    clients.start();
+    let mut clients = ClientSim::new(settings, 3, 7, &[]);
+    clients.start(0);
     let sent = |actions: Vec<Action>| {
         actions.into_iter().find_map(|a| match a {
             Action::Send { node, request, .. } => Some((node, request)),

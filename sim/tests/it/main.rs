@@ -11,6 +11,7 @@ mod mutations;
 mod properties;
 mod reports;
 mod scenarios;
+mod shrink;
 mod snapshots;
 mod sweep;
 

@@ -1,0 +1,823 @@
+//! `raftsim shrink`: a failing run made into the smallest scenario file that still fails the
+//! same way.
+//!
+//! 1. Run the scenario with the seed; it must fail. Its invariant is the target: a candidate
+//!    counts only if it breaks the same one.
+//! 2. Make it explicit: the run's [`Explicit`] record becomes the file's `[[schedule]]` (every
+//!    drawn fault at its exact time, every nemesis at the time it was armed), `workload.at`
+//!    (the proposals' times) and `[[operation]]`s (the clients' operations), with every
+//!    random fault knob and the swarm draw switched off. The file no longer depends on the
+//!    draw order of faults and workload. If the explicit file does not fail, shrinking goes
+//!    on from the file as it was, with only its own `[[schedule]]` to cut.
+//! 3. Repeat until nothing changes: cut the duration to the violation, ddmin over the actions,
+//!    proposals and operations together, fewer nodes, fewer clients, random knobs off (loss,
+//!    duplication, reordering, latency and sync spread, torn writes, clock offset and drift),
+//!    and bounds that cannot be the target (liveness, `[[expect]]`) dropped.
+//!
+//! Every candidate is written as a scenario file and parsed back before it runs, so what is
+//! kept is always a valid file. The result depends only on the scenario, the seed, the
+//! mutation and which candidates fail: not on `jobs` (a batch keeps its first failing
+//! candidate in list order) and not on time, unless `stop` cuts it short.
+
+use crate::checker::Invariant;
+use crate::node::NodeId;
+use crate::pool;
+use crate::scenario::{self, Action, FaultSettings, Scenario, ScheduledAction, ScriptedOp};
+use crate::sim::{Explicit, RunOptions};
+use std::sync::atomic::AtomicBool;
+
+/// Rounds of the reduction loop, at most (each round that changes nothing ends it).
+const ROUNDS_MAX: usize = 8;
+/// Probes of the binary search for the shortest duration.
+const DURATION_PROBES_MAX: usize = 12;
+/// One millisecond in nanoseconds.
+const MS: u64 = 1_000_000;
+
+/// What to shrink, and how.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The scenario as loaded.
+    pub scenario: Scenario,
+    /// The seed of the failing run.
+    pub seed: u64,
+    /// The mutation of the failing run.
+    pub mutation: Option<String>,
+    /// Threads for candidate runs.
+    pub jobs: usize,
+}
+
+/// How big a scenario and its run are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Sizes {
+    /// Events of the run.
+    pub events: u64,
+    /// `[[schedule]]` actions the file lists.
+    pub actions: u64,
+    /// Random fault kinds switched on (`*_every`, `churn_every`, clock jumps).
+    pub random_fault_kinds: u64,
+    /// Proposals the file lists (`workload.at`), or the workload's `count`.
+    pub proposals: u64,
+    /// Client operations the file lists (`[[operation]]`), or `clients.operations`.
+    pub operations: u64,
+    /// Nodes.
+    pub nodes: u64,
+    /// Clients.
+    pub clients: u64,
+    /// The run's duration.
+    pub duration_ns: u64,
+}
+
+impl Sizes {
+    fn of(s: &Scenario, events: u64) -> Sizes {
+        let f = &s.faults;
+        let kinds = [
+            f.crash_every_ns,
+            f.partition_every_ns,
+            f.pause_every_ns,
+            f.clog_every_ns,
+            f.one_way_every_ns,
+            f.bridge_every_ns,
+            f.isolate_leader_every_ns,
+            f.crash_leader_every_ns,
+            f.partition_after_append_every_ns,
+            f.drop_quorum_ack_every_ns,
+            f.crash_before_sync_every_ns,
+            f.crash_after_send_every_ns,
+            f.hold_stale_every_ns,
+            f.replay_old_every_ns,
+            f.crash_during_snapshot_every_ns,
+            f.change_while_down_every_ns,
+            f.crash_at_io_every_ns,
+            s.clocks.jump_every_ns,
+            s.membership.churn_every_ns,
+        ];
+        let proposals = match s.workload.at_ns.len() {
+            0 if s.workload.rate_per_s > 0.0 => s.workload.count,
+            n => n as u64,
+        };
+        Sizes {
+            events,
+            actions: s.schedule.len() as u64,
+            random_fault_kinds: kinds.iter().filter(|k| k.is_some()).count() as u64,
+            proposals,
+            operations: if s.clients.count == 0 {
+                0
+            } else {
+                s.clients.operations
+            },
+            nodes: s.nodes,
+            clients: s.clients.count,
+            duration_ns: s.duration_ns,
+        }
+    }
+
+    /// Schedule actions and operations (proposals and client operations) together: what the
+    /// shrink benchmark bounds.
+    pub fn actions_and_operations(&self) -> u64 {
+        self.actions + self.proposals + self.operations
+    }
+}
+
+/// The smallest failing scenario found.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The invariant it breaks, as the original run did.
+    pub invariant: Invariant,
+    /// The original scenario and run.
+    pub before: Sizes,
+    /// The result and its run.
+    pub after: Sizes,
+    /// The explicit form of the original run failed the same way (else shrinking went on
+    /// from the file as written).
+    pub explicit: bool,
+    /// The explicit form's run was the original run, event for event (same trace hash).
+    pub explicit_exact: bool,
+    /// Candidate runs, counted up to each batch's first failing candidate (so a function of
+    /// the request, whatever `jobs`).
+    pub runs: u64,
+    /// False if `stop` ended shrinking early: a smaller file may exist.
+    pub complete: bool,
+}
+
+/// Why shrinking could not start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShrinkError {
+    /// The seed passes: there is nothing to shrink.
+    Passes {
+        /// Events of the run.
+        events: u64,
+    },
+    /// The run could not start (a bad mutation name or setting).
+    Run(String),
+}
+
+impl std::fmt::Display for ShrinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShrinkError::Passes { events } => write!(
+                f,
+                "the run passes ({events} events, no violation): there is nothing to shrink; \
+                 give a seed that fails (`raftsim sweep` or `raftsim hunt` finds one)"
+            ),
+            ShrinkError::Run(e) => write!(f, "the run cannot start: {e}"),
+        }
+    }
+}
+
+/// One thing ddmin may leave out.
+#[derive(Clone, Debug, PartialEq)]
+enum Item {
+    Action(ScheduledAction),
+    Proposal(u64),
+    Operation(ScriptedOp),
+}
+
+impl Item {
+    fn at_ns(&self) -> u64 {
+        match self {
+            Item::Action(a) => a.at_ns,
+            Item::Proposal(t) => *t,
+            Item::Operation(o) => o.at_ns,
+        }
+    }
+}
+
+/// A scenario taken apart: the items, and the rest.
+#[derive(Clone, Debug)]
+struct Form {
+    rest: Scenario,
+    items: Vec<Item>,
+    /// The workload and the operations are lists (else they are drawn, and only the
+    /// file's own schedule is in `items`).
+    explicit: bool,
+}
+
+impl Form {
+    fn new(s: &Scenario, explicit: bool) -> Form {
+        let mut items: Vec<Item> = s.schedule.iter().cloned().map(Item::Action).collect();
+        if explicit {
+            items.extend(s.workload.at_ns.iter().map(|&t| Item::Proposal(t)));
+            items.extend(s.operations.iter().cloned().map(Item::Operation));
+        }
+        items.sort_by_key(Item::at_ns);
+        let mut rest = s.clone();
+        rest.schedule.clear();
+        if explicit {
+            rest.workload.at_ns.clear();
+            rest.operations.clear();
+        }
+        Form {
+            rest,
+            items,
+            explicit,
+        }
+    }
+
+    fn with_items(&self, items: Vec<Item>) -> Form {
+        Form {
+            items,
+            ..self.clone()
+        }
+    }
+
+    fn scenario(&self) -> Scenario {
+        let mut s = self.rest.clone();
+        for item in &self.items {
+            match item {
+                Item::Action(a) => s.schedule.push(a.clone()),
+                Item::Proposal(t) => s.workload.at_ns.push(*t),
+                Item::Operation(o) => s.operations.push(o.clone()),
+            }
+        }
+        if self.explicit {
+            s.workload.rate_per_s = 0.0;
+            s.workload.count = 0;
+            s.clients.operations = s.operations.len() as u64;
+        }
+        s
+    }
+}
+
+/// The outcome of one candidate that failed as wanted.
+#[derive(Clone, Copy, Debug)]
+struct Failing {
+    events: u64,
+    violation_ns: u64,
+}
+
+struct Shrinker<'a> {
+    seed: u64,
+    mutation: Option<String>,
+    target: Invariant,
+    jobs: usize,
+    stop: &'a AtomicBool,
+    runs: u64,
+    stopped: bool,
+}
+
+impl Shrinker<'_> {
+    /// Runs `s` once: `Some` if it breaks the target invariant.
+    fn check(&self, s: &Scenario) -> Option<Failing> {
+        let options = RunOptions {
+            keep_trace: false,
+            mutation: self.mutation.clone(),
+        };
+        let outcome = crate::run(s, self.seed, options).ok()?;
+        let v = outcome.violation.filter(|v| v.invariant == self.target)?;
+        Some(Failing {
+            events: outcome.trace.len(),
+            violation_ns: v.time_ns,
+        })
+    }
+
+    /// The first candidate (in list order) that is a valid file and fails as wanted, with its
+    /// position. Invalid candidates count as passing.
+    fn first_failing(&mut self, candidates: &[Scenario]) -> Option<(usize, Scenario, Failing)> {
+        if self.stopped || candidates.is_empty() {
+            return None;
+        }
+        let batch = pool::run(
+            candidates,
+            self.jobs,
+            self.stop,
+            true,
+            |s| {
+                let s = reparse(s)?;
+                let failing = self.check(&s)?;
+                Some((s, failing))
+            },
+            Option::is_some,
+            |_, _| {},
+        );
+        self.runs += batch.results.len() as u64;
+        if batch.interrupted {
+            self.stopped = true;
+            return None;
+        }
+        let index = batch.first_failure?;
+        let (_, result) = batch.results.into_iter().find(|(i, _)| *i == index)?;
+        let (s, failing) = result?;
+        Some((index, s, failing))
+    }
+
+    /// Keeps the first candidate form that fails.
+    fn try_forms(&mut self, forms: Vec<Form>) -> Option<(Form, Failing)> {
+        self.try_forms_at(forms)
+            .map(|(_, form, failing)| (form, failing))
+    }
+
+    /// The first candidate form that fails, with its position.
+    fn try_forms_at(&mut self, forms: Vec<Form>) -> Option<(usize, Form, Failing)> {
+        let scenarios: Vec<Scenario> = forms.iter().map(Form::scenario).collect();
+        let (index, _, failing) = self.first_failing(&scenarios)?;
+        Some((index, forms.into_iter().nth(index)?, failing))
+    }
+}
+
+/// The scenario as its file reads back: what a user would run. `None` if it is not valid.
+fn reparse(s: &Scenario) -> Option<Scenario> {
+    scenario::parse("shrink candidate", &s.to_toml()).ok()
+}
+
+/// Shrinks the failing run of `request`. `stop` ends it early (a deadline or Ctrl-C), with
+/// the smallest failing scenario found so far.
+pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkError> {
+    let options = RunOptions {
+        keep_trace: false,
+        mutation: request.mutation.clone(),
+    };
+    let original =
+        crate::run(&request.scenario, request.seed, options).map_err(ShrinkError::Run)?;
+    let Some(violation) = &original.violation else {
+        return Err(ShrinkError::Passes {
+            events: original.trace.len(),
+        });
+    };
+    let before = Sizes::of(&request.scenario, original.trace.len());
+    let mut shrinker = Shrinker {
+        seed: request.seed,
+        mutation: request.mutation.clone(),
+        target: violation.invariant,
+        jobs: request.jobs.clamp(1, pool::JOBS_MAX),
+        stop,
+        runs: 1,
+        stopped: false,
+    };
+    let mut drawn = without_swarm(&request.scenario, request.seed);
+    drawn.seed = request.seed;
+    let as_written = Failing {
+        events: original.trace.len(),
+        violation_ns: violation.time_ns,
+    };
+    let mut explicit_exact = false;
+    let (mut form, mut failing) = match &original.explicit {
+        Some(record) => {
+            let candidate = Form::new(&make_explicit(&drawn, record), true);
+            match shrinker.try_forms(vec![candidate]) {
+                Some((form, failing)) => {
+                    explicit_exact = exact(&form, &shrinker, original.trace.hash());
+                    (form, failing)
+                }
+                None => (Form::new(&drawn, false), as_written),
+            }
+        }
+        None => (Form::new(&drawn, false), as_written),
+    };
+    let explicit = form.explicit;
+    for _ in 0..ROUNDS_MAX {
+        let size_before = size_key(&form);
+        (form, failing) = shorten(&mut shrinker, form, failing);
+        (form, failing) = cut_items(&mut shrinker, form, failing);
+        (form, failing) = fewer_nodes(&mut shrinker, form, failing);
+        (form, failing) = fewer_clients(&mut shrinker, form, failing);
+        (form, failing) = knobs_off(&mut shrinker, form, failing);
+        (form, failing) = tidy(&mut shrinker, form, failing);
+        if size_key(&form) == size_before || shrinker.stopped {
+            break;
+        }
+    }
+    let scenario = form.scenario();
+    Ok(Shrunk {
+        after: Sizes::of(&scenario, failing.events),
+        scenario,
+        invariant: shrinker.target,
+        before,
+        explicit,
+        explicit_exact,
+        runs: shrinker.runs,
+        complete: !shrinker.stopped,
+    })
+}
+
+/// A measure that every accepted step lowers, for the loop's end.
+fn size_key(form: &Form) -> (usize, u64, u64, u64, String) {
+    let s = form.scenario();
+    (
+        form.items.len(),
+        s.nodes,
+        s.clients.count,
+        s.duration_ns,
+        s.to_toml(),
+    )
+}
+
+/// The explicit form's run is the original one if its trace hash is the same.
+fn exact(form: &Form, shrinker: &Shrinker<'_>, hash: u64) -> bool {
+    let options = RunOptions {
+        keep_trace: false,
+        mutation: shrinker.mutation.clone(),
+    };
+    crate::run(&form.scenario(), shrinker.seed, options).is_ok_and(|o| o.trace.hash() == hash)
+}
+
+/// The scenario this seed ran: with `[swarm]`, its draw, then the swarm off.
+fn without_swarm(s: &Scenario, seed: u64) -> Scenario {
+    let mut s = match s.swarm.enabled {
+        true => crate::swarm::draw(s, seed).0,
+        false => s.clone(),
+    };
+    s.swarm.enabled = false;
+    s
+}
+
+/// `s` (swarm already drawn) with every random fault, the membership churn and the workload
+/// replaced by what the run did.
+pub fn make_explicit(s: &Scenario, record: &Explicit) -> Scenario {
+    let mut s = s.clone();
+    random_faults_off(&mut s);
+    s.schedule = record.actions.clone();
+    s.workload.at_ns = record.proposals_ns.clone();
+    s.workload.rate_per_s = 0.0;
+    s.workload.count = 0;
+    s.operations = record.operations.clone();
+    s.clients.operations = s.operations.len() as u64;
+    s
+}
+
+/// Switches off every random fault kind (their occurrences are in the schedule now).
+fn random_faults_off(s: &mut Scenario) {
+    let f = &mut s.faults;
+    for every in [
+        &mut f.crash_every_ns,
+        &mut f.partition_every_ns,
+        &mut f.pause_every_ns,
+        &mut f.clog_every_ns,
+        &mut f.one_way_every_ns,
+        &mut f.bridge_every_ns,
+        &mut f.isolate_leader_every_ns,
+        &mut f.crash_leader_every_ns,
+        &mut f.partition_after_append_every_ns,
+        &mut f.drop_quorum_ack_every_ns,
+        &mut f.crash_before_sync_every_ns,
+        &mut f.crash_after_send_every_ns,
+        &mut f.hold_stale_every_ns,
+        &mut f.replay_old_every_ns,
+        &mut f.crash_during_snapshot_every_ns,
+        &mut f.change_while_down_every_ns,
+        &mut f.crash_at_io_every_ns,
+        &mut s.clocks.jump_every_ns,
+        &mut s.membership.churn_every_ns,
+    ] {
+        *every = None;
+    }
+}
+
+// ---- Steps: each returns the form it keeps and that form's failing run. -------------------
+
+/// The run stops at a safety violation: nothing after it matters. A violation found at the
+/// end (linearizability, an acknowledged write lost) leaves a binary search for the shortest
+/// duration that still fails.
+fn shorten(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let duration_ns = form.rest.duration_ns;
+    if failing.violation_ns < duration_ns {
+        if let Some(kept) = sh.try_forms(vec![with_duration(&form, failing.violation_ns)]) {
+            return kept;
+        }
+    }
+    let mut best = (form, failing);
+    let floor_ns = best.0.items.iter().map(Item::at_ns).max().unwrap_or(0);
+    let (mut lo, mut hi) = (floor_ns, best.0.rest.duration_ns);
+    for _ in 0..DURATION_PROBES_MAX {
+        if hi - lo <= MS {
+            break;
+        }
+        let mid = lo + (hi - lo) / 2;
+        match sh.try_forms(vec![with_duration(&best.0, mid)]) {
+            Some(kept) => {
+                hi = mid;
+                best = kept;
+            }
+            None => lo = mid,
+        }
+    }
+    best
+}
+
+/// `form` ending at `duration_ns`: items after it dropped, the fault window and the
+/// `[[expect]]` stretches clamped to it.
+fn with_duration(form: &Form, duration_ns: u64) -> Form {
+    // Whole milliseconds read better, and the run stops at the violation anyway.
+    let duration_ns = duration_ns.div_ceil(MS).max(1) * MS;
+    let mut f = form.clone();
+    let s = &mut f.rest;
+    s.duration_ns = duration_ns;
+    s.faults.until_ns = s.faults.until_ns.min(duration_ns);
+    s.expect.retain(|e| e.to_ns <= duration_ns);
+    // A start at or after the end is refused by the file: nothing started there anyway.
+    let start_default_ns = bare(s).map_or(0, |d| d.workload.start_ns);
+    if s.workload.start_ns >= duration_ns {
+        s.workload.count = 0;
+        s.workload.rate_per_s = 0.0;
+        s.workload.start_ns = start_default_ns;
+    }
+    if s.clients.start_ns >= duration_ns {
+        s.clients.start_ns = start_default_ns;
+    }
+    f.items.retain(|i| i.at_ns() <= duration_ns);
+    f
+}
+
+/// The scenario with `s`'s seed, nodes and duration and every other field at its default.
+fn bare(s: &Scenario) -> Option<Scenario> {
+    let text = format!(
+        "seed = {}\nnodes = {}\nduration = \"{}\"\n",
+        s.seed,
+        s.nodes,
+        scenario::format_duration(s.duration_ns)
+    );
+    scenario::parse("defaults", &text).ok()
+}
+
+/// Settings nothing reads any more back to their defaults, so that the file shows only what
+/// matters: the random faults' ranges once none is drawn, the clients' drawing settings once
+/// they run listed operations (or there are none), the workload's once it is listed.
+fn tidy(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let Some(d) = bare(&form.rest) else {
+        return (form, failing);
+    };
+    let mut f = form.clone();
+    let s = &mut f.rest;
+    if Sizes::of(s, 0).random_fault_kinds == 0 {
+        let until_ns = s.faults.until_ns;
+        s.faults = FaultSettings {
+            until_ns,
+            ..d.faults
+        };
+        s.clocks.jump_min_ns = d.clocks.jump_min_ns;
+        s.clocks.jump_max_ns = d.clocks.jump_max_ns;
+        s.membership.voters_min = d.membership.voters_min.min(s.membership.initial);
+        s.membership.voters_max = d.membership.voters_max;
+    }
+    if form.explicit || s.clients.count == 0 {
+        let c = &mut s.clients;
+        let kept = (
+            c.count,
+            c.operations,
+            c.timeout_ns,
+            c.attempts_max,
+            c.start_ns,
+        );
+        *c = d.clients.clone();
+        (c.count, c.operations) = (kept.0, kept.1);
+        if kept.0 > 0 {
+            (c.timeout_ns, c.attempts_max, c.start_ns) = (kept.2, kept.3, kept.4);
+        }
+    }
+    if form.explicit || s.workload.count == 0 {
+        s.workload.rate_per_s = 0.0;
+        s.workload.count = 0;
+        s.workload.start_ns = d.workload.start_ns;
+    }
+    if f.rest == form.rest {
+        return (form, failing);
+    }
+    sh.try_forms(vec![f]).unwrap_or((form, failing))
+}
+
+/// ddmin (Zeller and Hildebrandt, "Simplifying and Isolating Failure-Inducing Input", 2002)
+/// over the items, after trying to drop each kind of item at once.
+fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let mut best = (form, failing);
+    let kinds: [fn(&Item) -> bool; 3] = [
+        |i| matches!(i, Item::Proposal(_)),
+        |i| matches!(i, Item::Operation(_)),
+        |i| matches!(i, Item::Action(_)),
+    ];
+    for is_kind in kinds {
+        if best.0.items.iter().any(is_kind) {
+            let items = best
+                .0
+                .items
+                .iter()
+                .filter(|i| !is_kind(i))
+                .cloned()
+                .collect();
+            if let Some(kept) = sh.try_forms(vec![best.0.with_items(items)]) {
+                best = kept;
+            }
+        }
+    }
+    let mut granularity = 2;
+    while !best.0.items.is_empty() && !sh.stopped {
+        let items = &best.0.items;
+        let n = granularity.min(items.len());
+        let chunks: Vec<&[Item]> = split(items, n);
+        // Each chunk alone (a subset), then each complement: one ddmin step's candidates.
+        let mut candidates: Vec<(bool, Vec<Item>)> = Vec::new();
+        if n > 2 || items.len() == 1 {
+            candidates.extend(chunks.iter().map(|c| (true, c.to_vec())));
+        }
+        for i in 0..chunks.len() {
+            let complement: Vec<Item> = (chunks.iter().enumerate())
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, c)| c.iter().cloned())
+                .collect();
+            candidates.push((false, complement));
+        }
+        candidates.retain(|(_, c)| c.len() < items.len());
+        candidates.dedup_by(|a, b| a.1 == b.1);
+        let forms: Vec<Form> = (candidates.iter())
+            .map(|(_, c)| best.0.with_items(c.clone()))
+            .collect();
+        match sh.try_forms_at(forms) {
+            Some((index, form, failing)) => {
+                granularity = match candidates[index].0 {
+                    true => 2,
+                    false => (n - 1).max(2),
+                };
+                best = (form, failing);
+            }
+            None if n >= best.0.items.len() => break,
+            None => granularity = (n * 2).min(best.0.items.len()),
+        }
+    }
+    best
+}
+
+/// `items` in `n` nearly equal consecutive chunks.
+fn split(items: &[Item], n: usize) -> Vec<&[Item]> {
+    let n = n.clamp(1, items.len().max(1));
+    let mut chunks = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 0..n {
+        let end = items.len() * (i + 1) / n;
+        chunks.push(&items[start..end]);
+        start = end;
+    }
+    chunks
+}
+
+/// The smallest cluster that still fails: actions that name a node beyond it are dropped.
+fn fewer_nodes(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let nodes = form.rest.nodes;
+    let forms: Vec<Form> = (1..nodes).map(|k| with_nodes(&form, k)).collect();
+    sh.try_forms(forms).unwrap_or((form, failing))
+}
+
+fn with_nodes(form: &Form, nodes: u64) -> Form {
+    let mut f = form.clone();
+    let s = &mut f.rest;
+    s.nodes = nodes;
+    let m = &mut s.membership;
+    m.initial = m.initial.min(nodes);
+    m.voters_max = m.voters_max.min(nodes);
+    m.voters_min = m.voters_min.min(m.initial).min(m.voters_max);
+    s.faults.max_down = s.faults.max_down.min(nodes - 1);
+    f.items.retain(|i| match i {
+        Item::Action(a) => action_nodes(&a.action).iter().all(|&id| id <= nodes),
+        Item::Proposal(_) | Item::Operation(_) => true,
+    });
+    f
+}
+
+/// Every node an action names.
+fn action_nodes(action: &Action) -> Vec<NodeId> {
+    match action {
+        Action::Partition { groups } => groups.iter().flatten().copied().collect(),
+        Action::Bridge { groups, node } => {
+            let mut ids: Vec<NodeId> = groups.iter().flatten().copied().collect();
+            ids.push(*node);
+            ids
+        }
+        Action::OneWay { from, to } | Action::Clog { from, to, .. } => {
+            from.iter().chain(to).copied().collect()
+        }
+        Action::ReplaceServer { from, to } => from.iter().chain(to).copied().collect(),
+        Action::Crash { node, .. }
+        | Action::Restart { node }
+        | Action::Pause { node, .. }
+        | Action::ClockJump { node, .. }
+        | Action::AddServer { node }
+        | Action::RemoveServer { node }
+        | Action::ReplaceLeader { node } => vec![*node],
+        Action::CrashBeforeSync { node, .. }
+        | Action::CrashAfterSend { node, .. }
+        | Action::CrashDuringSnapshot { node, .. }
+        | Action::CrashAtIo { node, .. } => node.iter().copied().collect(),
+        Action::Heal
+        | Action::Network { .. }
+        | Action::IsolateLeader { .. }
+        | Action::CrashLeader { .. }
+        | Action::PartitionAfterAppend { .. }
+        | Action::DropQuorumAck
+        | Action::HoldStale { .. }
+        | Action::ReplayOld
+        | Action::ChangeWhileDown { .. } => Vec::new(),
+    }
+}
+
+/// Clients without operations left go, and the rest are numbered from 1; then the smallest
+/// client count that still fails when clients draw their work.
+fn fewer_clients(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    if !form.explicit {
+        return (form, failing);
+    }
+    let mut used: Vec<u64> = (form.items.iter())
+        .filter_map(|i| match i {
+            Item::Operation(o) => Some(o.client),
+            _ => None,
+        })
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    if used.len() as u64 == form.rest.clients.count {
+        return (form, failing);
+    }
+    let mut f = form.clone();
+    f.rest.clients.count = used.len() as u64;
+    for item in &mut f.items {
+        if let Item::Operation(o) = item {
+            o.client = used
+                .binary_search(&o.client)
+                .map_or(o.client, |i| i as u64 + 1);
+        }
+    }
+    sh.try_forms(vec![f]).unwrap_or((form, failing))
+}
+
+/// Random knobs switched off, one at a time, each kept if the run still fails.
+fn knobs_off(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let target = sh.target;
+    let knobs: [fn(&mut Scenario, Invariant); 11] = [
+        |s, t| {
+            if t != Invariant::Liveness {
+                s.liveness.leader_within_ns = None;
+                s.liveness.clients_within_ns = None;
+            }
+        },
+        |s, t| {
+            if t != Invariant::Expectation {
+                s.expect.clear();
+            }
+        },
+        |s, _| s.network.loss = 0.0,
+        |s, _| s.network.duplicate = 0.0,
+        |s, _| s.network.reorder = 0.0,
+        |s, _| s.network.tail_probability = 0.0,
+        |s, _| s.network.latency_max_ns = s.network.latency_min_ns,
+        |s, _| s.disk.torn_writes = 0.0,
+        |s, _| s.disk.sync_latency_max_ns = s.disk.sync_latency_min_ns,
+        |s, _| s.clocks.drift_ppm_max = 0,
+        |s, _| s.clocks.offset_max_ns = 0,
+    ];
+    let mut best = (form, failing);
+    for knob in knobs {
+        let mut f = best.0.clone();
+        knob(&mut f.rest, target);
+        if f.rest == best.0.rest {
+            continue;
+        }
+        if let Some(kept) = sh.try_forms(vec![f]) {
+            best = kept;
+        }
+    }
+    best
+}
+
+/// The text of a shrunk scenario file: a header comment (where it came from, the invariant,
+/// the sizes before and after, how to run it), then the scenario with only the fields that
+/// differ from the defaults.
+pub fn file_text(
+    shrunk: &Shrunk,
+    original_command: &str,
+    seed: u64,
+    mutation: Option<&str>,
+) -> String {
+    let sizes = |s: &Sizes| {
+        format!(
+            "{} nodes, {} clients, {}, {} schedule actions, {} random fault kinds, {} proposals, \
+             {} client operations; {} events",
+            s.nodes,
+            s.clients,
+            scenario::format_duration(s.duration_ns),
+            s.actions,
+            s.random_fault_kinds,
+            s.proposals,
+            s.operations,
+            s.events
+        )
+    };
+    let mutation_flag = mutation
+        .map(|m| format!(" --mutation {m}"))
+        .unwrap_or_default();
+    let mut text = String::new();
+    text.push_str(&format!(
+        "# Shrunk by `raftsim shrink` from: {original_command}\n"
+    ));
+    text.push_str(&format!(
+        "# Invariant: {} (as in the original run)\n",
+        shrunk.invariant.name()
+    ));
+    text.push_str(&format!("# Before: {}\n", sizes(&shrunk.before)));
+    text.push_str(&format!("# After:  {}\n", sizes(&shrunk.after)));
+    if !shrunk.complete {
+        text.push_str("# Stopped before the end: a smaller file may exist.\n");
+    }
+    text.push_str(&format!(
+        "# Run it: raftsim run FILE --seed {seed}{mutation_flag}\n\n"
+    ));
+    text.push_str(&shrunk.scenario.to_toml_short());
+    text
+}

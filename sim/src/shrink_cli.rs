@@ -1,0 +1,249 @@
+//! `raftsim shrink`: the command line around [`sim::shrink`]. The wall clock is read here
+//! only to end shrinking at `--time` and to say how long it took; no run reads it.
+
+use crate::{parse_budget, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
+use sim::shrink::{self, Request, Shrunk, Sizes};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct ShrinkArgs {
+    /// The scenario file of the failing run (a hunt finding is one).
+    scenario: PathBuf,
+    /// The failing seed; default: the file's `seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The mutation the run failed under (see `raftsim mutations`).
+    #[arg(long, value_name = "NAME")]
+    mutation: Option<String>,
+    /// Where to write the shrunk scenario; `-` writes it to standard output. Default: the
+    /// scenario's path with `.shrunk.toml` for `.toml`.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Stop after this long (wall clock) with the smallest failing file found so far.
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_budget)]
+    time: Duration,
+    /// Threads trying candidates side by side; default: the machine's cores. The result does
+    /// not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
+    jobs: Option<u64>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn shrink(args: ShrinkArgs) -> ExitCode {
+    let bad = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let scenario = match sim::scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad(e.to_string()),
+    };
+    if let Some(name) = &args.mutation {
+        if raft::Mutation::from_name(name).is_none() {
+            return bad(format!(
+                "--mutation: unknown mutation `{name}` (see `raftsim mutations`)"
+            ));
+        }
+    }
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.scenario));
+    if let Err(e) = check_output(&output) {
+        return bad(e);
+    }
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let request = Request {
+        scenario,
+        seed,
+        mutation: args.mutation.clone(),
+        jobs: jobs_or_cores(args.jobs),
+    };
+    let interrupted = interrupt_flag();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let watch = watch_deadline(Arc::clone(&stop), Arc::clone(&interrupted), args.time);
+    let result = shrink::shrink(&request, &stop);
+    watch.done.store(true, Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    let shrunk = match result {
+        Ok(s) => s,
+        Err(e) => return bad(format!("{}: seed {seed}: {e}", args.scenario.display())),
+    };
+    let command = original_command(&args.scenario, seed, args.mutation.as_deref());
+    let text = shrink::file_text(&shrunk, &command, seed, args.mutation.as_deref());
+    if let Err(e) = write_output(&output, &text) {
+        return bad(e);
+    }
+    let shown = match output.as_os_str() == "-" {
+        true => "standard output".to_string(),
+        false => output.display().to_string(),
+    };
+    if args.json {
+        println!("{}", json(&args, seed, &shrunk, seconds, &shown));
+    } else if output.as_os_str() != "-" {
+        print!("{}", summary(&args, seed, &shrunk, seconds, &shown));
+    }
+    if interrupted.load(Ordering::Relaxed) {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `x.toml` gives `x.shrunk.toml`.
+fn default_output(scenario: &Path) -> PathBuf {
+    let name = scenario
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".toml").unwrap_or(&name);
+    scenario.with_file_name(format!("{stem}.shrunk.toml"))
+}
+
+/// Checked before shrinking starts, so that no result is found and then lost.
+fn check_output(output: &Path) -> Result<(), String> {
+    if output.as_os_str() == "-" {
+        return Ok(());
+    }
+    let shown = output.display();
+    if output.is_dir() {
+        return Err(format!("-o {shown}: is a directory"));
+    }
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!(
+            "-o {shown}: the directory {} does not exist",
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+fn write_output(output: &Path, text: &str) -> Result<(), String> {
+    if output.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(());
+    }
+    std::fs::write(output, text).map_err(|e| format!("-o {}: {e}", output.display()))
+}
+
+fn original_command(scenario: &Path, seed: u64, mutation: Option<&str>) -> String {
+    let mutation = mutation
+        .map(|m| format!(" --mutation {m}"))
+        .unwrap_or_default();
+    format!("raftsim run {} --seed {seed}{mutation}", scenario.display())
+}
+
+fn jobs_or_cores(jobs: Option<u64>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    jobs.map_or(cores, |j| j as usize)
+}
+
+/// Raised by Ctrl-C; a second Ctrl-C exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler = Arc::clone(&flag);
+    let _ = ctrlc::set_handler(move || {
+        if handler.swap(true, Ordering::Relaxed) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    flag
+}
+
+struct Watch {
+    done: Arc<AtomicBool>,
+}
+
+/// Raises `stop` once `budget` has passed or Ctrl-C was pressed; polls every 20 ms.
+fn watch_deadline(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>, budget: Duration) -> Watch {
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = Arc::clone(&done);
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        while !finished.load(Ordering::Relaxed) {
+            if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    Watch { done }
+}
+
+fn sizes_line(s: &Sizes) -> String {
+    format!(
+        "{} nodes, {} clients, {}, {} schedule actions, {} random fault kinds, {} proposals, \
+         {} client operations; {} events",
+        s.nodes,
+        s.clients,
+        sim::scenario::format_duration(s.duration_ns),
+        s.actions,
+        s.random_fault_kinds,
+        s.proposals,
+        s.operations,
+        s.events
+    )
+}
+
+fn summary(args: &ShrinkArgs, seed: u64, s: &Shrunk, seconds: f64, shown: &str) -> String {
+    let mut out = format!(
+        "shrunk {} seed {seed}: {}\n",
+        args.scenario.display(),
+        s.invariant.name()
+    );
+    out.push_str(&format!("  before: {}\n", sizes_line(&s.before)));
+    out.push_str(&format!("  after:  {}\n", sizes_line(&s.after)));
+    let factor = s.before.events as f64 / s.after.events.max(1) as f64;
+    out.push_str(&format!(
+        "  {:.1}x fewer events; {} schedule actions and operations left\n",
+        factor,
+        s.after.actions_and_operations()
+    ));
+    out.push_str(match (s.explicit, s.explicit_exact) {
+        (true, true) => "  explicit schedule: replays the original run event for event\n",
+        (true, false) => "  explicit schedule: fails the same way (not event for event)\n",
+        (false, _) => {
+            "  explicit schedule: did not fail; shrunk from the file's own schedule and knobs\n"
+        }
+    });
+    out.push_str(&format!("  {} runs in {seconds:.1} s\n", s.runs));
+    if !s.complete {
+        out.push_str("  stopped at --time (or Ctrl-C): a smaller file may exist\n");
+    }
+    let mutation = (args.mutation.as_ref())
+        .map(|m| format!(" --mutation {m}"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "wrote {shown}; run it: raftsim run {shown} --seed {seed}{mutation}\n"
+    ));
+    out
+}
+
+fn json(args: &ShrinkArgs, seed: u64, s: &Shrunk, seconds: f64, shown: &str) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": args.scenario.display().to_string(),
+        "seed": seed,
+        "mutation": args.mutation,
+        "invariant": s.invariant.name(),
+        "before": s.before,
+        "after": s.after,
+        "actions_and_operations": s.after.actions_and_operations(),
+        "explicit": s.explicit,
+        "explicit_exact": s.explicit_exact,
+        "runs": s.runs,
+        "seconds": seconds,
+        "complete": s.complete,
+        "output": shown,
+    })
+}
