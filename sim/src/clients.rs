@@ -77,7 +77,7 @@ struct Client {
     /// When the client last woke from rest: the time its next operation became due.
     woke_ns: u64,
     /// With an explicit workload, the operations still to run, by time.
-    script: VecDeque<(u64, ClientOp)>,
+    script: VecDeque<(u64, Option<ClientOp>)>,
 }
 
 /// A write acknowledged to a client: it must have been executed exactly once.
@@ -288,7 +288,9 @@ impl ClientSim {
 
     /// An idle client registers, or starts its next operation once it is due.
     fn begin(&mut self, id: ClientId, now_ns: u64) -> Vec<Action> {
-        if self.explicit {
+        // A listed `register` is done by the registration below, or needs nothing.
+        while self.explicit {
+            let registered = self.client(id).session.is_some();
             match self.client(id).script.front() {
                 None => {
                     self.client(id).state = State::Done;
@@ -300,10 +302,23 @@ impl ClientSim {
                         after_ns: at_ns - now_ns,
                     }];
                 }
-                Some(_) => {}
+                Some((_, None)) => {
+                    self.client(id).script.pop_front();
+                    if !registered {
+                        break;
+                    }
+                }
+                Some((_, Some(_))) => break,
             }
         }
         if self.client(id).session.is_none() {
+            let due_ns = self.client(id).woke_ns;
+            self.started.push(ScriptedOp {
+                client: id,
+                at_ns: due_ns,
+                op: None,
+                line: 0,
+            });
             self.client(id).state = State::Registering;
             return self.send_first(id, ClientRequest::Register);
         }
@@ -313,14 +328,14 @@ impl ClientSim {
         }
         self.operations_started += 1;
         let op = match self.client(id).script.pop_front() {
-            Some((_, op)) => op,
-            None => self.next_op(id),
+            Some((_, Some(op))) => op,
+            _ => self.next_op(id),
         };
         let due_ns = self.client(id).woke_ns;
         self.started.push(ScriptedOp {
             client: id,
             at_ns: due_ns,
-            op: op.clone(),
+            op: Some(op.clone()),
             line: 0,
         });
         let client = self.client(id);

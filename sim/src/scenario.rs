@@ -65,17 +65,18 @@ pub struct Scenario {
 }
 
 /// One `[[operation]]` table: `client = 2`, `at = "1.5s"`, `f = "put"`, `key = "k1"`,
-/// `value = "x"` (`get` takes no value; `cas` takes `expected` and `new`). At `at` (or when
-/// the client's operation before it ends, if later) the client starts it, opening a session
-/// first if it has none. This is how `raftsim shrink` writes a workload.
+/// `value = "x"` (`get` takes no value; `cas` takes `expected` and `new`; `register` takes no
+/// key and opens a session if the client has none). At `at` (or when the client's operation
+/// before it ends, if later) the client starts it, opening a session first if it has none.
+/// This is how `raftsim shrink` writes a workload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScriptedOp {
     /// The client, `1..=clients.count`.
     pub client: u64,
     /// When the client may start it.
     pub at_ns: u64,
-    /// The operation.
-    pub op: crate::node::ClientOp,
+    /// The operation; `None` opens a session (`f = "register"`).
+    pub op: Option<crate::node::ClientOp>,
     /// 1-based line of the `[[operation]]` header in the file, for messages.
     pub line: usize,
 }
@@ -1249,7 +1250,7 @@ struct RawOperation {
     client: Spanned<Int>,
     at: Spanned<Dur>,
     f: Spanned<RawOpKind>,
-    key: Spanned<String>,
+    key: Option<Spanned<String>>,
     value: Option<Spanned<String>>,
     expected: Option<Spanned<String>>,
     new: Option<Spanned<String>>,
@@ -1258,6 +1259,7 @@ struct RawOperation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 enum RawOpKind {
+    Register,
     Get,
     Put,
     Append,
@@ -1269,18 +1271,23 @@ impl RawOperation {
         use crate::node::ClientOp;
         let text = |s: &String| Some(spanless(s.clone()));
         let (f, key, value, expected, new) = match &o.op {
-            ClientOp::Get { key } => (RawOpKind::Get, key, None, None, None),
-            ClientOp::Put { key, value } => (RawOpKind::Put, key, text(value), None, None),
-            ClientOp::Append { key, value } => (RawOpKind::Append, key, text(value), None, None),
-            ClientOp::Cas { key, expected, new } => {
-                (RawOpKind::Cas, key, None, text(expected), text(new))
+            None => (RawOpKind::Register, None, None, None, None),
+            Some(ClientOp::Get { key }) => (RawOpKind::Get, text(key), None, None, None),
+            Some(ClientOp::Put { key, value }) => {
+                (RawOpKind::Put, text(key), text(value), None, None)
+            }
+            Some(ClientOp::Append { key, value }) => {
+                (RawOpKind::Append, text(key), text(value), None, None)
+            }
+            Some(ClientOp::Cas { key, expected, new }) => {
+                (RawOpKind::Cas, text(key), None, text(expected), text(new))
             }
         };
         spanless(RawOperation {
             client: spanless(Int(o.client)),
             at: spanless(Dur(o.at_ns)),
             f: spanless(f),
-            key: spanless(key.clone()),
+            key,
             value,
             expected,
             new,
@@ -2193,21 +2200,21 @@ impl Cx<'_> {
             let message = format!("at most {OPERATIONS_EXPLICIT_MAX} `[[operation]]` tables");
             return Err(self.fail(&raw.operation[OPERATIONS_EXPLICIT_MAX], message));
         }
-        let count = raw.operation.len() as u64;
+        let mut ops = (raw.operation.iter())
+            .map(|o| self.operation(o, clients.count, duration_ns))
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = ops.iter().filter(|o| o.op.is_some()).count() as u64;
         if let Some(given) = &raw.clients.operations {
             if given.get_ref().0 != count {
                 let message = format!(
-                    "the file lists {count} `[[operation]]` tables, so `operations` must be {count} \
-                     or left out, found {}",
+                    "the file lists {count} operations (`[[operation]]` tables other than \
+                     f = \"register\"), so `operations` must be {count} or left out, found {}",
                     given.get_ref().0
                 );
                 return Err(self.fail(given, message));
             }
         }
         clients.operations = count;
-        let mut ops = (raw.operation.iter())
-            .map(|o| self.operation(o, clients.count, duration_ns))
-            .collect::<Result<Vec<_>, _>>()?;
         ops.sort_by_key(|o| o.at_ns);
         Ok(ops)
     }
@@ -2226,21 +2233,22 @@ impl Cx<'_> {
             })
         })?;
         let Dur(at_ns) = self.get(&o.at, within_run(duration_ns))?;
-        let key = o.key.get_ref().clone();
-        if key.is_empty() {
-            return Err(self.fail(&o.key, "must not be empty".to_string()));
-        }
         let kind = *o.f.get_ref();
         let name = format!("{kind:?}").to_lowercase();
+        if let Some(key) = o.key.as_ref().filter(|k| k.get_ref().is_empty()) {
+            return Err(self.fail(key, "must not be empty".to_string()));
+        }
         let fields = [
+            ("key", &o.key),
             ("value", &o.value),
             ("expected", &o.expected),
             ("new", &o.new),
         ];
         let wanted: &[&str] = match kind {
-            RawOpKind::Get => &[],
-            RawOpKind::Put | RawOpKind::Append => &["value"],
-            RawOpKind::Cas => &["expected", "new"],
+            RawOpKind::Register => &[],
+            RawOpKind::Get => &["key"],
+            RawOpKind::Put | RawOpKind::Append => &["key", "value"],
+            RawOpKind::Cas => &["key", "expected", "new"],
         };
         for (field, value) in fields {
             match (value, wanted.contains(&field)) {
@@ -2259,21 +2267,23 @@ impl Cx<'_> {
         let text = |v: &Option<Spanned<String>>| {
             v.as_ref().map(|v| v.get_ref().clone()).unwrap_or_default()
         };
+        let key = text(&o.key);
         let op = match kind {
-            RawOpKind::Get => ClientOp::Get { key },
-            RawOpKind::Put => ClientOp::Put {
+            RawOpKind::Register => None,
+            RawOpKind::Get => Some(ClientOp::Get { key }),
+            RawOpKind::Put => Some(ClientOp::Put {
                 key,
                 value: text(&o.value),
-            },
-            RawOpKind::Append => ClientOp::Append {
+            }),
+            RawOpKind::Append => Some(ClientOp::Append {
                 key,
                 value: text(&o.value),
-            },
-            RawOpKind::Cas => ClientOp::Cas {
+            }),
+            RawOpKind::Cas => Some(ClientOp::Cas {
                 key,
                 expected: text(&o.expected),
                 new: text(&o.new),
-            },
+            }),
         };
         Ok(ScriptedOp {
             client,

@@ -44,6 +44,8 @@ pub struct Request {
     pub mutation: Option<String>,
     /// Threads for candidate runs.
     pub jobs: usize,
+    /// Stop after making the run explicit: the same run, written down, nothing cut.
+    pub explicit_only: bool,
 }
 
 /// How big a scenario and its run are.
@@ -234,7 +236,7 @@ impl Form {
         if self.explicit {
             s.workload.rate_per_s = 0.0;
             s.workload.count = 0;
-            s.clients.operations = s.operations.len() as u64;
+            s.clients.operations = s.operations.iter().filter(|o| o.op.is_some()).count() as u64;
         }
         s
     }
@@ -366,9 +368,11 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
         None => (Form::new(&drawn, false), as_written),
     };
     let explicit = form.explicit;
-    for _ in 0..ROUNDS_MAX {
+    let rounds = if request.explicit_only { 0 } else { ROUNDS_MAX };
+    for _ in 0..rounds {
         let size_before = size_key(&form);
         (form, failing) = shorten(&mut shrinker, form, failing);
+        (form, failing) = keep_recent(&mut shrinker, form, failing);
         (form, failing) = cut_items(&mut shrinker, form, failing);
         (form, failing) = fewer_nodes(&mut shrinker, form, failing);
         (form, failing) = fewer_clients(&mut shrinker, form, failing);
@@ -432,7 +436,7 @@ pub fn make_explicit(s: &Scenario, record: &Explicit) -> Scenario {
     s.workload.rate_per_s = 0.0;
     s.workload.count = 0;
     s.operations = record.operations.clone();
-    s.clients.operations = s.operations.len() as u64;
+    s.clients.operations = s.operations.iter().filter(|o| o.op.is_some()).count() as u64;
     s
 }
 
@@ -599,6 +603,18 @@ fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
             }
         }
     }
+    // Whole groups next: every operation of one client, or on one key.
+    for group in groups(&best.0.items) {
+        let items: Vec<Item> = (best.0.items.iter())
+            .filter(|i| !group(i))
+            .cloned()
+            .collect();
+        if items.len() < best.0.items.len() {
+            if let Some(kept) = sh.try_forms(vec![best.0.with_items(items)]) {
+                best = kept;
+            }
+        }
+    }
     let mut granularity = 2;
     while !best.0.items.is_empty() && !sh.stopped {
         let items = &best.0.items;
@@ -634,6 +650,56 @@ fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
         }
     }
     best
+}
+
+/// Tests for the groups of operations worth dropping together: one per client, one per key.
+fn groups(items: &[Item]) -> Vec<Box<dyn Fn(&Item) -> bool>> {
+    let mut clients: Vec<u64> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for item in items {
+        if let Item::Operation(o) = item {
+            clients.push(o.client);
+            if let Some(op) = &o.op {
+                keys.push(op.key().to_string());
+            }
+        }
+    }
+    clients.sort_unstable();
+    clients.dedup();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut tests: Vec<Box<dyn Fn(&Item) -> bool>> = Vec::new();
+    for client in clients {
+        tests.push(Box::new(
+            move |i| matches!(i, Item::Operation(o) if o.client == client),
+        ));
+    }
+    for key in keys {
+        tests.push(Box::new(move |i| {
+            matches!(i, Item::Operation(ScriptedOp { op: Some(op), .. }) if op.key() == key)
+        }));
+    }
+    tests
+}
+
+/// What happens shortly before a violation matters most: keep only the items of the last
+/// stretch before it, the shortest of 100 ms, 200 ms, 400 ms... that still fails.
+fn keep_recent(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let end_ns = failing.violation_ns.min(form.rest.duration_ns);
+    let mut forms = Vec::new();
+    let mut window_ns = 100 * MS;
+    while window_ns < end_ns {
+        let from_ns = end_ns - window_ns;
+        let items: Vec<Item> = (form.items.iter())
+            .filter(|i| i.at_ns() >= from_ns)
+            .cloned()
+            .collect();
+        if items.len() < form.items.len() && forms.last().is_none_or(|f: &Form| f.items != items) {
+            forms.push(form.with_items(items));
+        }
+        window_ns *= 2;
+    }
+    sh.try_forms(forms).unwrap_or((form, failing))
 }
 
 /// `items` in `n` nearly equal consecutive chunks.

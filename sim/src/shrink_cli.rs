@@ -30,6 +30,10 @@ pub struct ShrinkArgs {
     /// not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
     jobs: Option<u64>,
+    /// Only make the run explicit: write its drawn faults as `[[schedule]]` actions and its
+    /// workload as `workload.at` and `[[operation]]`s, and cut nothing.
+    #[arg(long)]
+    explicit_only: bool,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -64,6 +68,7 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         seed,
         mutation: args.mutation.clone(),
         jobs: jobs_or_cores(args.jobs),
+        explicit_only: args.explicit_only,
     };
     let interrupted = interrupt_flag();
     let stop = Arc::new(AtomicBool::new(false));

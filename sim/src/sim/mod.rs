@@ -351,8 +351,9 @@ impl<N: SimNode> Simulator<N> {
             .collect();
         let nemeses = protocol::Nemeses::new(&scenario);
         let keep_trace = options.keep_trace;
-        let clients = (scenario.clients.count > 0 && scenario.clients.operations > 0)
-            .then(|| ClientSim::new(scenario.clients.clone(), n, seed, &scenario.operations));
+        let clients = (scenario.clients.count > 0
+            && (scenario.clients.operations > 0 || !scenario.operations.is_empty()))
+        .then(|| ClientSim::new(scenario.clients.clone(), n, seed, &scenario.operations));
         Simulator {
             network,
             rng_faults: rng::stream(seed, Stream::Faults),

@@ -46,3 +46,120 @@ fn a_run_made_explicit_replays_it_event_for_event() {
         "(run, events, explicit events): {inexact:?}"
     );
 }
+
+fn raftsim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(args)
+        .output()
+        .expect("raftsim runs")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shrink");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A failing run of a library scenario under a mutation, shrunk: the result breaks the same
+/// invariant, is smaller in every measure, and is the same file whatever the threads.
+#[test]
+fn a_shrunk_run_fails_the_same_way_and_is_the_same_whatever_the_jobs() {
+    let scenario = crate::scenario("figure8-unreliable");
+    let mutation = "vote-twice-per-term";
+    let original = sim::run(&scenario, 1, options(Some(mutation))).unwrap();
+    let invariant = original
+        .violation
+        .as_ref()
+        .expect("the mutation is caught")
+        .invariant;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let texts: Vec<String> = [1, 2]
+        .into_iter()
+        .map(|jobs| {
+            let request = sim::shrink::Request {
+                scenario: scenario.clone(),
+                seed: 1,
+                mutation: Some(mutation.into()),
+                jobs,
+                explicit_only: false,
+            };
+            let shrunk = sim::shrink::shrink(&request, &stop).unwrap();
+            assert!(shrunk.complete && shrunk.explicit && shrunk.explicit_exact);
+            assert_eq!(shrunk.invariant, invariant);
+            assert!(shrunk.after.events <= shrunk.before.events);
+            assert!(shrunk.after.duration_ns < shrunk.before.duration_ns);
+            assert!(
+                shrunk.after.actions_and_operations() < 5,
+                "{:?}",
+                shrunk.after
+            );
+            assert_eq!(shrunk.after.random_fault_kinds, 0);
+            sim::shrink::file_text(&shrunk, "raftsim run x.toml --seed 1", 1, Some(mutation))
+        })
+        .collect();
+    assert_eq!(texts[0], texts[1]);
+    let back = sim::scenario::parse("shrunk.toml", &texts[0]).unwrap();
+    let again = sim::run(&back, back.seed, options(Some(mutation))).unwrap();
+    assert_eq!(again.violation.map(|v| v.invariant), Some(invariant));
+    let clean = sim::run(&back, back.seed, options(None)).unwrap();
+    assert!(clean.violation.is_none(), "{:?}", clean.violation);
+    assert!(texts[0].starts_with("# Shrunk by `raftsim shrink` from: raftsim run x.toml"));
+}
+
+/// The command line: a file written with its header, and every bad input refused with
+/// exit 2 before any work.
+#[test]
+fn the_command_writes_the_file_and_refuses_bad_input() {
+    let scenario = crate::scenarios_dir().join("figure8-unreliable.toml");
+    let scenario = scenario.to_str().unwrap();
+    let out = tmp("figure8.toml");
+    let args = [
+        "shrink",
+        scenario,
+        "--seed",
+        "1",
+        "--mutation",
+        "vote-twice-per-term",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    let done = raftsim(&args);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["invariant"], "election-safety");
+    assert!(report["after"]["events"].as_u64() <= report["before"]["events"].as_u64());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("# Invariant: election-safety"), "{text}");
+    let run = raftsim(&[
+        "run",
+        out.to_str().unwrap(),
+        "--mutation",
+        "vote-twice-per-term",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+
+    let cases: [(&[&str], &str); 4] = [
+        (&["shrink", scenario, "--seed", "1"], "the run passes"),
+        (
+            &["shrink", scenario, "--mutation", "no-such-rule"],
+            "unknown mutation",
+        ),
+        (
+            &["shrink", scenario, "-o", "/nonexistent-dir/x.toml"],
+            "does not exist",
+        ),
+        (&["shrink", "/nonexistent.toml"], "nonexistent.toml"),
+    ];
+    for (args, message) in cases {
+        let out = raftsim(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
