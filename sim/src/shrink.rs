@@ -652,8 +652,11 @@ fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
     best
 }
 
+/// Which items belong to a group.
+type Group = Box<dyn Fn(&Item) -> bool>;
+
 /// Tests for the groups of operations worth dropping together: one per client, one per key.
-fn groups(items: &[Item]) -> Vec<Box<dyn Fn(&Item) -> bool>> {
+fn groups(items: &[Item]) -> Vec<Group> {
     let mut clients: Vec<u64> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
     for item in items {
@@ -668,7 +671,7 @@ fn groups(items: &[Item]) -> Vec<Box<dyn Fn(&Item) -> bool>> {
     clients.dedup();
     keys.sort_unstable();
     keys.dedup();
-    let mut tests: Vec<Box<dyn Fn(&Item) -> bool>> = Vec::new();
+    let mut tests: Vec<Group> = Vec::new();
     for client in clients {
         tests.push(Box::new(
             move |i| matches!(i, Item::Operation(o) if o.client == client),
