@@ -165,6 +165,22 @@ struct BugRow {
     variant: Option<u32>,
     events: Option<u64>,
     reproduce: Option<String>,
+    /// With `--shrink`: the shrunk finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shrunk: Option<ShrunkRow>,
+}
+
+/// A finding shrunk (`raftsim bugs --shrink`).
+#[derive(Clone, Debug, Serialize)]
+struct ShrunkRow {
+    events_before: u64,
+    events_after: u64,
+    /// Schedule actions, proposals and client operations left.
+    actions_and_operations: u64,
+    nodes: u64,
+    wall_s: f64,
+    complete: bool,
+    file: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -191,7 +207,62 @@ fn bug_row(mutation: &str, h: &hunt::Hunt, wall_s: f64) -> BugRow {
         variant: f.map(|f| f.variant),
         events: f.map(|f| f.events),
         reproduce: f.map(|f| f.reproduce.clone()),
+        shrunk: None,
     }
+}
+
+/// Shrinks a finding of a mutation's hunt within `budget`, writing `*.shrunk.toml` beside it.
+fn shrink_finding(
+    finding: &hunt::Finding,
+    mutation: &str,
+    jobs: usize,
+    budget: Duration,
+    interrupted: &AtomicBool,
+) -> Result<ShrunkRow, String> {
+    let path = Path::new(&finding.file);
+    let scenario = sim::scenario::load(path).map_err(|e| e.to_string())?;
+    let request = sim::shrink::Request {
+        scenario,
+        seed: finding.seed,
+        mutation: Some(mutation.to_string()),
+        jobs,
+        explicit_only: false,
+    };
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    // The clock only ends the shrink; which candidates it tries does not depend on it.
+    let result = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let result = sim::shrink::shrink(&request, &stop);
+        stop.store(true, Ordering::Relaxed);
+        let _ = watcher.join();
+        result
+    });
+    let wall_s = started.elapsed().as_secs_f64();
+    let shrunk = result.map_err(|e| format!("{}: {e}", finding.file))?;
+    let command = format!(
+        "raftsim run {} --seed {} --mutation {mutation}",
+        finding.file, finding.seed
+    );
+    let text = sim::shrink::file_text(&shrunk, &command, finding.seed, Some(mutation));
+    let file = finding.file.trim_end_matches(".toml").to_string() + ".shrunk.toml";
+    std::fs::write(&file, text).map_err(|e| format!("{file}: {e}"))?;
+    Ok(ShrunkRow {
+        events_before: shrunk.before.events,
+        events_after: shrunk.after.events,
+        actions_and_operations: shrunk.after.actions_and_operations(),
+        nodes: shrunk.after.nodes,
+        wall_s,
+        complete: shrunk.complete,
+        file,
+    })
 }
 
 fn median_and_max(mut xs: Vec<f64>) -> (Option<f64>, Option<f64>) {
@@ -247,7 +318,14 @@ pub(crate) fn bugs(args: BugsArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => return bad_input(&e),
         };
-        let row = bug_row(name, &h, wall_s);
+        let mut row = bug_row(name, &h, wall_s);
+        if let (true, Some(finding)) = (args.shrink, &h.finding) {
+            let shrunk = shrink_finding(finding, name, plan.jobs, args.shrink_time, &interrupted);
+            match shrunk {
+                Ok(s) => row.shrunk = Some(s),
+                Err(e) => return bad_input(&e),
+            }
+        }
         if !args.json {
             eprintln!("{}", row_line(&row));
         }
@@ -294,7 +372,7 @@ pub(crate) fn bugs(args: BugsArgs) -> ExitCode {
 
 fn row_line(r: &BugRow) -> String {
     let found = if r.found { "found" } else { "MISSED" };
-    format!(
+    let mut line = format!(
         "{:<34} {:<6} {:>7.2} {:>7} {:<22} {:<28} {:>9}",
         r.mutation,
         found,
@@ -306,17 +384,41 @@ fn row_line(r: &BugRow) -> String {
             _ => "-".to_string(),
         },
         r.events.map_or("-".to_string(), |e| e.to_string()),
-    )
+    );
+    if let Some(s) = &r.shrunk {
+        line.push_str(&format!(
+            " {:>9} {:>6} {:>5} {:>7.1}{}",
+            s.events_after,
+            s.actions_and_operations,
+            s.nodes,
+            s.wall_s,
+            if s.complete {
+                ""
+            } else {
+                " (cut at --shrink-time)"
+            }
+        ));
+    }
+    line
 }
 
 fn bugs_table(report: &BugsReport, mutations: usize) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(
+    let shrunk = report.rows.iter().any(|r| r.shrunk.is_some());
+    let _ = write!(
         s,
         "{:<34} {:<6} {:>7} {:>7} {:<22} {:<28} {:>9}",
         "mutation", "found", "wall_s", "runs", "checker", "scenario", "events"
     );
+    let _ = match shrunk {
+        true => writeln!(
+            s,
+            " {:>9} {:>6} {:>5} {:>7}",
+            "shrunk_ev", "items", "nodes", "shrink_s"
+        ),
+        false => writeln!(s),
+    };
     for row in &report.rows {
         let _ = writeln!(s, "{}", row_line(row));
     }
@@ -330,6 +432,30 @@ fn bugs_table(report: &BugsReport, mutations: usize) -> String {
         fmt(report.median_s),
         fmt(report.slowest_s)
     );
+    let shrunk: Vec<&ShrunkRow> = report
+        .rows
+        .iter()
+        .filter_map(|r| r.shrunk.as_ref())
+        .collect();
+    if !shrunk.is_empty() {
+        let items: Vec<f64> = shrunk
+            .iter()
+            .map(|r| r.actions_and_operations as f64)
+            .collect();
+        let times: Vec<f64> = shrunk.iter().map(|r| r.wall_s).collect();
+        let (items_median, items_max) = median_and_max(items);
+        let (time_median, time_max) = median_and_max(times);
+        let _ = writeln!(
+            s,
+            "shrunk {} findings: schedule actions and operations left median {:.0}, most {:.0}; \
+             shrink time median {:.1} s, longest {:.1} s",
+            shrunk.len(),
+            items_median.unwrap_or(0.0),
+            items_max.unwrap_or(0.0),
+            time_median.unwrap_or(0.0),
+            time_max.unwrap_or(0.0)
+        );
+    }
     let c = &report.clean;
     let verdict = match &c.finding {
         None => "clean".to_string(),

@@ -287,6 +287,14 @@ struct BugsArgs {
     /// Only these mutations (comma-separated); default: all of them.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     only: Vec<String>,
+    /// Shrink each mutation's finding (`raftsim shrink`) and add the shrunk sizes and the
+    /// time taken to the table; the shrunk file is written beside the finding
+    /// (`*.shrunk.toml`).
+    #[arg(long)]
+    shrink: bool,
+    /// The wall-clock budget of each shrink.
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_budget)]
+    shrink_time: std::time::Duration,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
