@@ -327,8 +327,8 @@ fn run(args: RunArgs) -> ExitCode {
         mutation,
     } = args;
     let path = path.as_path();
-    let scenario = match sim::scenario::load(path) {
-        Ok(s) => s,
+    let (scenario, origin) = match sim::trace_file::Origin::load(path, mutation.as_deref()) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
@@ -362,7 +362,8 @@ fn run(args: RunArgs) -> ExitCode {
         mutation.as_deref(),
         wall_ms,
     );
-    let header = sim::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone());
+    let header =
+        sim::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone(), &origin);
     if let Some(trace_path) = trace_path {
         if let Err(e) = sim::trace_file::write(&trace_path, &header, &outcome) {
             eprintln!("error: --trace {}: {e}", trace_path.display());
@@ -625,8 +626,20 @@ fn write_sweep_report(
             plan.mutation.as_deref(),
             0.0,
         );
-        let header =
-            sim::trace_file::Header::new(&entry.scenario, &outcome, run_report.reproduce.clone());
+        // The sweep loaded the file earlier; its bytes are read again only for the hash.
+        let bytes = std::fs::read(&entry.path)
+            .map_err(|e| format!("{}: cannot read the scenario file: {e}", entry.path))?;
+        let origin = sim::trace_file::Origin {
+            scenario_path: entry.path.clone(),
+            scenario_hash: sim::trace_file::scenario_hash(&bytes),
+            mutation: plan.mutation.clone(),
+        };
+        let header = sim::trace_file::Header::new(
+            &entry.scenario,
+            &outcome,
+            run_report.reproduce.clone(),
+            &origin,
+        );
         let page = sim::pages::run_page(&header, &outcome, &run_report);
         let name = format!(
             "runs/{}-seed-{}",

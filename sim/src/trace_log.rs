@@ -180,7 +180,7 @@ fn describe(kind: &str, record: &Map<String, Value>) -> String {
             }
         }
     }
-    if let Some(message) = record.get("message").and_then(Value::as_str) {
+    if let Some(message) = record.get("message") {
         let _ = write!(s, ": {message}");
     }
     s
