@@ -140,7 +140,7 @@ pub struct Difference {
     #[serde(skip)]
     pub replayed_line: Option<String>,
     /// The fields whose values differ, as dotted paths (`message.body.granted`), at most
-    /// [`FIELDS_SHOWN_MAX`]; empty if a run ended.
+    /// [`FIELDS_SHOWN_MAX`]; only `type` for events of two kinds; empty if a run ended.
     pub fields: Vec<String>,
 }
 
@@ -262,8 +262,11 @@ impl Shared {
         let replayed_line = render(&replayed);
         let (before, before_lines) = self.before.into_iter().unzip();
         let mut fields = Vec::new();
-        if let (Some(a), Some(b)) = (&recorded, &replayed) {
-            differing_fields(a, b, "", &mut fields);
+        match (&recorded, &replayed) {
+            // Another kind of event differs in every field: its type says it all.
+            (Some(a), Some(b)) if a.get("type") != b.get("type") => fields.push("type".into()),
+            (Some(a), Some(b)) => differing_fields(a, b, "", &mut fields),
+            _ => {}
         }
         Difference {
             seq,
