@@ -16,7 +16,6 @@ use crate::trace_log::{self, LogState};
 use crate::{RunOptions, Scenario};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
@@ -160,6 +159,10 @@ pub struct OtherDifference {
 
 /// Runs the recorded run again with `mutation` (the caller decides whether that is the
 /// header's) and compares it with the file.
+///
+/// Lines are compared as text first, and only lines whose text differs are parsed and
+/// compared as JSON values: an untouched file costs no parsing, and an edit that keeps the
+/// value (spacing, the order of keys) is no difference.
 pub fn replay(recorded: &Recorded, mutation: Option<String>) -> Result<Replay, ReplayError> {
     let header = &recorded.header;
     let options = RunOptions {
@@ -168,34 +171,37 @@ pub fn replay(recorded: &Recorded, mutation: Option<String>) -> Result<Replay, R
     };
     let outcome = crate::run(&recorded.scenario, header.seed, options)
         .map_err(|e| ReplayError(format!("{}: {e}", header.scenario_path)))?;
-    let records = outcome.trace.all().unwrap_or(&[]);
     let json = |e: serde_json::Error| ReplayError(format!("a replayed record: {e}"));
-    let mut replayed = records
-        .iter()
-        .map(|r| trace_file::record_line(r).and_then(|line| serde_json::from_str(&line)));
+    let records = outcome.trace.all().unwrap_or(&[]);
     let trace = Path::new(&recorded.path);
-    let mut lines = trace_file::json_lines(trace)
-        .map_err(|e| ReplayError(e.to_string()))?
+    let unreadable = |e: trace_file::TraceFileError| ReplayError(e.to_string());
+    let mut lines = trace_file::text_lines(trace)
+        .map_err(unreadable)?
         .peekable();
-    let mut shared = Shared::new(header.nodes);
-    let mut first_difference = None;
-    loop {
-        let mine = lines.next_if(|v| v.get("seq").is_some());
-        let theirs = replayed.next().transpose().map_err(json)?;
-        match (mine, theirs) {
+    let mut parted = None;
+    for seq in 0.. {
+        let mine = lines.next_if(|line| is_record(line));
+        let theirs = records.get(seq).map(trace_file::record_line).transpose();
+        match (mine, theirs.map_err(json)?) {
             (None, None) => break,
-            (Some(a), Some(b)) if a == b => shared.push(a),
+            (Some(a), Some(b)) if a == b => {}
             (a, b) => {
-                first_difference = Some(shared.difference(a, b));
-                break;
+                let (a, b) = (a.as_deref().map(parse), b.as_deref().map(parse));
+                if a != b {
+                    parted = Some((seq as u64, a, b));
+                    break;
+                }
             }
         }
     }
-    let tail: Vec<Value> = lines.filter(|v| v.get("seq").is_none()).collect();
-    let end = tail.last().cloned().unwrap_or(Value::Null);
-    let other_difference = match first_difference {
-        Some(_) => None,
-        None => other_difference(&tail, &outcome).map_err(json)?,
+    let tail: Vec<String> = lines.filter(|line| !is_record(line)).collect();
+    let end = tail.last().map_or(Value::Null, |line| parse(line));
+    let (first_difference, other_difference) = match parted {
+        Some((seq, a, b)) => {
+            let lines = trace_file::text_lines(trace).map_err(unreadable)?;
+            (Some(difference(lines, header.nodes, seq, a, b)), None)
+        }
+        None => (None, other_difference(&tail, &outcome).map_err(json)?),
     };
     let identical = first_difference.is_none() && other_difference.is_none();
     let (violation, _) = trace_file::what_went_wrong(&outcome);
@@ -221,64 +227,71 @@ pub fn replay(recorded: &Recorded, mutation: Option<String>) -> Result<Replay, R
     })
 }
 
-/// The events both runs share so far: the last few, each with its `raftsim log` line, and
-/// the node states after them.
-struct Shared {
-    before: VecDeque<(Value, String)>,
-    log: LogState,
+/// A line `read` accepted, or one `trace_file` wrote, as JSON.
+fn parse(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or(Value::Null)
 }
 
-impl Shared {
-    fn new(nodes: u64) -> Shared {
-        Shared {
-            before: VecDeque::with_capacity(EVENTS_BEFORE + 1),
-            log: LogState::new(nodes),
+/// True for an event record (a line with a `seq`), as opposed to the lines after the events.
+fn is_record(line: &str) -> bool {
+    /// Only whether the line has a `seq`; every other field is skipped unbuilt.
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: Option<serde::de::IgnoredAny>,
+    }
+    // `trace_file::write` puts `seq` first; a line edited by hand may not.
+    line.starts_with(r#"{"seq":"#)
+        || serde_json::from_str::<Seq>(line).is_ok_and(|s| s.seq.is_some())
+}
+
+/// The difference at `seq`, with the events before it, which both runs share, read again
+/// from the file's `lines` to render them with the node states of their time.
+fn difference(
+    lines: impl Iterator<Item = String>,
+    nodes: u64,
+    seq: u64,
+    recorded: Option<Value>,
+    replayed: Option<Value>,
+) -> Difference {
+    let mut log = LogState::new(nodes);
+    let mut before = Vec::with_capacity(EVENTS_BEFORE);
+    let mut before_lines = Vec::with_capacity(EVENTS_BEFORE);
+    let shown_from = seq.saturating_sub(EVENTS_BEFORE as u64);
+    for (i, line) in (0..seq).zip(lines) {
+        let record = parse(&line);
+        if i < shown_from {
+            log.follow(&record);
+        } else {
+            before_lines.push(log.line(&record).unwrap_or_default());
+            before.push(record);
         }
     }
-
-    fn push(&mut self, record: Value) {
-        // Rendered now, with the node states as they were then.
-        let line = self.log.line(&record).unwrap_or_default();
-        if self.before.len() == EVENTS_BEFORE {
-            self.before.pop_front();
-        }
-        self.before.push_back((record, line));
+    let time = |r: &Option<Value>| r.as_ref().and_then(|r| r.get("time_ns")?.as_u64());
+    let time_ns = match (time(&recorded), time(&replayed)) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(0),
+    };
+    // Each side from the node states both runs reached.
+    let render = |r: &Option<Value>| r.as_ref().and_then(|r| log.clone().line(r));
+    let recorded_line = render(&recorded);
+    let replayed_line = render(&replayed);
+    let mut fields = Vec::new();
+    match (&recorded, &replayed) {
+        // Another kind of event differs in every field: its type says it all.
+        (Some(a), Some(b)) if a.get("type") != b.get("type") => fields.push("type".into()),
+        (Some(a), Some(b)) => differing_fields(a, b, "", &mut fields),
+        _ => {}
     }
-
-    fn difference(self, recorded: Option<Value>, replayed: Option<Value>) -> Difference {
-        let seq = self
-            .before
-            .back()
-            .and_then(|(r, _)| r.get("seq")?.as_u64())
-            .map_or(0, |s| s + 1);
-        let time = |r: &Option<Value>| r.as_ref().and_then(|r| r.get("time_ns")?.as_u64());
-        let time_ns = match (time(&recorded), time(&replayed)) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(0),
-        };
-        // Each side from the node states both runs reached.
-        let render = |r: &Option<Value>| r.as_ref().and_then(|r| self.log.clone().line(r));
-        let recorded_line = render(&recorded);
-        let replayed_line = render(&replayed);
-        let (before, before_lines) = self.before.into_iter().unzip();
-        let mut fields = Vec::new();
-        match (&recorded, &replayed) {
-            // Another kind of event differs in every field: its type says it all.
-            (Some(a), Some(b)) if a.get("type") != b.get("type") => fields.push("type".into()),
-            (Some(a), Some(b)) => differing_fields(a, b, "", &mut fields),
-            _ => {}
-        }
-        Difference {
-            seq,
-            time_ns,
-            recorded,
-            replayed,
-            before,
-            before_lines,
-            recorded_line,
-            replayed_line,
-            fields,
-        }
+    Difference {
+        seq,
+        time_ns,
+        recorded,
+        replayed,
+        before,
+        before_lines,
+        recorded_line,
+        replayed_line,
+        fields,
     }
 }
 
@@ -308,29 +321,29 @@ fn differing_fields(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-/// The first line after the events that differs between the file and the new run.
+/// The first line after the events that differs between the file's `recorded` lines and
+/// the new run's (a few thousand lines at most: each is parsed).
 fn other_difference(
-    recorded: &[Value],
+    recorded: &[String],
     outcome: &crate::Outcome,
 ) -> serde_json::Result<Option<OtherDifference>> {
-    let replayed: Vec<Value> = trace_file::tail_lines(outcome)?
-        .iter()
-        .map(|line| serde_json::from_str(line))
-        .collect::<serde_json::Result<_>>()?;
-    let count = recorded.len().max(replayed.len());
+    let replayed = trace_file::tail_lines(outcome)?;
     let mut history = 0;
-    for i in 0..count {
-        let (a, b) = (recorded.get(i), replayed.get(i));
-        let kind = a.or(b).and_then(|v| v.get("type")?.as_str()).unwrap_or("");
+    for i in 0..recorded.len().max(replayed.len()) {
+        let a = recorded.get(i).map(|line| parse(line));
+        let b = replayed.get(i).map(|line| parse(line));
+        let kind = a.as_ref().or(b.as_ref());
+        let kind = kind.and_then(|v| v.get("type")?.as_str()).unwrap_or("");
+        let kind = kind.to_string();
         if a != b {
-            let line = match kind {
+            let line = match kind.as_str() {
                 "history" => format!("history event {history}"),
                 other => other.to_string(),
             };
             return Ok(Some(OtherDifference {
                 line,
-                recorded: a.cloned(),
-                replayed: b.cloned(),
+                recorded: a,
+                replayed: b,
             }));
         }
         history += usize::from(kind == "history");

@@ -253,9 +253,9 @@ pub fn tail_lines(outcome: &Outcome) -> serde_json::Result<Vec<String>> {
     Ok(lines)
 }
 
-/// The lines after the header of a trace file that [`read`] accepted, as JSON, in order.
-/// A line that is not JSON (the file changed since it was read) ends the lines.
-pub fn json_lines(path: &Path) -> Result<impl Iterator<Item = Value>, TraceFileError> {
+/// The lines after the header of a trace file that [`read`] accepted, as text, in order,
+/// blank lines left out. A line that cannot be read (the file changed since) ends them.
+pub fn text_lines(path: &Path) -> Result<impl Iterator<Item = String>, TraceFileError> {
     let file = std::fs::File::open(path).map_err(|e| TraceFileError {
         path: path.display().to_string(),
         line: 0,
@@ -264,8 +264,13 @@ pub fn json_lines(path: &Path) -> Result<impl Iterator<Item = Value>, TraceFileE
     let lines = std::io::BufReader::new(file).lines().skip(1);
     Ok(lines
         .map_while(Result::ok)
-        .filter(|line| !line.trim().is_empty())
-        .map_while(|line| serde_json::from_str(&line).ok()))
+        .filter(|line| !line.trim().is_empty()))
+}
+
+/// The lines after the header of a trace file that [`read`] accepted, as JSON, in order.
+/// A line that is not JSON (the file changed since it was read) ends the lines.
+pub fn json_lines(path: &Path) -> Result<impl Iterator<Item = Value>, TraceFileError> {
+    Ok(text_lines(path)?.map_while(|line| serde_json::from_str(&line).ok()))
 }
 
 /// A trace file that cannot be read: where, and what was expected.
@@ -334,8 +339,11 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         if text.trim().is_empty() {
             continue;
         }
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| err(number, format!("not JSON: {e}")))?;
+        let value = match serde_json::from_str::<LineFields>(&text) {
+            Ok(LineFields(fields)) => Value::Object(fields),
+            Err(e) if e.is_data() => return Err(err(number, "expected a JSON object".into())),
+            Err(e) => return Err(err(number, format!("not JSON: {e}"))),
+        };
         let Some(h) = &header else {
             let h = parse_header(value).map_err(|m| err(number, m))?;
             order.end_ns = h.end_ns;
@@ -393,6 +401,38 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         return Err(err(line, format!("the history: {}", e.message)));
     }
     Ok((header, facts))
+}
+
+/// A line's fields as [`read`] needs them: all but a record's `message`, which is checked to
+/// be JSON and skipped without being built (messages are most of a trace's bytes, and no
+/// timeline looks into them).
+struct LineFields(serde_json::Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LineFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = serde_json::Map<String, Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "message" {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        fields.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_map(Fields).map(LineFields)
+    }
 }
 
 /// What reading checks across lines: events in time order, none past the run's end, and where
@@ -702,7 +742,7 @@ mod tests {
         let end1 = end(1);
         let end2 = end(2);
         let format1 = HEADER.replace(r#""format":2"#, r#""format":1"#);
-        let cases: [(&[&str], &str); 17] = [
+        let cases: [(&[&str], &str); 18] = [
             (&[r#"{"seq":0}"#], ":1: field `type`: expected the header"),
             (
                 &[&format1, &end0],
@@ -713,6 +753,7 @@ mod tests {
                 ":1: field `scenario_hash`: expected 16 lowercase hex digits, found `xyz`",
             ),
             (&[HEADER, "{"], ":2: not JSON"),
+            (&[HEADER, "[1]"], ":2: expected a JSON object"),
             (
                 &[
                     HEADER,

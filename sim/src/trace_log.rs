@@ -88,12 +88,17 @@ impl LogState {
         }
     }
 
-    fn step(&mut self, record: &Map<String, Value>, filter: &Filter) -> Option<String> {
-        let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
-        if kind == "violation" {
-            let title = record.get("title").and_then(Value::as_str).unwrap_or("");
-            return Some(format!("VIOLATION {title}"));
+    /// Follows one line of a trace file without rendering it.
+    pub fn follow(&mut self, record: &Value) {
+        if let Value::Object(record) = record {
+            self.follow_event(record);
         }
+    }
+
+    /// Updates the state of the event's node; the event's time and node, `None` for lines
+    /// that are not events.
+    fn follow_event(&mut self, record: &Map<String, Value>) -> Option<(u64, Option<u64>)> {
+        let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
         // History, evidence and end lines: `check-history` and the report show them.
         let time_ns = record.get("time_ns").and_then(Value::as_u64)?;
         record.get("seq")?;
@@ -101,6 +106,16 @@ impl LogState {
         if let Some(id) = node {
             update(&mut self.nodes, id, kind, record);
         }
+        Some((time_ns, node))
+    }
+
+    fn step(&mut self, record: &Map<String, Value>, filter: &Filter) -> Option<String> {
+        let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "violation" {
+            let title = record.get("title").and_then(Value::as_str).unwrap_or("");
+            return Some(format!("VIOLATION {title}"));
+        }
+        let (time_ns, node) = self.follow_event(record)?;
         let shown = filter.from_ns.is_none_or(|f| time_ns >= f)
             && filter.to_ns.is_none_or(|t| time_ns <= t)
             && (filter.node.is_none() || node.is_none() || node == filter.node);
