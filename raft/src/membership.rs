@@ -2,11 +2,12 @@
 //! of the outgoing configuration too, and learners that receive the log but never vote.
 
 use crate::{Index, NodeId};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A configuration, as carried by a configuration entry. Every list is sorted and duplicate
 /// free; learners are never voters.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Membership {
     /// The voters of the new (or only) configuration.
     pub voters: Vec<NodeId>,

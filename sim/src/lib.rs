@@ -18,6 +18,7 @@ pub mod pages;
 pub mod panic;
 pub mod pool;
 pub mod raft_node;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 /// Exit status of a run that found a violation.
 const EXIT_VIOLATION: u8 = 1;
+/// Exit status of a replay whose run differs from its trace file.
+const EXIT_DIVERGED: u8 = 1;
 /// Exit status for bad input: a scenario file, a flag.
 const EXIT_BAD_INPUT: u8 = 2;
 
@@ -90,6 +92,18 @@ enum Command {
                             raftsim log t.jsonl --node 3 --from 2.5s --to 3s"
     )]
     Log(LogArgs),
+    /// Run a trace file's run again (the header's scenario file, seed and mutation) and
+    /// compare the new trace with the file, record by record: identical, or the first event
+    /// that differs, side by side, with the 10 events before it. `--mutation` replays with
+    /// another rule broken (or `none`), to see where a change in the code changes behaviour.
+    /// Exit 0 identical, 1 diverged, 2 bad input (an unreadable, malformed or truncated trace,
+    /// a scenario file missing or changed since the trace was written, a bad flag).
+    #[command(
+        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace t.jsonl\n  \
+                            raftsim replay t.jsonl\n  \
+                            raftsim replay t.jsonl --mutation vote-without-log-check"
+    )]
+    Replay(ReplayArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
     Mutations,
     /// Measure simulator speed: run seeds 1..=N of a scenario on one thread, report events/s.
@@ -163,6 +177,63 @@ struct LogArgs {
     /// Only events at or before this simulated time.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     to: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReplayArgs {
+    /// The trace file written by `raftsim run --trace FILE`.
+    trace: PathBuf,
+    /// Replay with this deliberately broken rule instead of the recorded run's (see
+    /// `raftsim mutations`); `none` replays without one.
+    #[arg(long, value_name = "NAME")]
+    mutation: Option<String>,
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn replay(args: &ReplayArgs) -> ExitCode {
+    let bad_input = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let unknown = |name: &str| name != "none" && raft::Mutation::from_name(name).is_none();
+    if let Some(name) = args.mutation.as_deref().filter(|n| unknown(n)) {
+        return bad_input(format!(
+            "--mutation: unknown mutation `{name}` (see `raftsim mutations`, or `none`)"
+        ));
+    }
+    let recorded = match sim::replay::open(&args.trace) {
+        Ok(recorded) => recorded,
+        Err(e) => return bad_input(e.to_string()),
+    };
+    let mutation = match args.mutation.as_deref() {
+        None => recorded.header.mutation.clone(),
+        Some("none") => None,
+        Some(name) => Some(name.to_string()),
+    };
+    if let Some(name) = mutation.as_deref().filter(|n| unknown(n)) {
+        return bad_input(format!(
+            "{}:1: field `mutation`: `{name}` is not a mutation this build knows \
+             (see `raftsim mutations`); replay with --mutation NAME or --mutation none",
+            args.trace.display()
+        ));
+    }
+    let outcome = match sim::replay::replay(&recorded, mutation) {
+        Ok(outcome) => outcome,
+        Err(e) => return bad_input(e.to_string()),
+    };
+    if args.json {
+        let json = serde_json::to_string(&outcome).expect("a replay always serializes");
+        sim::history::cli::print_out(&format!("{json}\n"));
+    } else {
+        sim::history::cli::print_out(&outcome.human());
+    }
+    if outcome.identical() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DIVERGED)
+    }
 }
 
 fn log(args: &LogArgs) -> ExitCode {
@@ -325,6 +396,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt_cli::hunt(args),
         Command::Bugs(args) => hunt_cli::bugs(args),
         Command::Log(args) => log(&args),
+        Command::Replay(args) => replay(&args),
         Command::Mutations => {
             // The name comes first, so `cut -d' ' -f1` still lists names.
             for m in raft::Mutation::ALL {
@@ -347,8 +419,8 @@ fn run(args: RunArgs) -> ExitCode {
         mutation,
     } = args;
     let path = path.as_path();
-    let scenario = match sim::scenario::load(path) {
-        Ok(s) => s,
+    let (scenario, origin) = match sim::trace_file::Origin::load(path, mutation.as_deref()) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
@@ -382,7 +454,8 @@ fn run(args: RunArgs) -> ExitCode {
         mutation.as_deref(),
         wall_ms,
     );
-    let header = sim::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone());
+    let header =
+        sim::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone(), &origin);
     if let Some(trace_path) = trace_path {
         if let Err(e) = sim::trace_file::write(&trace_path, &header, &outcome) {
             eprintln!("error: --trace {}: {e}", trace_path.display());
@@ -645,8 +718,20 @@ fn write_sweep_report(
             plan.mutation.as_deref(),
             0.0,
         );
-        let header =
-            sim::trace_file::Header::new(&entry.scenario, &outcome, run_report.reproduce.clone());
+        // The sweep loaded the file earlier; its bytes are read again only for the hash.
+        let bytes = std::fs::read(&entry.path)
+            .map_err(|e| format!("{}: cannot read the scenario file: {e}", entry.path))?;
+        let origin = sim::trace_file::Origin {
+            scenario_path: entry.path.clone(),
+            scenario_hash: sim::trace_file::scenario_hash(&bytes),
+            mutation: plan.mutation.clone(),
+        };
+        let header = sim::trace_file::Header::new(
+            &entry.scenario,
+            &outcome,
+            run_report.reproduce.clone(),
+            &origin,
+        );
         let page = sim::pages::run_page(&header, &outcome, &run_report);
         let name = format!(
             "runs/{}-seed-{}",

@@ -273,7 +273,7 @@ impl<M> Default for Output<M> {
 pub type ClientId = u64;
 
 /// A key-value operation, as clients ask for it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ClientOp {
     /// Read a key; a missing key reads as "".
     Get {
@@ -318,7 +318,7 @@ impl ClientOp {
 }
 
 /// A request from a client to a node.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ClientRequest {
     /// Open a session.
     Register,
@@ -334,7 +334,7 @@ pub enum ClientRequest {
 }
 
 /// What an operation returned.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum OpResult {
     /// A get's value.
     Value(String),
@@ -349,7 +349,7 @@ pub enum OpResult {
 }
 
 /// A node's answer to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ClientReply {
     /// A session was opened.
     Registered {
@@ -461,8 +461,9 @@ pub enum Refusal {
 
 /// A Raft implementation as the simulator drives it.
 pub trait SimNode: Sized {
-    /// The implementation's message type.
-    type Message: Clone + Debug + Hash;
+    /// The implementation's message type: hashed into the trace, and kept as data in a full
+    /// trace (`raftsim run --trace`), so it must serialize.
+    type Message: Clone + Debug + Hash + serde::Serialize;
 
     /// Starts a node fresh (empty `durable`) or from what an earlier incarnation synced.
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String>;

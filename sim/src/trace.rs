@@ -166,10 +166,10 @@ pub struct Record {
     /// What happened.
     #[serde(flatten)]
     pub event: Event,
-    /// The full message of a delivery, kept only in a full trace (not hashed twice: the
-    /// message itself is in the hash).
+    /// The full message of a delivery (or a client's request or reply), as data, kept only
+    /// in a full trace (not hashed twice: the message itself is in the hash).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<serde_json::Value>,
 }
 
 impl fmt::Display for Record {
@@ -339,15 +339,18 @@ impl Trace {
 pub trait Detail {
     /// Feeds `self` to `hasher`.
     fn hash_dyn(&self, hasher: &mut TraceHasher);
-    /// A full description.
-    fn describe(&self) -> String;
+    /// The whole detail as data.
+    fn describe(&self) -> serde_json::Value;
 }
 
-impl<T: Hash + fmt::Debug> Detail for T {
+impl<T: Hash + Serialize> Detail for T {
     fn hash_dyn(&self, hasher: &mut TraceHasher) {
         self.hash(hasher);
     }
-    fn describe(&self) -> String {
-        format!("{self:?}")
+    fn describe(&self) -> serde_json::Value {
+        // Only a map with keys that are not strings fails; the trace says so rather than
+        // stopping the run.
+        serde_json::to_value(self)
+            .unwrap_or_else(|e| serde_json::json!({ "unserializable": e.to_string() }))
     }
 }

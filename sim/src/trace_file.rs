@@ -1,28 +1,84 @@
-//! The trace file: what `raftsim run --trace FILE` writes and `raftsim chart FILE` reads.
+//! The trace file: what `raftsim run --trace FILE` writes and `raftsim chart FILE`,
+//! `raftsim log FILE` and `raftsim replay FILE` read.
 //!
-//! JSON lines. Line 1 is the header (`"type": "raftsim-trace"`: format, scenario, seed, the
-//! cluster's size, the end of the run, the reproduce command). Then every event of the run in
-//! trace order, one [`Record`] per line (`seq`, `time_ns`, `type` and the event's fields).
-//! Then the clients' history, one `{"type": "history", "event": {...}}` per event, and at
-//! the end what went wrong, if anything: `{"type": "violation", ...}` (time, title, nodes)
-//! and `{"type": "evidence", "invoke_positions": [...]}` (the history positions of the
-//! operations that show it). A file is enough to draw the run's timeline.
+//! JSON lines, format [`FORMAT`]. Line 1 is the [`Header`] (`"type": "raftsim-trace"`: format,
+//! scenario name, the scenario file as `run` was given it and the FNV-1a hash of its bytes,
+//! seed, mutation, the cluster's size, the end of the run, the reproduce command). Then every
+//! event of the run in trace order, one [`Record`](crate::trace::Record) per line (`seq`,
+//! `time_ns`, `type` and the event's fields; a delivery, a client's request and a reply carry
+//! the whole message as JSON in `message`). Then the clients' history, one
+//! `{"type": "history", "event": {...}}` per event, and what went wrong, if anything:
+//! `{"type": "violation", ...}` (time, title, nodes) and
+//! `{"type": "evidence", "invoke_positions": [...]}` (the history positions of the operations
+//! that show it). The last line is the [`End`]: `{"type": "end", "events": N, "trace_hash":
+//! "..."}`, so that a file cut short is refused rather than read as a shorter run. A file is
+//! enough to draw the run's timeline, and with its scenario file to run it again.
 
 use crate::history;
 use crate::timeline::{RunFacts, Step, TimedStep};
-use crate::{Outcome, Scenario};
+use crate::trace::{Record, TraceHasher};
+use crate::{Outcome, Scenario, ScenarioError};
 use reports::model as m;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::hash::Hasher;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-/// The format version this build writes and reads.
-pub const FORMAT: u64 = 1;
+/// The format version this build writes and reads. Format 2 added the scenario file's path and
+/// hash, the mutation and the end line, and keeps messages as JSON (format 1: Debug strings).
+pub const FORMAT: u64 = 2;
 
 /// The `type` of the header line.
 const HEADER_TYPE: &str = "raftsim-trace";
+/// The `type` of the last line.
+const END_TYPE: &str = "end";
+
+/// 64-bit FNV-1a of a scenario file's bytes: what a trace's header remembers of its scenario.
+pub fn scenario_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = TraceHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+/// A 64-bit hash as trace files and reports write it: 16 lowercase hex digits.
+pub fn hex16(hash: u64) -> String {
+    format!("{hash:016x}")
+}
+
+/// Where a run came from, beyond its seed: what running it again needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The scenario file, as the command line gave it.
+    pub scenario_path: String,
+    /// [`scenario_hash`] of the file's bytes.
+    pub scenario_hash: u64,
+    /// The deliberately broken rule the run had, if any.
+    pub mutation: Option<String>,
+}
+
+impl Origin {
+    /// Loads the scenario file at `path` and remembers its bytes' hash (one read, so the hash
+    /// is of the very text parsed).
+    pub fn load(path: &Path, mutation: Option<&str>) -> Result<(Scenario, Origin), ScenarioError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            field: None,
+            message: format!("cannot read the scenario file: {e}"),
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let scenario = crate::scenario::parse(&file, &text)?;
+        let origin = Origin {
+            scenario_path: file,
+            scenario_hash: scenario_hash(&bytes),
+            mutation: mutation.map(str::to_string),
+        };
+        Ok((scenario, origin))
+    }
+}
 
 /// Line 1 of a trace file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +90,14 @@ pub struct Header {
     pub format: u64,
     /// The scenario's name.
     pub scenario: String,
+    /// The scenario file, as `raftsim run` was given it (relative to where it ran).
+    pub scenario_path: String,
+    /// [`scenario_hash`] of the scenario file's bytes, as [`hex16`] writes it.
+    pub scenario_hash: String,
     /// The seed.
     pub seed: u64,
+    /// The deliberately broken rule of the run (`--mutation`), if any.
+    pub mutation: Option<String>,
     /// Nodes `1..=nodes`, spares included.
     pub nodes: u64,
     /// Nodes `1..=members_initial` ran from the start.
@@ -47,13 +109,21 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header of a run of `scenario`.
-    pub fn new(scenario: &Scenario, outcome: &Outcome, reproduce: String) -> Header {
+    /// The header of a run of `scenario`, loaded from `origin`.
+    pub fn new(
+        scenario: &Scenario,
+        outcome: &Outcome,
+        reproduce: String,
+        origin: &Origin,
+    ) -> Header {
         Header {
             kind: HEADER_TYPE.into(),
             format: FORMAT,
             scenario: scenario.name.clone(),
+            scenario_path: origin.scenario_path.clone(),
+            scenario_hash: hex16(origin.scenario_hash),
             seed: outcome.seed,
+            mutation: origin.mutation.clone(),
             nodes: scenario.nodes,
             members_initial: members_initial(scenario),
             end_ns: outcome.sim_time_ns,
@@ -115,35 +185,92 @@ fn title(header: &Header) -> String {
     format!("{} · seed {}", header.scenario, header.seed)
 }
 
+/// The last line of a trace file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct End {
+    /// Always `end`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// How many event records the file holds.
+    pub events: u64,
+    /// The run's trace hash, as [`hex16`] writes it.
+    pub trace_hash: String,
+}
+
+impl End {
+    /// The end line of a finished run.
+    pub fn of(outcome: &Outcome) -> End {
+        End {
+            kind: END_TYPE.into(),
+            events: outcome.trace.len(),
+            trace_hash: hex16(outcome.trace.hash()),
+        }
+    }
+}
+
 /// Writes the trace file of a finished run kept with its full trace.
 pub fn write(path: &Path, header: &Header, outcome: &Outcome) -> std::io::Result<()> {
+    let Some(records) = outcome.trace.all() else {
+        return Err(std::io::Error::other(
+            "the run did not keep its full trace (RunOptions::keep_trace)",
+        ));
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let json = |e: serde_json::Error| std::io::Error::other(e);
     writeln!(out, "{}", serde_json::to_string(header).map_err(json)?)?;
-    for record in outcome.trace.all().unwrap_or(&[]) {
-        writeln!(out, "{}", serde_json::to_string(record).map_err(json)?)?;
+    for record in records {
+        writeln!(out, "{}", record_line(record).map_err(json)?)?;
     }
+    for line in tail_lines(outcome).map_err(json)? {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
+}
+
+/// One event's line, as [`write`] writes it.
+pub fn record_line(record: &Record) -> serde_json::Result<String> {
+    serde_json::to_string(record)
+}
+
+/// The lines after the events, as [`write`] writes them: the history, what went wrong, the end.
+pub fn tail_lines(outcome: &Outcome) -> serde_json::Result<Vec<String>> {
+    let mut lines = Vec::with_capacity(outcome.history.len() + 3);
     for event in &outcome.history {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "type": "history", "event": event })
-        )?;
+        lines.push(serde_json::json!({ "type": "history", "event": event }).to_string());
     }
     let (violation, evidence) = what_went_wrong(outcome);
     if let Some(v) = violation {
-        let mut value = serde_json::to_value(&v).map_err(std::io::Error::other)?;
+        let mut value = serde_json::to_value(&v)?;
         value["type"] = "violation".into();
-        writeln!(out, "{value}")?;
+        lines.push(value.to_string());
     }
     if !evidence.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "type": "evidence", "invoke_positions": evidence })
-        )?;
+        lines.push(
+            serde_json::json!({ "type": "evidence", "invoke_positions": evidence }).to_string(),
+        );
     }
-    out.flush()
+    lines.push(serde_json::to_string(&End::of(outcome))?);
+    Ok(lines)
+}
+
+/// The lines after the header of a trace file that [`read`] accepted, as text, in order,
+/// blank lines left out. A line that cannot be read (the file changed since) ends them.
+pub fn text_lines(path: &Path) -> Result<impl Iterator<Item = String>, TraceFileError> {
+    let file = std::fs::File::open(path).map_err(|e| TraceFileError {
+        path: path.display().to_string(),
+        line: 0,
+        message: format!("cannot read the trace file: {e}"),
+    })?;
+    let lines = std::io::BufReader::new(file).lines().skip(1);
+    Ok(lines
+        .map_while(Result::ok)
+        .filter(|line| !line.trim().is_empty()))
+}
+
+/// The lines after the header of a trace file that [`read`] accepted, as JSON, in order.
+/// A line that is not JSON (the file changed since it was read) ends the lines.
+pub fn json_lines(path: &Path) -> Result<impl Iterator<Item = Value>, TraceFileError> {
+    Ok(text_lines(path)?.map_while(|line| serde_json::from_str(&line).ok()))
 }
 
 /// A trace file that cannot be read: where, and what was expected.
@@ -212,8 +339,11 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         if text.trim().is_empty() {
             continue;
         }
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| err(number, format!("not JSON: {e}")))?;
+        let value = match serde_json::from_str::<LineFields>(&text) {
+            Ok(LineFields(fields)) => Value::Object(fields),
+            Err(e) if e.is_data() => return Err(err(number, "expected a JSON object".into())),
+            Err(e) => return Err(err(number, format!("not JSON: {e}"))),
+        };
         let Some(h) = &header else {
             let h = parse_header(value).map_err(|m| err(number, m))?;
             order.end_ns = h.end_ns;
@@ -221,10 +351,39 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
             continue;
         };
         debug_assert_eq!(order.end_ns, h.end_ns);
+        if let Some((end_line, _)) = &order.end {
+            return Err(err(
+                number,
+                format!("a line after the end line (line {end_line})"),
+            ));
+        }
         order.line = number;
         read_line(value, &mut facts, &mut order).map_err(|m| err(number, m))?;
+        order.lines = number;
     }
     let header = header.ok_or_else(|| err(0, "empty file: no header line".into()))?;
+    match &order.end {
+        None => {
+            return Err(err(
+                0,
+                format!(
+                    "truncated: no end line (`{{\"type\":\"{END_TYPE}\",...}}`) after line {}, \
+                     the last; the file was cut short or is still being written",
+                    order.lines.max(1)
+                ),
+            ))
+        }
+        Some((line, end)) if end.events != order.events => {
+            return Err(err(
+                *line,
+                format!(
+                    "field `events`: the end line counts {} events, the file holds {}",
+                    end.events, order.events
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
     facts.title = title(&header);
     facts.nodes = header.nodes;
     facts.members_initial = header.members_initial;
@@ -244,6 +403,38 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
     Ok((header, facts))
 }
 
+/// A line's fields as [`read`] needs them: all but a record's `message`, which is checked to
+/// be JSON and skipped without being built (messages are most of a trace's bytes, and no
+/// timeline looks into them).
+struct LineFields(serde_json::Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LineFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = serde_json::Map<String, Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "message" {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        fields.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        deserializer.deserialize_map(Fields).map(LineFields)
+    }
+}
+
 /// What reading checks across lines: events in time order, none past the run's end, and where
 /// each history event came from.
 #[derive(Default)]
@@ -254,6 +445,12 @@ struct Order {
     line: usize,
     /// Line numbers of the history lines, in order.
     history_lines: Vec<usize>,
+    /// Event records read so far: the next one's `seq`.
+    events: u64,
+    /// The end line and its number, once read.
+    end: Option<(usize, End)>,
+    /// The number of the last line read.
+    lines: usize,
 }
 
 fn parse_header(value: Value) -> Result<Header, String> {
@@ -263,14 +460,18 @@ fn parse_header(value: Value) -> Result<Header, String> {
              (a trace written by `raftsim run --trace FILE`)"
         ));
     }
-    let header: Header =
-        serde_json::from_value(value).map_err(|e| format!("the header line: {e}"))?;
-    if header.format != FORMAT {
+    // The format first: an older file lacks fields this build's header has.
+    let format = u64_field(&value, "format")?;
+    if format != FORMAT {
         return Err(format!(
-            "field `format`: this raftsim reads format {FORMAT}, the file is format {}",
-            header.format
+            "field `format`: the file is trace format {format}, this raftsim reads only format \
+             {FORMAT}; run the scenario again with this build's `raftsim run --trace` \
+             (the header's `reproduce` command)"
         ));
     }
+    hex16_field(&value, "scenario_hash")?;
+    let header: Header =
+        serde_json::from_value(value).map_err(|e| format!("the header line: {e}"))?;
     if header.nodes == 0 || header.nodes > crate::scenario::MAX_NODES {
         return Err(format!(
             "field `nodes`: expected 1..={}, found {}",
@@ -318,6 +519,18 @@ fn str_field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
     field(value, name)?
         .as_str()
         .ok_or_else(|| format!("field `{name}`: expected a string"))
+}
+
+/// A 64-bit hash written as 16 lowercase hex digits.
+fn hex16_field<'a>(value: &'a Value, name: &str) -> Result<&'a str, String> {
+    let text = str_field(value, name)?;
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    if text.len() != 16 || !text.chars().all(hex) {
+        return Err(format!(
+            "field `{name}`: expected 16 lowercase hex digits, found `{text}`"
+        ));
+    }
+    Ok(text)
 }
 
 fn nodes_field(value: &Value, name: &str) -> Result<Vec<u64>, String> {
@@ -368,8 +581,22 @@ fn read_line(value: Value, facts: &mut RunFacts, order: &mut Order) -> Result<()
                 .into_iter()
                 .collect();
         }
+        END_TYPE => {
+            u64_field(&value, "events")?;
+            hex16_field(&value, "trace_hash")?;
+            let end: End =
+                serde_json::from_value(value).map_err(|e| format!("the end line: {e}"))?;
+            order.end = Some((order.line, end));
+        }
         _ => {
             let seq = u64_field(&value, "seq")?;
+            if seq != order.events {
+                return Err(format!(
+                    "field `seq`: expected {} (the events are numbered from 0 in order), found {seq}",
+                    order.events
+                ));
+            }
+            order.events += 1;
             let time_ns = u64_field(&value, "time_ns")?;
             if time_ns < order.last_time_ns {
                 return Err(format!(
@@ -502,13 +729,31 @@ mod tests {
         }
     }
 
-    const HEADER: &str = r#"{"type":"raftsim-trace","format":1,"scenario":"s","seed":1,"nodes":3,"members_initial":3,"end_ns":100,"reproduce":"raftsim run s.toml --seed 1"}"#;
+    const HEADER: &str = r#"{"type":"raftsim-trace","format":2,"scenario":"s","scenario_path":"s.toml","scenario_hash":"0123456789abcdef","seed":1,"mutation":null,"nodes":3,"members_initial":3,"end_ns":100,"reproduce":"raftsim run s.toml --seed 1"}"#;
+
+    /// The end line of a file of `events` events.
+    fn end(events: u64) -> String {
+        format!(r#"{{"type":"end","events":{events},"trace_hash":"00000000000000ff"}}"#)
+    }
 
     #[test]
     fn bad_lines_name_the_line_and_the_field() {
-        let cases: [(&[&str], &str); 10] = [
+        let end0 = end(0);
+        let end1 = end(1);
+        let end2 = end(2);
+        let format1 = HEADER.replace(r#""format":2"#, r#""format":1"#);
+        let cases: [(&[&str], &str); 18] = [
             (&[r#"{"seq":0}"#], ":1: field `type`: expected the header"),
+            (
+                &[&format1, &end0],
+                ":1: field `format`: the file is trace format 1, this raftsim reads only format 2",
+            ),
+            (
+                &[&HEADER.replace("0123456789abcdef", "xyz"), &end0],
+                ":1: field `scenario_hash`: expected 16 lowercase hex digits, found `xyz`",
+            ),
             (&[HEADER, "{"], ":2: not JSON"),
+            (&[HEADER, "[1]"], ":2: expected a JSON object"),
             (
                 &[
                     HEADER,
@@ -528,6 +773,7 @@ mod tests {
                 &[
                     HEADER,
                     r#"{"seq":0,"time_ns":5,"type":"crash","node":9,"writes_lost":0,"writes_torn":0}"#,
+                    &end1,
                 ],
                 "node 9 is not one of the header's 3 nodes",
             ),
@@ -540,6 +786,14 @@ mod tests {
                 ":3: field `time_ns`: 5 is before the event before it (50)",
             ),
             (
+                &[
+                    HEADER,
+                    r#"{"seq":0,"time_ns":5,"type":"timer","node":1}"#,
+                    r#"{"seq":2,"time_ns":6,"type":"timer","node":1}"#,
+                ],
+                ":3: field `seq`: expected 1",
+            ),
+            (
                 &[HEADER, r#"{"seq":0,"time_ns":101,"type":"heal"}"#],
                 ":2: field `time_ns`: 101 is after the run's end in the header (100)",
             ),
@@ -548,12 +802,29 @@ mod tests {
                     HEADER,
                     "",
                     r#"{"type":"history","event":{"process":1,"type":"ok","f":"read","value":1}}"#,
+                    &end0,
                 ],
                 ":3: the history: process 1 completes an operation it never invoked",
             ),
             (
                 &[HEADER, r#"{"type":"evidence","invoke_positions":[-1]}"#],
                 ":2: field `invoke_positions`: expected history positions",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"heal"}"#],
+                "trace.jsonl: truncated: no end line",
+            ),
+            (
+                &[HEADER, r#"{"seq":0,"time_ns":5,"type":"heal"}"#, &end2],
+                ":3: field `events`: the end line counts 2 events, the file holds 1",
+            ),
+            (
+                &[HEADER, &end0.replace("00000000000000ff", "ff")],
+                ":2: field `trace_hash`: expected 16 lowercase hex digits",
+            ),
+            (
+                &[HEADER, &end0, r#"{"seq":0,"time_ns":5,"type":"heal"}"#],
+                ":3: a line after the end line (line 2)",
             ),
         ];
         for (lines, expected) in cases {
@@ -569,10 +840,24 @@ mod tests {
             HEADER,
             r#"{"seq":0,"time_ns":5,"type":"role","node":1,"role":"leader","term":2}"#,
             r#"{"seq":1,"time_ns":6,"type":"timer","node":1}"#,
+            &end(2),
         ]);
         let (header, facts) = read(&path).unwrap();
         assert_eq!(header.seed, 1);
+        assert_eq!(header.scenario_path, "s.toml");
+        assert_eq!(header.mutation, None);
         assert_eq!(facts.steps.len(), 1);
         assert_eq!(facts.end_ns, 100);
+        let lines: Vec<Value> = json_lines(&path).unwrap().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[2]["type"], "end");
+    }
+
+    #[test]
+    fn the_scenario_hash_is_fnv1a_of_the_bytes() {
+        // The published FNV-1a 64 test vectors.
+        assert_eq!(hex16(scenario_hash(b"")), "cbf29ce484222325");
+        assert_eq!(hex16(scenario_hash(b"a")), "af63dc4c8601ec8c");
+        assert_eq!(hex16(scenario_hash(b"foobar")), "85944171f73967e8");
     }
 }

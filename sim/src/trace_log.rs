@@ -30,87 +30,114 @@ struct NodeState {
     commit: u64,
 }
 
+/// The header line of the timeline's columns.
+pub fn columns() -> String {
+    format!(
+        "{:>16} {:>4} {:<9} {:>5} {:>7}  event",
+        "time", "node", "role", "term", "commit"
+    )
+}
+
 /// The timeline of the trace at `path`, filtered.
 pub fn render(path: &Path, filter: &Filter) -> Result<String, TraceFileError> {
     let (header, _) = trace_file::read(path)?;
-    let text = std::fs::read_to_string(path).map_err(|e| TraceFileError {
-        path: path.display().to_string(),
-        line: 0,
-        message: format!("cannot read the trace file: {e}"),
-    })?;
-    let mut nodes = vec![
-        NodeState {
-            role: "follower".into(),
-            term: 0,
-            commit: 0,
-        };
-        header.nodes as usize
-    ];
+    let mut log = LogState::new(header.nodes);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} seed {} ({} nodes); reproduce: {}",
         header.scenario, header.seed, header.nodes, header.reproduce
     );
-    let _ = writeln!(
-        out,
-        "{:>16} {:>4} {:<9} {:>5} {:>7}  event",
-        "time", "node", "role", "term", "commit"
-    );
-    for line in text.lines().skip(1) {
-        // `read` accepted every line, so each is a JSON object.
-        let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        render_record(&record, &mut nodes, filter, &mut out);
+    let _ = writeln!(out, "{}", columns());
+    // `read` accepted every line, so each is a JSON object.
+    for record in trace_file::json_lines(path)? {
+        if let Value::Object(record) = record {
+            if let Some(line) = log.step(&record, filter) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
     }
     Ok(out)
 }
 
-fn render_record(
-    record: &Map<String, Value>,
-    nodes: &mut [NodeState],
-    filter: &Filter,
-    out: &mut String,
-) {
-    let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
-    if kind == "violation" {
-        let title = record.get("title").and_then(Value::as_str).unwrap_or("");
-        let _ = writeln!(out, "VIOLATION {title}");
-        return;
+/// What a timeline knows as it goes: each node's role, term and commit index so far.
+#[derive(Clone, Debug)]
+pub struct LogState {
+    nodes: Vec<NodeState>,
+}
+
+impl LogState {
+    /// Nodes `1..=nodes`, each a follower in term 0 that has committed nothing.
+    pub fn new(nodes: u64) -> LogState {
+        let start = NodeState {
+            role: "follower".into(),
+            term: 0,
+            commit: 0,
+        };
+        LogState {
+            nodes: vec![start; nodes as usize],
+        }
     }
-    let Some(time_ns) = record.get("time_ns").and_then(Value::as_u64) else {
-        return; // History and evidence records: `check-history` and the report show them.
-    };
-    if record.get("seq").is_none() {
-        return;
+
+    /// Follows one line of a trace file and renders it as `raftsim log` does (without the
+    /// newline); `None` for lines that are not events (the history, the evidence, the end).
+    pub fn line(&mut self, record: &Value) -> Option<String> {
+        match record {
+            Value::Object(record) => self.step(record, &Filter::default()),
+            _ => None,
+        }
     }
-    let node = event_node(kind, record);
-    if let Some(id) = node {
-        update(nodes, id, kind, record);
+
+    /// Follows one line of a trace file without rendering it.
+    pub fn follow(&mut self, record: &Value) {
+        if let Value::Object(record) = record {
+            self.follow_event(record);
+        }
     }
-    let shown = filter.from_ns.is_none_or(|f| time_ns >= f)
-        && filter.to_ns.is_none_or(|t| time_ns <= t)
-        && (filter.node.is_none() || node.is_none() || node == filter.node);
-    if !shown {
-        return;
+
+    /// Updates the state of the event's node; the event's time and node, `None` for lines
+    /// that are not events.
+    fn follow_event(&mut self, record: &Map<String, Value>) -> Option<(u64, Option<u64>)> {
+        let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
+        // History, evidence and end lines: `check-history` and the report show them.
+        let time_ns = record.get("time_ns").and_then(Value::as_u64)?;
+        record.get("seq")?;
+        let node = event_node(kind, record);
+        if let Some(id) = node {
+            update(&mut self.nodes, id, kind, record);
+        }
+        Some((time_ns, node))
     }
-    let state = node.and_then(|id| nodes.get((id.wrapping_sub(1)) as usize));
-    let (id, role, term, commit) = match (node, state) {
-        (Some(id), Some(s)) => (
-            id.to_string(),
-            s.role.clone(),
-            s.term.to_string(),
-            s.commit.to_string(),
-        ),
-        _ => ("-".into(), String::new(), String::new(), String::new()),
-    };
-    let _ = writeln!(
-        out,
-        "{:>16} {id:>4} {role:<9} {term:>5} {commit:>7}  {}",
-        format_time(time_ns),
-        describe(kind, record)
-    );
+
+    fn step(&mut self, record: &Map<String, Value>, filter: &Filter) -> Option<String> {
+        let kind = record.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "violation" {
+            let title = record.get("title").and_then(Value::as_str).unwrap_or("");
+            return Some(format!("VIOLATION {title}"));
+        }
+        let (time_ns, node) = self.follow_event(record)?;
+        let shown = filter.from_ns.is_none_or(|f| time_ns >= f)
+            && filter.to_ns.is_none_or(|t| time_ns <= t)
+            && (filter.node.is_none() || node.is_none() || node == filter.node);
+        if !shown {
+            return None;
+        }
+        let state = node.and_then(|id| self.nodes.get((id.wrapping_sub(1)) as usize));
+        let (id, role, term, commit) = match (node, state) {
+            (Some(id), Some(s)) => (
+                id.to_string(),
+                s.role.clone(),
+                s.term.to_string(),
+                s.commit.to_string(),
+            ),
+            _ => ("-".into(), String::new(), String::new(), String::new()),
+        };
+        Some(format!(
+            "{:>16} {id:>4} {role:<9} {term:>5} {commit:>7}  {}",
+            format_time(time_ns),
+            describe(kind, record)
+        ))
+    }
 }
 
 /// The node an event happened at: its `node`, or a message's receiver.
@@ -180,7 +207,7 @@ fn describe(kind: &str, record: &Map<String, Value>) -> String {
             }
         }
     }
-    if let Some(message) = record.get("message").and_then(Value::as_str) {
+    if let Some(message) = record.get("message") {
         let _ = write!(s, ": {message}");
     }
     s

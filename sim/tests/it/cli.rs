@@ -296,18 +296,28 @@ fn trace_file_has_a_header_then_one_json_object_per_event() {
     let lines = read_lines(&trace);
     let header: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(header["type"], "raftsim-trace");
+    assert_eq!(header["format"], 2);
     assert_eq!(header["seed"], v["seed"]);
-    // basic-election has no clients and passes: no history, violation or evidence lines.
-    let events = &lines[1..];
+    assert_eq!(header["scenario_path"], scenario_path("basic-election"));
+    assert_eq!(header["scenario_hash"].as_str().map(str::len), Some(16));
+    assert!(header["mutation"].is_null());
+    // basic-election has no clients and passes: no history, violation or evidence lines,
+    // only the end line after the events.
+    let (end, events) = lines[1..].split_last().unwrap();
+    let end: serde_json::Value = serde_json::from_str(end).unwrap();
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["events"], v["events"]);
+    assert_eq!(end["trace_hash"], v["trace_hash"]);
     assert_eq!(events.len() as u64, v["events"].as_u64().unwrap());
     for (i, line) in events.iter().enumerate() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(e["seq"], i as u64);
         assert!(e["type"].is_string());
     }
-    assert!(lines
-        .iter()
-        .any(|l| l.contains("\"type\":\"deliver\"") && l.contains("AppendEntries {")));
+    assert!(events.iter().any(|l| {
+        let e: serde_json::Value = serde_json::from_str(l).unwrap();
+        e["type"] == "deliver" && e["message"]["body"]["kind"] == "AppendEntries"
+    }));
 }
 
 fn read_lines(path: &Path) -> Vec<String> {

@@ -58,9 +58,9 @@ fn every_event_is_a_line_with_the_node_state_after_it() {
         .find(|l| l.contains("  role role=leader"))
         .unwrap();
     assert!(leader.contains(" leader "), "{leader}");
-    // Messages in full, with the receiver as the line's node.
+    // Messages in full as compact JSON, with the receiver as the line's node.
     let deliver = lines.iter().find(|l| l.contains("  deliver ")).unwrap();
-    assert!(deliver.contains(": Message {"), "{deliver}");
+    assert!(deliver.contains(r#": {"body":{"#), "{deliver}");
     assert!(deliver.contains("sent="), "{deliver}");
 }
 

@@ -9,6 +9,7 @@ mod log;
 mod membership;
 mod mutations;
 mod properties;
+mod replay;
 mod reports;
 mod scenarios;
 mod shrink;

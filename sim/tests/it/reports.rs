@@ -3,7 +3,7 @@
 //! operation, the violation and its evidence), and `raftsim chart`, `run --chart/--report` and
 //! `sweep --report` write what they say.
 
-use crate::{scenario, scenarios_dir};
+use crate::scenarios_dir;
 use reports::model::{FaultKind, OpOutcome};
 use sim::trace::Event;
 use sim::trace_file::{self, Header};
@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn run_traced(name: &str, seed: u64, mutation: Option<&str>) -> (Header, Outcome) {
-    let s = scenario(name);
+    let path = scenarios_dir().join(format!("{name}.toml"));
+    let (s, origin) = trace_file::Origin::load(&path, mutation).unwrap();
     let options = RunOptions {
         keep_trace: true,
         mutation: mutation.map(str::to_string),
@@ -22,6 +23,7 @@ fn run_traced(name: &str, seed: u64, mutation: Option<&str>) -> (Header, Outcome
         &s,
         &outcome,
         format!("raftsim run {name}.toml --seed {seed}"),
+        &origin,
     );
     (header, outcome)
 }
