@@ -227,6 +227,7 @@ fn shrink_finding(
         mutation: Some(mutation.to_string()),
         jobs,
         explicit_only: false,
+        seeds: sim::shrink::SEEDS_DEFAULT,
     };
     let stop = AtomicBool::new(false);
     let started = Instant::now();
@@ -251,7 +252,7 @@ fn shrink_finding(
         "raftsim run {} --seed {} --mutation {mutation}",
         finding.file, finding.seed
     );
-    let text = sim::shrink::file_text(&shrunk, &command, finding.seed, Some(mutation));
+    let text = sim::shrink::file_text(&shrunk, &command, Some(mutation));
     let file = finding.file.trim_end_matches(".toml").to_string() + ".shrunk.toml";
     std::fs::write(&file, text).map_err(|e| format!("{file}: {e}"))?;
     Ok(ShrunkRow {

@@ -26,10 +26,16 @@ use crate::scenario::{self, Action, FaultSettings, Scenario, ScheduledAction, Sc
 use crate::sim::{Explicit, RunOptions};
 use std::sync::atomic::AtomicBool;
 
+/// Seeds a candidate may fail with, by default (see [`Request::seeds`]).
+pub const SEEDS_DEFAULT: u64 = 4;
 /// Rounds of the reduction loop, at most (each round that changes nothing ends it).
 const ROUNDS_MAX: usize = 8;
 /// Probes of the binary search for the shortest duration.
 const DURATION_PROBES_MAX: usize = 12;
+/// Times one knob is applied in a row, at most (halving a threshold).
+const KNOB_STEPS_MAX: usize = 16;
+/// Passes removing single items, at most.
+const SINGLE_PASSES_MAX: usize = 3;
 /// One millisecond in nanoseconds.
 const MS: u64 = 1_000_000;
 
@@ -46,6 +52,11 @@ pub struct Request {
     pub jobs: usize,
     /// Stop after making the run explicit: the same run, written down, nothing cut.
     pub explicit_only: bool,
+    /// Seeds a candidate may fail with: its own, then the next `seeds - 1`. More than one
+    /// lets a smaller file that fails the same way with a nearby seed count: most failures
+    /// move with every change of timing, and a seed is only the network's, disks' and nodes'
+    /// jitter once faults and workload are listed.
+    pub seeds: u64,
 }
 
 /// How big a scenario and its run are.
@@ -247,10 +258,13 @@ impl Form {
 struct Failing {
     events: u64,
     violation_ns: u64,
+    /// The seed it fails with.
+    seed: u64,
 }
 
 struct Shrinker<'a> {
-    seed: u64,
+    /// Seeds tried per candidate: its own, then the next ones.
+    seeds: u64,
     mutation: Option<String>,
     target: Invariant,
     jobs: usize,
@@ -260,18 +274,28 @@ struct Shrinker<'a> {
 }
 
 impl Shrinker<'_> {
-    /// Runs `s` once: `Some` if it breaks the target invariant.
-    fn check(&self, s: &Scenario) -> Option<Failing> {
-        let options = RunOptions {
-            keep_trace: false,
-            mutation: self.mutation.clone(),
-        };
-        let outcome = crate::run(s, self.seed, options).ok()?;
-        let v = outcome.violation.filter(|v| v.invariant == self.target)?;
-        Some(Failing {
-            events: outcome.trace.len(),
-            violation_ns: v.time_ns,
-        })
+    /// Runs `s` with its seed, then the next seeds, until one breaks the target invariant;
+    /// with the runs made.
+    fn check(&self, s: &Scenario) -> (u64, Option<Failing>) {
+        for k in 0..self.seeds {
+            let seed = s.seed.wrapping_add(k);
+            let options = RunOptions {
+                keep_trace: false,
+                mutation: self.mutation.clone(),
+            };
+            let Ok(outcome) = crate::run(s, seed, options) else {
+                return (k + 1, None);
+            };
+            if let Some(v) = outcome.violation.filter(|v| v.invariant == self.target) {
+                let failing = Failing {
+                    events: outcome.trace.len(),
+                    violation_ns: v.time_ns,
+                    seed,
+                };
+                return (k + 1, Some(failing));
+            }
+        }
+        (self.seeds, None)
     }
 
     /// The first candidate (in list order) that is a valid file and fails as wanted, with its
@@ -285,21 +309,23 @@ impl Shrinker<'_> {
             self.jobs,
             self.stop,
             true,
-            |s| {
-                let s = reparse(s)?;
-                let failing = self.check(&s)?;
-                Some((s, failing))
+            |s| match reparse(s) {
+                Some(s) => match self.check(&s) {
+                    (runs, Some(failing)) => (runs, Some((s, failing))),
+                    (runs, None) => (runs, None),
+                },
+                None => (0, None),
             },
-            Option::is_some,
+            |(_, found)| found.is_some(),
             |_, _| {},
         );
-        self.runs += batch.results.len() as u64;
+        self.runs += batch.results.iter().map(|(_, (runs, _))| runs).sum::<u64>();
         if batch.interrupted {
             self.stopped = true;
             return None;
         }
         let index = batch.first_failure?;
-        let (_, result) = batch.results.into_iter().find(|(i, _)| *i == index)?;
+        let (_, (_, result)) = batch.results.into_iter().find(|(i, _)| *i == index)?;
         let (s, failing) = result?;
         Some((index, s, failing))
     }
@@ -314,7 +340,9 @@ impl Shrinker<'_> {
     fn try_forms_at(&mut self, forms: Vec<Form>) -> Option<(usize, Form, Failing)> {
         let scenarios: Vec<Scenario> = forms.iter().map(Form::scenario).collect();
         let (index, _, failing) = self.first_failing(&scenarios)?;
-        Some((index, forms.into_iter().nth(index)?, failing))
+        let mut form = forms.into_iter().nth(index)?;
+        form.rest.seed = failing.seed;
+        Some((index, form, failing))
     }
 }
 
@@ -339,7 +367,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     };
     let before = Sizes::of(&request.scenario, original.trace.len());
     let mut shrinker = Shrinker {
-        seed: request.seed,
+        seeds: request.seeds.max(1),
         mutation: request.mutation.clone(),
         target: violation.invariant,
         jobs: request.jobs.clamp(1, pool::JOBS_MAX),
@@ -352,14 +380,20 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     let as_written = Failing {
         events: original.trace.len(),
         violation_ns: violation.time_ns,
+        seed: request.seed,
     };
     let mut explicit_exact = false;
     let (mut form, mut failing) = match &original.explicit {
         Some(record) => {
             let candidate = Form::new(&make_explicit(&drawn, record), true);
-            match shrinker.try_forms(vec![candidate]) {
+            // The explicit file must fail with the run's own seed: it is that run.
+            let seeds = std::mem::replace(&mut shrinker.seeds, 1);
+            let tried = shrinker.try_forms(vec![candidate]);
+            shrinker.seeds = seeds;
+            match tried {
                 Some((form, failing)) => {
-                    explicit_exact = exact(&form, &shrinker, original.trace.hash());
+                    explicit_exact = failing.seed == request.seed
+                        && exact(&form, &shrinker, original.trace.hash());
                     (form, failing)
                 }
                 None => (Form::new(&drawn, false), as_written),
@@ -373,6 +407,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
         let size_before = size_key(&form);
         (form, failing) = shorten(&mut shrinker, form, failing);
         (form, failing) = keep_recent(&mut shrinker, form, failing);
+        (form, failing) = move_earlier(&mut shrinker, form, failing);
         (form, failing) = cut_items(&mut shrinker, form, failing);
         (form, failing) = fewer_nodes(&mut shrinker, form, failing);
         (form, failing) = fewer_clients(&mut shrinker, form, failing);
@@ -413,7 +448,8 @@ fn exact(form: &Form, shrinker: &Shrinker<'_>, hash: u64) -> bool {
         keep_trace: false,
         mutation: shrinker.mutation.clone(),
     };
-    crate::run(&form.scenario(), shrinker.seed, options).is_ok_and(|o| o.trace.hash() == hash)
+    let s = form.scenario();
+    crate::run(&s, s.seed, options).is_ok_and(|o| o.trace.hash() == hash)
 }
 
 /// The scenario this seed ran: with `[swarm]`, its draw, then the swarm off.
@@ -615,41 +651,87 @@ fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
             }
         }
     }
-    let mut granularity = 2;
+    // ddmin's complement steps (remove one chunk, keep the rest), taken in one pass over the
+    // items per chunk size, halving the size down to single items; then passes of single
+    // items until one removes nothing. A removal that keeps the failure is kept at once and
+    // the pass goes on from the same place, so a pass costs about items / size runs: a
+    // failure that every change of timing can move (most of them) never makes it retry
+    // chunks it already tried, as restarting ddmin from the first chunk would.
+    let mut size = (best.0.items.len() / 2).max(1);
+    let mut single_passes = 0;
     while !best.0.items.is_empty() && !sh.stopped {
-        let items = &best.0.items;
-        let n = granularity.min(items.len());
-        let chunks: Vec<&[Item]> = split(items, n);
-        // Each chunk alone (a subset), then each complement: one ddmin step's candidates.
-        let mut candidates: Vec<(bool, Vec<Item>)> = Vec::new();
-        if n > 2 || items.len() == 1 {
-            candidates.extend(chunks.iter().map(|c| (true, c.to_vec())));
+        let before = best.0.items.len();
+        best = removal_pass(sh, best, size);
+        if size > 1 {
+            size /= 2;
+            continue;
         }
-        for i in 0..chunks.len() {
-            let complement: Vec<Item> = (chunks.iter().enumerate())
-                .filter(|(j, _)| *j != i)
-                .flat_map(|(_, c)| c.iter().cloned())
-                .collect();
-            candidates.push((false, complement));
-        }
-        candidates.retain(|(_, c)| c.len() < items.len());
-        candidates.dedup_by(|a, b| a.1 == b.1);
-        let forms: Vec<Form> = (candidates.iter())
-            .map(|(_, c)| best.0.with_items(c.clone()))
-            .collect();
-        match sh.try_forms_at(forms) {
-            Some((index, form, failing)) => {
-                granularity = match candidates[index].0 {
-                    true => 2,
-                    false => (n - 1).max(2),
-                };
-                best = (form, failing);
-            }
-            None if n >= best.0.items.len() => break,
-            None => granularity = (n * 2).min(best.0.items.len()),
+        single_passes += 1;
+        if best.0.items.len() == before || single_passes >= SINGLE_PASSES_MAX {
+            break;
         }
     }
     best
+}
+
+/// One pass removing chunks of `size` items, `jobs` candidates at a time.
+fn removal_pass(sh: &mut Shrinker<'_>, mut best: (Form, Failing), size: usize) -> (Form, Failing) {
+    let mut at = 0;
+    while at < best.0.items.len() && !sh.stopped {
+        let items = &best.0.items;
+        let starts: Vec<usize> = (0..sh.jobs)
+            .map(|k| at + k * size)
+            .take_while(|&start| start < items.len())
+            .collect();
+        let forms: Vec<Form> = (starts.iter())
+            .map(|&start| {
+                let end = (start + size).min(items.len());
+                let rest = items[..start]
+                    .iter()
+                    .chain(&items[end..])
+                    .cloned()
+                    .collect();
+                best.0.with_items(rest)
+            })
+            .collect();
+        match sh.try_forms_at(forms) {
+            // The items after the removed chunk moved up to its place: try them next.
+            Some((k, form, failing)) => {
+                at = starts[k];
+                best = (form, failing);
+            }
+            None => at = starts.last().map_or(usize::MAX, |s| s + size),
+        }
+    }
+    best
+}
+
+/// Everything moved earlier, so the run is shorter: the items (and the end) by the idle
+/// stretch before the first one, or by half of it.
+fn move_earlier(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let Some(first_ns) = form.items.iter().map(Item::at_ns).min() else {
+        return (form, failing);
+    };
+    // Not before the clients' and the workload's start, nor into the first election.
+    let floor_ns = form.rest.clients.start_ns.min(form.rest.workload.start_ns);
+    let idle_ns = first_ns.saturating_sub(floor_ns.max(form.rest.raft.election_timeout_max_ns));
+    let forms: Vec<Form> = [idle_ns, idle_ns / 2]
+        .into_iter()
+        .filter(|&by| by >= MS)
+        .map(|by| {
+            let mut f = form.clone();
+            for item in &mut f.items {
+                match item {
+                    Item::Action(a) => a.at_ns -= by,
+                    Item::Proposal(t) => *t -= by,
+                    Item::Operation(o) => o.at_ns -= by,
+                }
+            }
+            let end_ns = f.rest.duration_ns - by;
+            with_duration(&f, end_ns)
+        })
+        .collect();
+    sh.try_forms(forms).unwrap_or((form, failing))
 }
 
 /// Which items belong to a group.
@@ -703,19 +785,6 @@ fn keep_recent(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fa
         window_ns *= 2;
     }
     sh.try_forms(forms).unwrap_or((form, failing))
-}
-
-/// `items` in `n` nearly equal consecutive chunks.
-fn split(items: &[Item], n: usize) -> Vec<&[Item]> {
-    let n = n.clamp(1, items.len().max(1));
-    let mut chunks = Vec::with_capacity(n);
-    let mut start = 0;
-    for i in 0..n {
-        let end = items.len() * (i + 1) / n;
-        chunks.push(&items[start..end]);
-        start = end;
-    }
-    chunks
 }
 
 /// The smallest cluster that still fails: actions that name a node beyond it are dropped.
@@ -809,7 +878,7 @@ fn fewer_clients(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, 
 /// Random knobs switched off, one at a time, each kept if the run still fails.
 fn knobs_off(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
     let target = sh.target;
-    let knobs: [fn(&mut Scenario, Invariant); 11] = [
+    let knobs: [fn(&mut Scenario, Invariant); 14] = [
         |s, t| {
             if t != Invariant::Liveness {
                 s.liveness.leader_within_ns = None;
@@ -830,16 +899,24 @@ fn knobs_off(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
         |s, _| s.disk.sync_latency_max_ns = s.disk.sync_latency_min_ns,
         |s, _| s.clocks.drift_ppm_max = 0,
         |s, _| s.clocks.offset_max_ns = 0,
+        // Smaller thresholds need fewer entries to reach a snapshot, so fewer operations.
+        |s, _| s.raft.snapshot_entries /= 2,
+        |s, _| s.raft.snapshot_bytes /= 2,
+        |s, _| s.raft.snapshot_catch_up_entries /= 2,
     ];
     let mut best = (form, failing);
+    // A knob is applied again while the run still fails (halving goes on).
     for knob in knobs {
-        let mut f = best.0.clone();
-        knob(&mut f.rest, target);
-        if f.rest == best.0.rest {
-            continue;
-        }
-        if let Some(kept) = sh.try_forms(vec![f]) {
-            best = kept;
+        for _ in 0..KNOB_STEPS_MAX {
+            let mut f = best.0.clone();
+            knob(&mut f.rest, target);
+            if f.rest == best.0.rest {
+                break;
+            }
+            match sh.try_forms(vec![f]) {
+                Some(kept) => best = kept,
+                None => break,
+            }
         }
     }
     best
@@ -848,12 +925,7 @@ fn knobs_off(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
 /// The text of a shrunk scenario file: a header comment (where it came from, the invariant,
 /// the sizes before and after, how to run it), then the scenario with only the fields that
 /// differ from the defaults.
-pub fn file_text(
-    shrunk: &Shrunk,
-    original_command: &str,
-    seed: u64,
-    mutation: Option<&str>,
-) -> String {
+pub fn file_text(shrunk: &Shrunk, original_command: &str, mutation: Option<&str>) -> String {
     let sizes = |s: &Sizes| {
         format!(
             "{} nodes, {} clients, {}, {} schedule actions, {} random fault kinds, {} proposals, \
@@ -871,6 +943,7 @@ pub fn file_text(
     let mutation_flag = mutation
         .map(|m| format!(" --mutation {m}"))
         .unwrap_or_default();
+    let seed = shrunk.scenario.seed;
     let mut text = String::new();
     text.push_str(&format!(
         "# Shrunk by `raftsim shrink` from: {original_command}\n"

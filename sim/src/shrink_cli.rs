@@ -34,6 +34,11 @@ pub struct ShrinkArgs {
     /// workload as `workload.at` and `[[operation]]`s, and cut nothing.
     #[arg(long)]
     explicit_only: bool,
+    /// Seeds a smaller candidate may fail with: its own, then the next ones (the result's
+    /// `seed` says which). 1 keeps the original seed throughout.
+    #[arg(long, value_name = "K", default_value_t = shrink::SEEDS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    seeds: u64,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -69,6 +74,7 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         mutation: args.mutation.clone(),
         jobs: jobs_or_cores(args.jobs),
         explicit_only: args.explicit_only,
+        seeds: args.seeds,
     };
     let interrupted = interrupt_flag();
     let stop = Arc::new(AtomicBool::new(false));
@@ -82,7 +88,7 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         Err(e) => return bad(format!("{}: seed {seed}: {e}", args.scenario.display())),
     };
     let command = original_command(&args.scenario, seed, args.mutation.as_deref());
-    let text = shrink::file_text(&shrunk, &command, seed, args.mutation.as_deref());
+    let text = shrink::file_text(&shrunk, &command, args.mutation.as_deref());
     if let Err(e) = write_output(&output, &text) {
         return bad(e);
     }
@@ -230,7 +236,8 @@ fn summary(args: &ShrinkArgs, seed: u64, s: &Shrunk, seconds: f64, shown: &str) 
         .map(|m| format!(" --mutation {m}"))
         .unwrap_or_default();
     out.push_str(&format!(
-        "wrote {shown}; run it: raftsim run {shown} --seed {seed}{mutation}\n"
+        "wrote {shown}; run it: raftsim run {shown} --seed {}{mutation}\n",
+        s.scenario.seed
     ));
     out
 }
@@ -239,6 +246,7 @@ fn json(args: &ShrinkArgs, seed: u64, s: &Shrunk, seconds: f64, shown: &str) -> 
     serde_json::json!({
         "scenario": args.scenario.display().to_string(),
         "seed": seed,
+        "seed_after": s.scenario.seed,
         "mutation": args.mutation,
         "invariant": s.invariant.name(),
         "before": s.before,

@@ -82,6 +82,7 @@ fn a_shrunk_run_fails_the_same_way_and_is_the_same_whatever_the_jobs() {
                 mutation: Some(mutation.into()),
                 jobs,
                 explicit_only: false,
+                seeds: sim::shrink::SEEDS_DEFAULT,
             };
             let shrunk = sim::shrink::shrink(&request, &stop).unwrap();
             assert!(shrunk.complete && shrunk.explicit && shrunk.explicit_exact);
@@ -94,7 +95,7 @@ fn a_shrunk_run_fails_the_same_way_and_is_the_same_whatever_the_jobs() {
                 shrunk.after
             );
             assert_eq!(shrunk.after.random_fault_kinds, 0);
-            sim::shrink::file_text(&shrunk, "raftsim run x.toml --seed 1", 1, Some(mutation))
+            sim::shrink::file_text(&shrunk, "raftsim run x.toml --seed 1", Some(mutation))
         })
         .collect();
     assert_eq!(texts[0], texts[1]);
