@@ -32,6 +32,10 @@ pub const SEEDS_DEFAULT: u64 = 4;
 const ROUNDS_MAX: usize = 8;
 /// Probes of the binary search for the shortest duration.
 const DURATION_PROBES_MAX: usize = 12;
+/// Halvings of one kind of item, at most.
+const THIN_STEPS_MAX: usize = 12;
+/// Fewer items of a kind than this are left to the removal passes.
+const THIN_ITEMS_MIN: usize = 8;
 /// Times one knob is applied in a row, at most (halving a threshold).
 const KNOB_STEPS_MAX: usize = 16;
 /// Passes removing single items, at most.
@@ -254,12 +258,39 @@ impl Form {
 }
 
 /// The outcome of one candidate that failed as wanted.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Failing {
     events: u64,
     violation_ns: u64,
     /// The seed it fails with.
     seed: u64,
+    /// For a linearizability violation, the operations of the checker's minimal failing
+    /// sub-history, each as (client, its n-th operation from 0).
+    evidence: Vec<(u64, usize)>,
+}
+
+/// The operations of a linearizability report's minimal sub-histories, each as (client, its
+/// n-th operation from 0) in the run's history.
+fn evidence(outcome: &crate::Outcome) -> Vec<(u64, usize)> {
+    let Some(report) = &outcome.linearizability else {
+        return Vec::new();
+    };
+    let history = &outcome.history;
+    let invoke = crate::history::EventKind::Invoke;
+    let mut found: Vec<(u64, usize)> = (report.keys.iter())
+        .flat_map(|k| &k.minimal)
+        .filter_map(|op| {
+            let pos = usize::try_from(op.invoke_pos).ok()?;
+            let client = history.get(pos)?.process;
+            let nth = (history[..pos].iter())
+                .filter(|e| e.process == client && e.kind == invoke)
+                .count();
+            Some((client, nth))
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 struct Shrinker<'a> {
@@ -286,11 +317,16 @@ impl Shrinker<'_> {
             let Ok(outcome) = crate::run(s, seed, options) else {
                 return (k + 1, None);
             };
-            if let Some(v) = outcome.violation.filter(|v| v.invariant == self.target) {
+            if let Some(v) = outcome
+                .violation
+                .as_ref()
+                .filter(|v| v.invariant == self.target)
+            {
                 let failing = Failing {
                     events: outcome.trace.len(),
                     violation_ns: v.time_ns,
                     seed,
+                    evidence: evidence(&outcome),
                 };
                 return (k + 1, Some(failing));
             }
@@ -381,6 +417,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
         events: original.trace.len(),
         violation_ns: violation.time_ns,
         seed: request.seed,
+        evidence: evidence(&original),
     };
     let mut explicit_exact = false;
     let (mut form, mut failing) = match &original.explicit {
@@ -406,6 +443,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     for _ in 0..rounds {
         let size_before = size_key(&form);
         (form, failing) = shorten(&mut shrinker, form, failing);
+        (form, failing) = keep_evidence(&mut shrinker, form, failing);
         (form, failing) = keep_recent(&mut shrinker, form, failing);
         (form, failing) = move_earlier(&mut shrinker, form, failing);
         (form, failing) = cut_items(&mut shrinker, form, failing);
@@ -639,6 +677,7 @@ fn cut_items(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Fail
             }
         }
     }
+    best = thin(sh, best);
     // Whole groups next: every operation of one client, or on one key.
     for group in groups(&best.0.items) {
         let items: Vec<Item> = (best.0.items.iter())
@@ -706,6 +745,53 @@ fn removal_pass(sh: &mut Shrinker<'_>, mut best: (Form, Failing), size: usize) -
     best
 }
 
+/// A linearizability violation names the few operations that show it (the checker's minimal
+/// sub-history): keep only those, or those and every other operation on their keys.
+fn keep_evidence(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    if failing.evidence.is_empty() || !form.explicit {
+        return (form, failing);
+    }
+    // The n-th operation of each client, as the listed order gives it.
+    let mut nth_of: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    let mut tagged: Vec<(Item, Option<(u64, usize)>)> = Vec::new();
+    for item in &form.items {
+        let tag = match item {
+            Item::Operation(o) if o.op.is_some() => {
+                let n = nth_of.entry(o.client).or_insert(0);
+                *n += 1;
+                Some((o.client, *n - 1))
+            }
+            _ => None,
+        };
+        tagged.push((item.clone(), tag));
+    }
+    let keys: Vec<String> = (tagged.iter())
+        .filter(|(_, tag)| tag.is_some_and(|t| failing.evidence.contains(&t)))
+        .filter_map(|(item, _)| match item {
+            Item::Operation(ScriptedOp { op: Some(op), .. }) => Some(op.key().to_string()),
+            _ => None,
+        })
+        .collect();
+    let keep = |only_evidence: bool| -> Vec<Item> {
+        (tagged.iter())
+            .filter(|(item, tag)| match (item, tag) {
+                (Item::Operation(_), Some(t)) if failing.evidence.contains(t) => true,
+                (Item::Operation(ScriptedOp { op: Some(op), .. }), _) => {
+                    !only_evidence && keys.iter().any(|k| k == op.key())
+                }
+                _ => true,
+            })
+            .map(|(item, _)| item.clone())
+            .collect()
+    };
+    let forms: Vec<Form> = [keep(true), keep(false)]
+        .into_iter()
+        .filter(|items| items.len() < form.items.len())
+        .map(|items| form.with_items(items))
+        .collect();
+    sh.try_forms(forms).unwrap_or((form, failing))
+}
+
 /// Everything moved earlier, so the run is shorter: the items (and the end) by the idle
 /// stretch before the first one, or by half of it.
 fn move_earlier(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
@@ -732,6 +818,47 @@ fn move_earlier(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, F
         })
         .collect();
     sh.try_forms(forms).unwrap_or((form, failing))
+}
+
+/// Halves each kind of item while the run still fails: every other proposal (or operation,
+/// or action), then every other of those left... A failure that needs load or faults of a
+/// kind, but none in particular, keeps failing at half the density, while cutting one
+/// stretch out of the run changes what comes after it.
+fn thin(sh: &mut Shrinker<'_>, mut best: (Form, Failing)) -> (Form, Failing) {
+    let kinds: [fn(&Item) -> bool; 3] = [
+        |i| matches!(i, Item::Proposal(_)),
+        |i| matches!(i, Item::Operation(_)),
+        |i| matches!(i, Item::Action(_)),
+    ];
+    for is_kind in kinds {
+        for _ in 0..THIN_STEPS_MAX {
+            if best.0.items.iter().filter(|i| is_kind(i)).count() < THIN_ITEMS_MIN {
+                break;
+            }
+            let forms: Vec<Form> = [0, 1]
+                .into_iter()
+                .map(|parity| {
+                    let mut nth = 0;
+                    let items = (best.0.items.iter())
+                        .filter(|i| {
+                            if !is_kind(i) {
+                                return true;
+                            }
+                            nth += 1;
+                            nth % 2 == parity
+                        })
+                        .cloned()
+                        .collect();
+                    best.0.with_items(items)
+                })
+                .collect();
+            match sh.try_forms(forms) {
+                Some(kept) => best = kept,
+                None => break,
+            }
+        }
+    }
+    best
 }
 
 /// Which items belong to a group.

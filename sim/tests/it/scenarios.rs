@@ -220,3 +220,51 @@ fn regression_scenarios_pass() {
         }
     }
 }
+
+/// `scenarios/regressions/mutations/NAME.toml` is the shrunk reproducer of mutation NAME's
+/// hunt finding (`raftsim bugs --shrink`). Every built-in mutation has one; each breaks the
+/// invariant its header names with its mutation on, and passes with it off (and with seeds
+/// 1..=5: a correct Raft passes the file whatever the seed).
+#[test]
+fn every_mutation_has_a_shrunk_reproducer_that_fails_only_with_it() {
+    let dir = scenarios_dir().join("regressions").join("mutations");
+    for mutation in raft::Mutation::ALL {
+        let name = mutation.name();
+        let path = dir.join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}: every mutation needs one", path.display()));
+        let invariant = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# Invariant: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: no `# Invariant:` line", path.display()));
+        let scenario = sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let with = RunOptions {
+            keep_trace: false,
+            mutation: Some(name.to_string()),
+        };
+        let outcome = sim::run(&scenario, scenario.seed, with).unwrap();
+        assert_eq!(
+            outcome.violation.as_ref().map(|v| v.invariant.name()),
+            Some(invariant),
+            "raftsim run {} --mutation {name}",
+            path.display()
+        );
+        for seed in std::iter::once(scenario.seed).chain(1..=5) {
+            let outcome = sim::run(&scenario, seed, RunOptions::default()).unwrap();
+            assert!(
+                outcome.violation.is_none(),
+                "raftsim run {} --seed {seed}: {:?}",
+                path.display(),
+                outcome.violation
+            );
+        }
+    }
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        files,
+        raft::Mutation::ALL.len(),
+        "one file per mutation in {}",
+        dir.display()
+    );
+}
