@@ -3562,6 +3562,72 @@ action = "heal"
     }
 
     #[test]
+    fn explicit_workload_mistakes() {
+        let base = "seed = 1\nnodes = 3\nduration = \"10s\"\n[clients]\ncount = 2\n";
+        let op = |body: &str| format!("{base}[[operation]]\n{body}");
+        check(
+            &op("client = 3\nat = \"1s\"\nf = \"get\"\nkey = \"k1\"\n"),
+            7,
+            Some("operation[0].client"),
+            "client 3 does not exist",
+        );
+        check(
+            &op("client = 1\nat = \"11s\"\nf = \"get\"\nkey = \"k1\"\n"),
+            8,
+            Some("operation[0].at"),
+            "after the end of the run",
+        );
+        check(
+            &op("client = 1\nat = \"1s\"\nf = \"put\"\nkey = \"k1\"\n"),
+            6,
+            Some("operation[0].value"),
+            "missing required field `value`",
+        );
+        check(
+            &op("client = 1\nat = \"1s\"\nf = \"register\"\nkey = \"k1\"\n"),
+            10,
+            Some("operation[0].key"),
+            "does not belong to f = \"register\"",
+        );
+        check(
+            &op("client = 1\nat = \"1s\"\nf = \"scan\"\nkey = \"k1\"\n"),
+            9,
+            Some("operation[0].f"),
+            "register",
+        );
+        check(
+            &format!(
+                "{base}operations = 4\n[[operation]]\nclient = 1\nat = \"1s\"\nf = \"register\"\n"
+            ),
+            6,
+            Some("clients.operations"),
+            "must be 0 or left out",
+        );
+        check(
+            "seed = 1\nnodes = 3\nduration = \"10s\"\n[workload]\nrate = 5.0\nat = [\"1s\"]\n",
+            6,
+            Some("workload.at"),
+            "leave out `rate` and `count`",
+        );
+        check(
+            "seed = 1\nnodes = 3\nduration = \"10s\"\n[workload]\nat = [\"1s\", \"12s\"]\n",
+            5,
+            Some("workload.at"),
+            "12s is after the end of the run",
+        );
+        let ok = op(
+            "client = 2\nat = \"2s\"\nf = \"cas\"\nkey = \"k1\"\nexpected = \"\"\nnew = \"x\"\n",
+        );
+        let s = parse("ok.toml", &ok).unwrap();
+        assert_eq!(s.clients.operations, 1);
+        assert_eq!(s.operations.len(), 1);
+        assert_eq!(
+            parse("again.toml", &s.to_toml()).unwrap().operations[0].op,
+            s.operations[0].op
+        );
+    }
+
+    #[test]
     fn clients_mistakes() {
         let base = "seed = 1\nnodes = 3\nduration = \"10s\"\n[clients]\n";
         check(

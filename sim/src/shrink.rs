@@ -9,11 +9,18 @@
 //!    random fault knob and the swarm draw switched off. The file no longer depends on the
 //!    draw order of faults and workload. If the explicit file does not fail, shrinking goes
 //!    on from the file as it was, with only its own `[[schedule]]` to cut.
-//! 3. Repeat until nothing changes: cut the duration to the violation, ddmin over the actions,
-//!    proposals and operations together, fewer nodes, fewer clients, random knobs off (loss,
-//!    duplication, reordering, latency and sync spread, torn writes, clock offset and drift),
-//!    and bounds that cannot be the target (liveness, `[[expect]]`) dropped.
-//!
+//! 3. Repeat until a round changes nothing: cut the duration to the violation; for a
+//!    linearizability violation keep only the checker's minimal sub-history; keep only the
+//!    last stretch before the violation; move everything earlier; drop or thin each kind of
+//!    item, each client's and each key's operations; ddmin's complement steps, one pass per
+//!    chunk size; fewer nodes; fewer clients; random knobs off (loss, duplication,
+//!    reordering, latency and sync spread, torn writes, clock offset and drift), snapshot
+//!    thresholds halved, bounds that cannot be the target (liveness, `[[expect]]`) dropped;
+//!    settings nothing reads back to their defaults.
+//! 4. A candidate counts if it fails with its seed or one of the next `seeds - 1`: once
+//!    faults and workload are listed, a seed is only jitter, and most failures move with any
+//!    change of timing.
+
 //! Every candidate is written as a scenario file and parsed back before it runs, so what is
 //! kept is always a valid file. The result depends only on the scenario, the seed, the
 //! mutation and which candidates fail: not on `jobs` (a batch keeps its first failing

@@ -518,6 +518,10 @@ impl<'a> State<'a> {
                 one_line(&region.variant.description)
             ),
             format!("# replay: {reproduce}"),
+            format!(
+                "# shrink: raftsim shrink {file_text} --seed {}{mutation} -o SMALL.toml",
+                job.seed
+            ),
         ];
         let text = format!("{}\n{body}", header.join("\n"));
         write_new(&file, &text)?;
