@@ -20,7 +20,7 @@
 //! 4. A candidate counts if it fails with its seed or one of the next `seeds - 1`: once
 //!    faults and workload are listed, a seed is only jitter, and most failures move with any
 //!    change of timing.
-
+//!
 //! Every candidate is written as a scenario file and parsed back before it runs, so what is
 //! kept is always a valid file. The result depends only on the scenario, the seed, the
 //! mutation and which candidates fail: not on `jobs` (a batch keeps its first failing
