@@ -60,13 +60,13 @@ fn check_mutation(name: &str) -> Result<(), String> {
     }
 }
 
-fn jobs_or_cores(jobs: Option<u64>) -> usize {
+pub(crate) fn jobs_or_cores(jobs: Option<u64>) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     jobs.map_or(cores, |j| j as usize)
 }
 
 /// Raised by Ctrl-C; a second Ctrl-C exits at once.
-fn interrupt_flag() -> Arc<AtomicBool> {
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let handler = Arc::clone(&flag);
     let _ = ctrlc::set_handler(move || {

@@ -1,6 +1,7 @@
 //! `raftsim shrink`: the command line around [`sim::shrink`]. The wall clock is read here
 //! only to end shrinking at `--time` and to say how long it took; no run reads it.
 
+use crate::hunt_cli::{interrupt_flag, jobs_or_cores};
 use crate::{parse_budget, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
 use sim::shrink::{self, Request, Shrunk, Sizes};
 use std::path::{Path, PathBuf};
@@ -152,23 +153,6 @@ fn original_command(scenario: &Path, seed: u64, mutation: Option<&str>) -> Strin
         .map(|m| format!(" --mutation {m}"))
         .unwrap_or_default();
     format!("raftsim run {} --seed {seed}{mutation}", scenario.display())
-}
-
-fn jobs_or_cores(jobs: Option<u64>) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    jobs.map_or(cores, |j| j as usize)
-}
-
-/// Raised by Ctrl-C; a second Ctrl-C exits at once.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler = Arc::clone(&flag);
-    let _ = ctrlc::set_handler(move || {
-        if handler.swap(true, Ordering::Relaxed) {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-    });
-    flag
 }
 
 struct Watch {
