@@ -53,13 +53,16 @@ fn check_lines(scenario: &Scenario, text: &str) {
     }
 }
 
-/// `scenario` with every schedule and expect line set to 0.
+/// `scenario` with every schedule, expect and operation line set to 0.
 fn without_lines(mut scenario: Scenario) -> Scenario {
     for action in &mut scenario.schedule {
         action.line = 0;
     }
     for expect in &mut scenario.expect {
         expect.line = 0;
+    }
+    for operation in &mut scenario.operations {
+        operation.line = 0;
     }
     scenario
 }
