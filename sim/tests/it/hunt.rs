@@ -425,3 +425,49 @@ fn bugs_prints_a_row_per_mutation_and_the_unmutated_verdict() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `bugs --shrink`: each finding is shrunk beside itself, the row carries the shrunk sizes,
+/// and the shrunk file breaks the same invariant with the mutation and passes without it.
+#[test]
+fn bugs_shrink_writes_a_smaller_file_that_fails_the_same_way() {
+    let dir = findings_dir("bugs-shrink");
+    let lib = scenarios_dir();
+    let path = lib.join("churn.toml");
+    let args = [
+        "bugs",
+        path.to_str().unwrap(),
+        "--only",
+        "no-session-dedup",
+        "--time-per-mutation",
+        "20s",
+        "--clean-time",
+        "1s",
+        "--shrink",
+        "--findings",
+        dir.to_str().unwrap(),
+        "--json",
+    ];
+    let out = raftsim(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &json["rows"][0];
+    let shrunk = &row["shrunk"];
+    assert!(
+        shrunk["events_after"].as_u64() <= shrunk["events_before"].as_u64(),
+        "{row}"
+    );
+    assert_eq!(shrunk["events_before"], row["events"]);
+    let file = shrunk["file"].as_str().unwrap();
+    assert!(file.ends_with(".shrunk.toml"), "{file}");
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("# Invariant: exactly-once"), "{text}");
+    let with = raftsim(&["run", file, "--mutation", "no-session-dedup"]);
+    assert_eq!(with.status.code(), Some(1));
+    let without = raftsim(&["run", file]);
+    assert_eq!(without.status.code(), Some(0));
+}
