@@ -187,6 +187,14 @@ impl ClientSim {
         &self.started
     }
 
+    /// Records a started operation; past `OPERATIONS_EXPLICIT_MAX` (more than a scenario file
+    /// may list, so the run cannot be made explicit anyway) only one more, to say so.
+    fn note_started(&mut self, op: ScriptedOp) {
+        if self.started.len() <= crate::scenario::OPERATIONS_EXPLICIT_MAX {
+            self.started.push(op);
+        }
+    }
+
     /// Operations that break the liveness promise at `now`: one in flight when the fault
     /// window ended at `until` and still pending, or one started after `until` and given up.
     /// Each described for a report.
@@ -313,7 +321,7 @@ impl ClientSim {
         }
         if self.client(id).session.is_none() {
             let due_ns = self.client(id).woke_ns;
-            self.started.push(ScriptedOp {
+            self.note_started(ScriptedOp {
                 client: id,
                 at_ns: due_ns,
                 op: None,
@@ -332,7 +340,7 @@ impl ClientSim {
             _ => self.next_op(id),
         };
         let due_ns = self.client(id).woke_ns;
-        self.started.push(ScriptedOp {
+        self.note_started(ScriptedOp {
             client: id,
             at_ns: due_ns,
             op: Some(op.clone()),
