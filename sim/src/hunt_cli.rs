@@ -229,24 +229,7 @@ fn shrink_finding(
         explicit_only: false,
         seeds: sim::shrink::SEEDS_DEFAULT,
     };
-    let stop = AtomicBool::new(false);
-    let started = Instant::now();
-    // The clock only ends the shrink; which candidates it tries does not depend on it.
-    let result = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        let result = sim::shrink::shrink(&request, &stop);
-        stop.store(true, Ordering::Relaxed);
-        let _ = watcher.join();
-        result
-    });
-    let wall_s = started.elapsed().as_secs_f64();
+    let (result, wall_s) = crate::shrink_cli::timed_shrink(&request, budget, interrupted);
     let shrunk = result.map_err(|e| format!("{}: {e}", finding.file))?;
     let command = format!(
         "raftsim run {} --seed {} --mutation {mutation}",

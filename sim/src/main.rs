@@ -596,6 +596,7 @@ fn bench(path: &std::path::Path, seeds: u64) -> ExitCode {
     // Wall time is the measured quantity here; it never feeds back into a run.
     let started = std::time::Instant::now();
     for seed in 1..=seeds {
+        // Each run's wall time, for the benchmark's percentiles only.
         let run_started = std::time::Instant::now();
         let outcome = match sim::run(&scenario, seed, RunOptions::default()) {
             Ok(o) => o,

@@ -847,19 +847,25 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The scenario with this one's seed, nodes and duration and every other field at its
+    /// default; `None` only if those three cannot be written (a seed above `i64::MAX`).
+    pub fn bare(&self) -> Option<Scenario> {
+        let text = format!(
+            "seed = {}\nnodes = {}\nduration = \"{}\"\n",
+            self.seed,
+            self.nodes,
+            format_duration(self.duration_ns)
+        );
+        parse("defaults", &text).ok()
+    }
+
     /// This scenario as a scenario file that leaves out every field equal to its default,
     /// for files people read (shrunk findings). It reads back to the same scenario as
     /// [`Scenario::to_toml`]; if leaving defaults out would change anything (a default that
     /// depends on another field), it is [`Scenario::to_toml`] itself.
     pub fn to_toml_short(&self) -> String {
         let full = self.to_toml();
-        let bare = format!(
-            "seed = {}\nnodes = {}\nduration = \"{}\"\n",
-            self.seed,
-            self.nodes,
-            format_duration(self.duration_ns)
-        );
-        let Ok(defaults) = parse("defaults", &bare) else {
+        let Some(defaults) = self.bare() else {
             return full;
         };
         let (Ok(mut doc), Ok(plain)) = (

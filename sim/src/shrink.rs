@@ -93,28 +93,7 @@ pub struct Sizes {
 
 impl Sizes {
     fn of(s: &Scenario, events: u64) -> Sizes {
-        let f = &s.faults;
-        let kinds = [
-            f.crash_every_ns,
-            f.partition_every_ns,
-            f.pause_every_ns,
-            f.clog_every_ns,
-            f.one_way_every_ns,
-            f.bridge_every_ns,
-            f.isolate_leader_every_ns,
-            f.crash_leader_every_ns,
-            f.partition_after_append_every_ns,
-            f.drop_quorum_ack_every_ns,
-            f.crash_before_sync_every_ns,
-            f.crash_after_send_every_ns,
-            f.hold_stale_every_ns,
-            f.replay_old_every_ns,
-            f.crash_during_snapshot_every_ns,
-            f.change_while_down_every_ns,
-            f.crash_at_io_every_ns,
-            s.clocks.jump_every_ns,
-            s.membership.churn_every_ns,
-        ];
+        let kinds = random_fault_knobs(&mut s.clone()).map(|every| every.is_some());
         let proposals = match s.workload.at_ns.len() {
             0 if s.workload.rate_per_s > 0.0 => s.workload.count,
             n => n as u64,
@@ -122,7 +101,7 @@ impl Sizes {
         Sizes {
             events,
             actions: s.schedule.len() as u64,
-            random_fault_kinds: kinds.iter().filter(|k| k.is_some()).count() as u64,
+            random_fault_kinds: kinds.iter().filter(|&&on| on).count() as u64,
             proposals,
             operations: if s.clients.count == 0 {
                 0
@@ -523,8 +502,15 @@ pub fn make_explicit(s: &Scenario, record: &Explicit) -> Scenario {
 
 /// Switches off every random fault kind (their occurrences are in the schedule now).
 fn random_faults_off(s: &mut Scenario) {
+    for every in random_fault_knobs(s) {
+        *every = None;
+    }
+}
+
+/// The mean interval of every random fault kind, the clock jumps and the membership churn.
+fn random_fault_knobs(s: &mut Scenario) -> [&mut Option<u64>; 19] {
     let f = &mut s.faults;
-    for every in [
+    [
         &mut f.crash_every_ns,
         &mut f.partition_every_ns,
         &mut f.pause_every_ns,
@@ -544,9 +530,7 @@ fn random_faults_off(s: &mut Scenario) {
         &mut f.crash_at_io_every_ns,
         &mut s.clocks.jump_every_ns,
         &mut s.membership.churn_every_ns,
-    ] {
-        *every = None;
-    }
+    ]
 }
 
 // ---- Steps: each returns the form it keeps and that form's failing run. -------------------
@@ -591,7 +575,7 @@ fn with_duration(form: &Form, duration_ns: u64) -> Form {
     s.faults.until_ns = s.faults.until_ns.min(duration_ns);
     s.expect.retain(|e| e.to_ns <= duration_ns);
     // A start at or after the end is refused by the file: nothing started there anyway.
-    let start_default_ns = bare(s).map_or(0, |d| d.workload.start_ns);
+    let start_default_ns = s.bare().map_or(0, |d| d.workload.start_ns);
     if s.workload.start_ns >= duration_ns {
         s.workload.count = 0;
         s.workload.rate_per_s = 0.0;
@@ -604,22 +588,11 @@ fn with_duration(form: &Form, duration_ns: u64) -> Form {
     f
 }
 
-/// The scenario with `s`'s seed, nodes and duration and every other field at its default.
-fn bare(s: &Scenario) -> Option<Scenario> {
-    let text = format!(
-        "seed = {}\nnodes = {}\nduration = \"{}\"\n",
-        s.seed,
-        s.nodes,
-        scenario::format_duration(s.duration_ns)
-    );
-    scenario::parse("defaults", &text).ok()
-}
-
 /// Settings nothing reads any more back to their defaults, so that the file shows only what
 /// matters: the random faults' ranges once none is drawn, the clients' drawing settings once
 /// they run listed operations (or there are none), the workload's once it is listed.
 fn tidy(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
-    let Some(d) = bare(&form.rest) else {
+    let Some(d) = form.rest.bare() else {
         return (form, failing);
     };
     let mut f = form.clone();

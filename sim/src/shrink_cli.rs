@@ -3,11 +3,10 @@
 
 use crate::hunt_cli::{interrupt_flag, jobs_or_cores};
 use crate::{parse_budget, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
-use sim::shrink::{self, Request, Shrunk, Sizes};
+use sim::shrink::{self, Request, ShrinkError, Shrunk, Sizes};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
@@ -78,12 +77,7 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         seeds: args.seeds,
     };
     let interrupted = interrupt_flag();
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let watch = watch_deadline(Arc::clone(&stop), Arc::clone(&interrupted), args.time);
-    let result = shrink::shrink(&request, &stop);
-    watch.done.store(true, Ordering::Relaxed);
-    let seconds = started.elapsed().as_secs_f64();
+    let (result, seconds) = timed_shrink(&request, args.time, &interrupted);
     let shrunk = match result {
         Ok(s) => s,
         Err(e) => return bad(format!("{}: seed {seed}: {e}", args.scenario.display())),
@@ -155,25 +149,32 @@ fn original_command(scenario: &Path, seed: u64, mutation: Option<&str>) -> Strin
     format!("raftsim run {} --seed {seed}{mutation}", scenario.display())
 }
 
-struct Watch {
-    done: Arc<AtomicBool>,
-}
-
-/// Raises `stop` once `budget` has passed or Ctrl-C was pressed; polls every 20 ms.
-fn watch_deadline(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>, budget: Duration) -> Watch {
-    let done = Arc::new(AtomicBool::new(false));
-    let finished = Arc::clone(&done);
+/// Shrinks until done, `budget` has passed or Ctrl-C was pressed; with the wall time taken.
+/// The clock only stops the shrink and reports its time: which candidates it tries, and the
+/// file it keeps when it is not stopped, do not depend on it.
+pub(crate) fn timed_shrink(
+    request: &Request,
+    budget: Duration,
+    interrupted: &AtomicBool,
+) -> (Result<Shrunk, ShrinkError>, f64) {
+    let stop = AtomicBool::new(false);
+    // Wall time only raises `stop` and reports how long shrinking took; no run reads it.
     let started = Instant::now();
-    std::thread::spawn(move || {
-        while !finished.load(Ordering::Relaxed) {
-            if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
-                stop.store(true, Ordering::Relaxed);
-                return;
+    let result = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                if started.elapsed() >= budget || interrupted.load(Ordering::Relaxed) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        });
+        let result = shrink::shrink(request, &stop);
+        stop.store(true, Ordering::Relaxed);
+        let _ = watcher.join();
+        result
     });
-    Watch { done }
+    (result, started.elapsed().as_secs_f64())
 }
 
 fn sizes_line(s: &Sizes) -> String {

@@ -209,15 +209,20 @@ fn regression_scenarios_pass() {
     );
     for path in &paths {
         let scenario = sim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
-        for seed in std::iter::once(scenario.seed).chain(1..=20) {
-            let outcome = sim::run(&scenario, seed, RunOptions::default()).unwrap();
-            assert!(
-                outcome.violation.is_none(),
-                "raftsim run {} --seed {seed}: {:?}",
-                path.display(),
-                outcome.violation
-            );
-        }
+        passes_unmutated(path, &scenario, 20);
+    }
+}
+
+/// `scenario` (from `path`) passes without a mutation with its own seed and seeds 1..=`seeds`.
+fn passes_unmutated(path: &std::path::Path, scenario: &sim::Scenario, seeds: u64) {
+    for seed in std::iter::once(scenario.seed).chain(1..=seeds) {
+        let outcome = sim::run(scenario, seed, RunOptions::default()).unwrap();
+        assert!(
+            outcome.violation.is_none(),
+            "raftsim run {} --seed {seed}: {:?}",
+            path.display(),
+            outcome.violation
+        );
     }
 }
 
@@ -250,15 +255,7 @@ fn every_mutation_has_a_shrunk_reproducer_that_fails_only_with_it() {
             "raftsim run {} --mutation {name}",
             path.display()
         );
-        for seed in std::iter::once(scenario.seed).chain(1..=5) {
-            let outcome = sim::run(&scenario, seed, RunOptions::default()).unwrap();
-            assert!(
-                outcome.violation.is_none(),
-                "raftsim run {} --seed {seed}: {:?}",
-                path.display(),
-                outcome.violation
-            );
-        }
+        passes_unmutated(&path, &scenario, 5);
     }
     let files = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(
