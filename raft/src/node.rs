@@ -50,6 +50,11 @@ pub struct Node {
     role: RoleState,
     /// Local time at which a follower or candidate starts an election.
     election_deadline_ns: u64,
+    /// The randomized election timeout (section 5.2), drawn when the node starts, when it
+    /// campaigns and when its term changes. Each reset in between waits the same span, so
+    /// the draws follow elections, not how many heartbeats arrived: a host that removes one
+    /// message from a run does not shift every later timeout.
+    election_timeout_ns: u64,
     /// Local time at which a leader sends its next heartbeat.
     heartbeat_deadline_ns: u64,
     // What the next `Ready` carries.
@@ -142,6 +147,7 @@ impl Node {
             synced_index: 0,
             role: RoleState::Follower { leader: None },
             election_deadline_ns: 0,
+            election_timeout_ns: 0,
             heartbeat_deadline_ns: 0,
             hard_state_persisted: hard_state,
             log_unpersisted_from: None,
@@ -161,6 +167,7 @@ impl Node {
         node.bootstrap = Membership::simple(&node.config.voters);
         node.membership_from_log();
         node.synced_index = node.log.last_index();
+        node.draw_election_timeout();
         node.reset_election_deadline(now_ns);
         Ok(node)
     }
@@ -260,6 +267,7 @@ impl Node {
                 self.campaign(now_ns);
             } else {
                 // A learner, a removed server or one not yet added never campaigns.
+                self.draw_election_timeout();
                 self.reset_election_deadline(now_ns);
             }
         }
@@ -592,6 +600,7 @@ impl Node {
         self.role = RoleState::Candidate {
             votes_granted: vec![self.config.id],
         };
+        self.draw_election_timeout();
         self.reset_election_deadline(now_ns);
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
         let id = self.config.id;
@@ -694,6 +703,7 @@ impl Node {
         if term > self.term {
             self.term = term;
             self.vote = None;
+            self.draw_election_timeout();
         }
         if matches!(self.role, RoleState::Leader { .. }) {
             self.counters.leader_stepped_down += 1;
@@ -730,10 +740,17 @@ impl Node {
         Ok(())
     }
 
-    fn reset_election_deadline(&mut self, now_ns: u64) {
+    fn draw_election_timeout(&mut self) {
         let span = self.config.election_timeout_max_ns - self.config.election_timeout_min_ns;
         let jitter = self.rng.next_u64() % span;
-        self.election_deadline_ns = now_ns + self.config.election_timeout_min_ns + jitter;
+        self.election_timeout_ns = self.config.election_timeout_min_ns + jitter;
+        debug_assert!(self.election_timeout_ns >= self.config.election_timeout_min_ns);
+        debug_assert!(self.election_timeout_ns < self.config.election_timeout_max_ns);
+    }
+
+    fn reset_election_deadline(&mut self, now_ns: u64) {
+        debug_assert!(self.election_timeout_ns >= self.config.election_timeout_min_ns);
+        self.election_deadline_ns = now_ns + self.election_timeout_ns;
     }
 
     // ---- Log replication (section 5.3) ---------------------------------------------------

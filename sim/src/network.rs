@@ -5,7 +5,6 @@ use crate::node::NodeId;
 use crate::rng;
 use crate::scenario::{LatencyDistribution, NetworkSettings};
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 
 /// Most clogs in force at once; more are refused (a scenario that clogs faster than clogs end).
 pub const CLOGS_MAX: usize = 1024;
@@ -22,7 +21,10 @@ struct Clog {
 #[derive(Debug)]
 pub struct Network {
     settings: NetworkSettings,
-    rng: ChaCha8Rng,
+    /// The run's seed: each message's fate is drawn from its link and send time with it.
+    seed: u64,
+    /// Per link, the ordinal of a message among those sent on it at the same instant.
+    ordinals: Vec<rng::SameInstant>,
     nodes: u64,
     /// `cut[(from - 1) * nodes + (to - 1)]`: messages from `from` to `to` are dropped.
     cut: Vec<bool>,
@@ -31,10 +33,11 @@ pub struct Network {
 
 impl Network {
     /// A healed network.
-    pub fn new(settings: NetworkSettings, nodes: u64, rng: ChaCha8Rng) -> Network {
+    pub fn new(settings: NetworkSettings, nodes: u64, seed: u64) -> Network {
         Network {
             settings,
-            rng,
+            seed,
+            ordinals: vec![rng::SameInstant::default(); (nodes * nodes) as usize],
             nodes,
             cut: vec![false; (nodes * nodes) as usize],
             clogs: Vec::new(),
@@ -155,15 +158,23 @@ impl Network {
     /// arrives, none if it is lost, two if it is duplicated. A clogged link holds it until the
     /// clog ends, then lets it go after a fresh latency, so held messages leave in a shuffled
     /// order. The caller checks cuts.
+    ///
+    /// The fate is drawn from the link, the send time and the message's ordinal among those
+    /// sent on the link at that instant ([`rng::keyed`]): a message sent at the same time on
+    /// the same link meets the same fate in any run of the seed, whatever else was sent.
     pub fn deliveries(&mut self, from: NodeId, to: NodeId, now_ns: u64) -> Deliveries {
         let start = self.clogged_until(from, to, now_ns).unwrap_or(now_ns);
+        let link = self.link(from, to);
+        let ordinal = self.ordinals[link].next(now_ns);
+        let key = [from, to, now_ns, ordinal];
+        let mut rng = rng::keyed(self.seed, rng::Stream::Network, key);
         let mut times = Deliveries::default();
-        let Some(latency) = transit(&self.settings, &mut self.rng) else {
+        let Some(latency) = transit(&self.settings, &mut rng) else {
             return times;
         };
         times.push(start + latency);
-        if self.settings.duplicate > 0.0 && self.rng.gen::<f64>() < self.settings.duplicate {
-            if let Some(latency) = transit(&self.settings, &mut self.rng) {
+        if self.settings.duplicate > 0.0 && rng.gen::<f64>() < self.settings.duplicate {
+            if let Some(latency) = transit(&self.settings, &mut rng) {
                 times.push(start + latency);
             }
         }
@@ -193,7 +204,7 @@ impl Deliveries {
 
 /// The fate of one message under `settings`, drawn from `rng`: `Some(latency)` or `None` if
 /// lost. Clients' messages use it with a stream of their own.
-pub fn transit(settings: &NetworkSettings, rng: &mut ChaCha8Rng) -> Option<u64> {
+pub fn transit(settings: &NetworkSettings, rng: &mut impl Rng) -> Option<u64> {
     if settings.loss > 0.0 && rng.gen::<f64>() < settings.loss {
         return None;
     }
@@ -229,7 +240,7 @@ pub fn transit(settings: &NetworkSettings, rng: &mut ChaCha8Rng) -> Option<u64> 
 
 /// A draw whose logarithm is uniform in `[ln min, ln max]`: as many draws in 100ms..1s as in
 /// 1s..10s.
-fn log_uniform(rng: &mut ChaCha8Rng, min: u64, max: u64) -> u64 {
+fn log_uniform(rng: &mut impl Rng, min: u64, max: u64) -> u64 {
     let (lo, hi) = ((min.max(1) as f64).ln(), (max.max(1) as f64).ln());
     let x = rng.gen_range(lo..=hi).exp() as u64;
     x.clamp(min, max)
@@ -247,7 +258,7 @@ mod tests {
     }
 
     fn network(loss: f64) -> Network {
-        Network::new(settings(loss), 5, rng::stream(9, rng::Stream::Network))
+        Network::new(settings(loss), 5, 9)
     }
 
     fn times(net: &mut Network) -> Vec<u64> {
@@ -342,7 +353,7 @@ mod tests {
             duplicate: 0.1,
             ..settings(0.0)
         };
-        let mut net = Network::new(s, 3, rng::stream(3, rng::Stream::Network));
+        let mut net = Network::new(s, 3, 3);
         let twice = (0..10_000).filter(|_| times(&mut net).len() == 2).count();
         assert!((800..=1_200).contains(&twice), "{twice} of 10000 at 10 %");
     }

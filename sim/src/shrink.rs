@@ -35,6 +35,11 @@ use std::sync::atomic::AtomicBool;
 
 /// Seeds a candidate may fail with, by default (see [`Request::seeds`]).
 pub const SEEDS_DEFAULT: u64 = 4;
+/// Times the seeds per candidate are multiplied by `WIDENING_FACTOR` once the rounds change
+/// nothing: 4, then 16, then 64 seeds by default.
+const WIDENINGS_MAX: usize = 2;
+/// See `WIDENINGS_MAX`.
+const WIDENING_FACTOR: u64 = 4;
 /// Rounds of the reduction loop, at most (each round that changes nothing ends it).
 const ROUNDS_MAX: usize = 8;
 /// Probes of the binary search for the shortest duration.
@@ -426,18 +431,21 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     };
     let explicit = form.explicit;
     let rounds = if request.explicit_only { 0 } else { ROUNDS_MAX };
-    for _ in 0..rounds {
-        let size_before = size_key(&form);
-        (form, failing) = shorten(&mut shrinker, form, failing);
-        (form, failing) = keep_evidence(&mut shrinker, form, failing);
-        (form, failing) = keep_recent(&mut shrinker, form, failing);
-        (form, failing) = move_earlier(&mut shrinker, form, failing);
-        (form, failing) = cut_items(&mut shrinker, form, failing);
-        (form, failing) = fewer_nodes(&mut shrinker, form, failing);
-        (form, failing) = fewer_clients(&mut shrinker, form, failing);
-        (form, failing) = knobs_off(&mut shrinker, form, failing);
-        (form, failing) = tidy(&mut shrinker, form, failing);
-        if size_key(&form) == size_before || shrinker.stopped {
+    // Once a round changes nothing, the same steps again with four times the seeds per
+    // candidate: a cut that fails only with some nearby seed is still a smaller file that
+    // fails the same way.
+    for widening in 0..=WIDENINGS_MAX {
+        if widening > 0 {
+            shrinker.seeds = shrinker.seeds.saturating_mul(WIDENING_FACTOR);
+        }
+        for _ in 0..rounds {
+            let size_before = size_key(&form);
+            (form, failing) = round(&mut shrinker, form, failing);
+            if size_key(&form) == size_before || shrinker.stopped {
+                break;
+            }
+        }
+        if shrinker.stopped {
             break;
         }
     }
@@ -452,6 +460,19 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
         runs: shrinker.runs,
         complete: !shrinker.stopped,
     })
+}
+
+/// Every step once, in order.
+fn round(sh: &mut Shrinker<'_>, form: Form, failing: Failing) -> (Form, Failing) {
+    let (form, failing) = shorten(sh, form, failing);
+    let (form, failing) = keep_evidence(sh, form, failing);
+    let (form, failing) = keep_recent(sh, form, failing);
+    let (form, failing) = move_earlier(sh, form, failing);
+    let (form, failing) = cut_items(sh, form, failing);
+    let (form, failing) = fewer_nodes(sh, form, failing);
+    let (form, failing) = fewer_clients(sh, form, failing);
+    let (form, failing) = knobs_off(sh, form, failing);
+    tidy(sh, form, failing)
 }
 
 /// A measure that every accepted step lowers, for the loop's end.

@@ -9,6 +9,7 @@ use crate::history::linearizability::{self, CheckOptions, Model, Verdict};
 use crate::history::{self, Operation};
 use crate::network;
 use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
+use crate::rng;
 use crate::trace::Event;
 
 impl<N: SimNode> Simulator<N> {
@@ -87,7 +88,7 @@ impl<N: SimNode> Simulator<N> {
                     client,
                     node,
                     request,
-                } => match network::transit(&self.scenario.network, &mut self.rng_client_network) {
+                } => match self.client_transit(client, node, 0) {
                     Some(latency) => self.push(
                         self.now_ns + latency,
                         Ev::ClientRequestArrives {
@@ -115,10 +116,20 @@ impl<N: SimNode> Simulator<N> {
         }
     }
 
+    /// The fate of one client message sent now (its latency, `None` if lost), drawn from the
+    /// client, node, direction (0 a request, 1 a reply) and send time, like the nodes'
+    /// network (see `rng::keyed`).
+    fn client_transit(&mut self, client: ClientId, node: NodeId, direction: u64) -> Option<u64> {
+        let ordinal = self.client_network_ordinal.next(self.now_ns);
+        let key = [client, node * 2 + direction, self.now_ns, ordinal];
+        let mut rng = rng::keyed(self.seed, rng::Stream::ClientNetwork, key);
+        network::transit(&self.scenario.network, &mut rng)
+    }
+
     /// Sends a node's replies back over the client network.
     pub(super) fn send_replies(&mut self, from: NodeId, replies: Vec<(ClientId, ClientReply)>) {
         for (client, reply) in replies {
-            match network::transit(&self.scenario.network, &mut self.rng_client_network) {
+            match self.client_transit(client, from, 1) {
                 Some(latency) => self.push(
                     self.now_ns + latency,
                     Ev::ClientReplyArrives {

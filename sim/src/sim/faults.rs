@@ -278,14 +278,14 @@ impl<N: SimNode> Simulator<N> {
                 self.trace_nemesis("crash-before-sync", false, node);
             }
             Action::AddServer { node } => {
-                self.request_membership(vec![node], Vec::new(), false, false);
+                self.request_membership(vec![node], Vec::new(), false);
             }
             Action::RemoveServer { node } => {
-                self.request_membership(Vec::new(), vec![node], false, false);
+                self.request_membership(Vec::new(), vec![node], false);
             }
-            Action::ReplaceServer { from, to } => self.request_membership(to, from, false, false),
+            Action::ReplaceServer { from, to } => self.request_membership(to, from, false),
             Action::ReplaceLeader { node } => {
-                self.request_membership(vec![node], Vec::new(), true, false);
+                self.request_membership(vec![node], Vec::new(), true);
             }
             _ => unreachable!("armed by arm_protocol"),
         }

@@ -29,8 +29,11 @@ pub(super) struct Request {
     remove: Vec<NodeId>,
     /// Remove whichever node leads when the request is tried.
     remove_leader: bool,
-    /// Made by random churn: dropped when the fault window ends, if no leader took it yet.
-    random: bool,
+    /// Asked for during the fault window (random churn, or a scheduled change): dropped when
+    /// the window ends if no leader took it yet, and not asked again after the window if its
+    /// leader lost office. A drawn change written down as a `[[schedule]]` action (what
+    /// `raftsim shrink` writes) is then treated as it was when drawn.
+    in_fault_window: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -121,8 +124,8 @@ impl<N: SimNode> Simulator<N> {
         add: Vec<NodeId>,
         remove: Vec<NodeId>,
         remove_leader: bool,
-        random: bool,
     ) {
+        let in_fault_window = self.in_fault_window();
         self.members.stats.requested += 1;
         if self.members.queue.len() >= QUEUE_MAX {
             self.members.stats.abandoned += 1;
@@ -133,7 +136,7 @@ impl<N: SimNode> Simulator<N> {
             add,
             remove,
             remove_leader,
-            random,
+            in_fault_window,
         });
         if idle {
             self.push(self.now_ns, Ev::MembershipTry);
@@ -175,8 +178,9 @@ impl<N: SimNode> Simulator<N> {
                 return Ok(());
             }
             self.members.active.as_mut().expect("active").accepted = None;
-            if active.request.random && !self.in_fault_window() {
-                // The quiet period takes no new random change, and asking again is one.
+            if active.request.in_fault_window && !self.in_fault_window() {
+                // The quiet period takes no new change from the window, and asking again
+                // is one.
                 return self.membership_abandon(
                     "its leader lost office after the fault window".to_string(),
                 );
@@ -281,16 +285,17 @@ impl<N: SimNode> Simulator<N> {
         self.start_node(id)
     }
 
-    /// The quiet period begins: random requests no leader has taken yet are dropped.
+    /// The quiet period begins: requests from the fault window that no leader has taken yet
+    /// are dropped.
     pub(super) fn membership_quiet(&mut self) {
         let before = self.members.queue.len();
-        self.members.queue.retain(|r| !r.random);
+        self.members.queue.retain(|r| !r.in_fault_window);
         let mut dropped = (before - self.members.queue.len()) as u64;
         if self
             .members
             .active
             .as_ref()
-            .is_some_and(|a| a.request.random && a.accepted.is_none())
+            .is_some_and(|a| a.request.in_fault_window && a.accepted.is_none())
         {
             self.members.active = None;
             dropped += 1;
@@ -350,6 +355,6 @@ impl<N: SimNode> Simulator<N> {
             },
         };
         self.note_explicit(&action);
-        self.request_membership(add, remove, false, true);
+        self.request_membership(add, remove, false);
     }
 }

@@ -258,6 +258,8 @@ struct Slot<N: SimNode> {
     timer_event_ns: u64,
     /// When this node's last queued sync completes: syncs complete in order.
     sync_done_last_ns: u64,
+    /// The ordinal of a sync among this node's syncs requested at the same instant.
+    sync_ordinal: rng::SameInstant,
     view: NodeView,
     /// The node's own clock; it survives crashes, as hardware does.
     clock: faults::Clock,
@@ -289,7 +291,6 @@ pub struct Simulator<N: SimNode> {
     /// schedule then replay it exactly.
     rng_effects: ChaCha8Rng,
     rng_workload: ChaCha8Rng,
-    rng_disk: ChaCha8Rng,
     checker: Checker,
     trace: Trace,
     stats: Stats,
@@ -297,7 +298,8 @@ pub struct Simulator<N: SimNode> {
     situations: Situations,
     proposals_made: u64,
     clients: Option<ClientSim>,
-    rng_client_network: ChaCha8Rng,
+    /// The ordinal of a client message among those sent at the same instant.
+    client_network_ordinal: rng::SameInstant,
     /// Per node, the (session, seq) its state machine executed in its current life.
     executed: Vec<BTreeSet<(u64, u64)>>,
     /// Every (session, seq) any node executed.
@@ -329,11 +331,7 @@ impl<N: SimNode> Simulator<N> {
         let n = scenario.nodes;
         let expect_len = scenario.expect.len();
         let initial = scenario.membership.initial;
-        let network = Network::new(
-            scenario.network.clone(),
-            n,
-            rng::stream(seed, Stream::Network),
-        );
+        let network = Network::new(scenario.network.clone(), n, seed);
         let mut rng_clocks = rng::stream(seed, Stream::Clocks);
         let c = &scenario.clocks;
         let slots = (0..n)
@@ -344,6 +342,7 @@ impl<N: SimNode> Simulator<N> {
                 held: VecDeque::new(),
                 timer_event_ns: u64::MAX,
                 sync_done_last_ns: 0,
+                sync_ordinal: rng::SameInstant::default(),
                 view: VIEW_INITIAL,
                 clock: faults::Clock::draw(&mut rng_clocks, c.offset_max_ns, c.drift_ppm_max),
                 paused_until_ns: 0,
@@ -359,7 +358,6 @@ impl<N: SimNode> Simulator<N> {
             rng_faults: rng::stream(seed, Stream::Faults),
             rng_effects: rng::stream(seed, Stream::FaultEffects),
             rng_workload: rng::stream(seed, Stream::Workload),
-            rng_disk: rng::stream(seed, Stream::Disk),
             checker: Checker::new(n, VIEW_INITIAL, |id| {
                 crate::node::Membership::simple(&membership::bootstrap_voters(id, initial))
             }),
@@ -376,7 +374,7 @@ impl<N: SimNode> Simulator<N> {
             situations: Situations::default(),
             proposals_made: 0,
             clients,
-            rng_client_network: rng::stream(seed, Stream::ClientNetwork),
+            client_network_ordinal: rng::SameInstant::default(),
             executed: vec![BTreeSet::new(); n as usize],
             executed_anywhere: BTreeSet::new(),
             armed: faults::Armed::default(),
@@ -956,12 +954,15 @@ impl<N: SimNode> Simulator<N> {
         let incarnation = slot.incarnation;
         let mut sync_done_ns = now;
         if let Some(sync_id) = sync {
+            let slot = &mut self.slots[(id - 1) as usize];
+            // Keyed by node and instant, like the network's draws (see `rng::keyed`).
+            let ordinal = slot.sync_ordinal.next(now);
+            let mut rng = rng::keyed(self.seed, Stream::Disk, [id, now, ordinal, 0]);
             let latency = rng::uniform(
-                &mut self.rng_disk,
+                &mut rng,
                 self.scenario.disk.sync_latency_min_ns,
                 self.scenario.disk.sync_latency_max_ns,
             );
-            let slot = &mut self.slots[(id - 1) as usize];
             let done_ns = (now + latency).max(slot.sync_done_last_ns);
             slot.sync_done_last_ns = done_ns;
             sync_done_ns = done_ns;

@@ -668,7 +668,7 @@ impl<N: SimNode> Simulator<N> {
             .filter(|id| !voters.contains(id))
             .collect();
         if let Some(&spare) = outside.choose(&mut self.rng_effects) {
-            self.request_membership(vec![spare], Vec::new(), false, false);
+            self.request_membership(vec![spare], Vec::new(), false);
             return;
         }
         let others: Vec<NodeId> = voters
@@ -677,8 +677,8 @@ impl<N: SimNode> Simulator<N> {
             .filter(|&v| v != victim && v != leader)
             .collect();
         if let Some(&other) = others.choose(&mut self.rng_effects) {
-            self.request_membership(Vec::new(), vec![other], false, false);
-            self.request_membership(vec![other], Vec::new(), false, false);
+            self.request_membership(Vec::new(), vec![other], false);
+            self.request_membership(vec![other], Vec::new(), false);
         }
     }
 

@@ -273,11 +273,11 @@ fn sweep_report_writes_distributions_and_pages_for_failing_runs() {
 
 #[test]
 fn a_safety_violation_page_zooms_in_on_its_last_moments_with_every_message() {
-    let (header, outcome) = run_traced("figure8", 1, Some("commit-prior-term-by-counting"));
+    let (header, outcome) = run_traced("figure8", 7, Some("commit-prior-term-by-counting"));
     let v = outcome
         .violation
         .as_ref()
-        .expect("figure8 seed 1 fails with the mutation");
+        .expect("figure8 seed 7 fails with the mutation");
     let report = sim::Report::new(&outcome, "figure8", "figure8.toml", None, 0.0);
     let page = sim::pages::run_page(&header, &outcome, &report);
     let (from, to) = page.zoom.expect("a zoom window");
