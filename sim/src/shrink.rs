@@ -19,7 +19,8 @@
 //!    settings nothing reads back to their defaults.
 //! 4. A candidate counts if it fails with its seed or one of the next `seeds - 1`: once
 //!    faults and workload are listed, a seed is only jitter, and most failures move with any
-//!    change of timing.
+//!    change of timing. Once a round changes nothing, the rounds run again with four times
+//!    the seeds, twice (unless `seeds` is 1).
 //!
 //! Every candidate is written as a scenario file and parsed back before it runs, so what is
 //! kept is always a valid file. The result depends only on the scenario, the seed, the
@@ -436,6 +437,9 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     // fails the same way.
     for widening in 0..=WIDENINGS_MAX {
         if widening > 0 {
+            if shrinker.seeds == 1 {
+                break; // One seed asked for: the original seed throughout.
+            }
             shrinker.seeds = shrinker.seeds.saturating_mul(WIDENING_FACTOR);
         }
         for _ in 0..rounds {
