@@ -330,6 +330,49 @@ mod tests {
         assert!(net.deliveries(1, 2, 50_001).times()[0] <= 52_001);
     }
 
+    /// A message's fate is drawn from its link, its send time and its ordinal at that instant:
+    /// messages sent on other links or at other times do not move it, which keeps a shrunk
+    /// run's timing when an unrelated item is removed from it.
+    #[test]
+    fn a_message_meets_the_same_fate_whatever_else_was_sent() {
+        let s = NetworkSettings {
+            loss: 0.3,
+            duplicate: 0.2,
+            reorder: 0.2,
+            ..NetworkSettings::uniform(1_000, 50_000)
+        };
+        let mut quiet = Network::new(s.clone(), 5, 11);
+        let mut busy = Network::new(s.clone(), 5, 11);
+        let mut fates = Vec::new();
+        for t in 0..200u64 {
+            let now = t * 1_000;
+            for _ in 0..t % 4 {
+                busy.deliveries(3, 4, now);
+                busy.deliveries(2, 1, now);
+                busy.deliveries(1, 2, now + 1);
+            }
+            let fate = quiet.deliveries(1, 2, now);
+            assert_eq!(fate, busy.deliveries(1, 2, now), "sent at {now}");
+            fates.push(fate);
+        }
+        let distinct: std::collections::BTreeSet<_> = fates.iter().map(|f| f.times()).collect();
+        assert!(distinct.len() > 100, "fates vary with the send time");
+        let second = quiet.deliveries(1, 2, 199_000);
+        assert_ne!(
+            Some(&second),
+            fates.last(),
+            "the second at an instant is its own"
+        );
+        let mut other_seed = Network::new(s, 5, 12);
+        let moved = (0..200u64)
+            .filter(|&t| other_seed.deliveries(1, 2, t * 1_000) != fates[t as usize])
+            .count();
+        assert!(
+            moved > 100,
+            "another seed, other fates: {moved} of 200 moved"
+        );
+    }
+
     #[test]
     fn latency_in_range_and_loss_near_its_rate() {
         let mut net = network(0.25);

@@ -320,6 +320,48 @@ fn granting_a_vote_resets_the_election_timer() {
     );
 }
 
+/// A leader's message restarts the timeout a follower drew for its term, without a new draw
+/// (section 5.2: "If a follower receives no communication over a period of time called the
+/// election timeout..."): the span is the same after every heartbeat, and a new term draws
+/// anew. How many heartbeats arrived never moves a later draw, which keeps a host's run
+/// stable when one message is removed from it.
+#[test]
+fn heartbeats_restart_the_terms_timeout_and_a_new_term_draws_another() {
+    let mut node = fresh(1, &[1, 2, 3], 5, 0);
+    let heartbeat = |term| Message {
+        from: 2,
+        to: 1,
+        term,
+        body: Body::AppendEntries {
+            prev_log_index: 0,
+            prev_log_term: 0,
+            entries: Vec::new(),
+            leader_commit: 0,
+        },
+    };
+    let mut spans = Vec::new();
+    for k in 1..=20u64 {
+        let now = k * 37 * MS;
+        node.step(now, heartbeat(1)).unwrap();
+        let _ = node.take_ready();
+        spans.push(node.next_deadline_ns() - now);
+    }
+    assert!(spans.windows(2).all(|w| w[0] == w[1]), "{spans:?}");
+    assert!((150 * MS..300 * MS).contains(&spans[0]), "{}", spans[0]);
+    let mut later_terms = Vec::new();
+    for term in 2..=21u64 {
+        let now = 1_000 * MS + term * 37 * MS;
+        node.step(now, heartbeat(term)).unwrap();
+        let _ = node.take_ready();
+        later_terms.push(node.next_deadline_ns() - now);
+    }
+    assert!(
+        later_terms.iter().any(|&span| span != spans[0]),
+        "each new term draws a timeout: {later_terms:?}"
+    );
+    check_spread(&later_terms, 150 * MS, 300 * MS);
+}
+
 /// Servers started at the same moment get different timeouts (etcd's
 /// TestFollowersElectionTimeoutNonconflict): with five servers and random draws, a tie is
 /// rare.
