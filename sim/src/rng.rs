@@ -7,19 +7,19 @@ use rand_chacha::ChaCha8Rng;
 /// The concerns that draw randomness, each with its own stream.
 #[derive(Clone, Copy, Debug)]
 pub enum Stream {
-    /// Latency and loss.
+    /// Latency and loss: keyed per message ([`keyed`]).
     Network = 1,
     /// Random crashes and partitions.
     Faults = 2,
     /// Client proposals.
     Workload = 3,
-    /// Sync latency.
+    /// Sync latency: keyed per sync ([`keyed`]).
     Disk = 4,
     /// Seeds of the nodes' own generators (election jitter).
     Nodes = 5,
     /// Clients: their operations, keys, values and think times.
     Clients = 6,
-    /// Latency and loss of messages between clients and nodes.
+    /// Latency and loss of messages between clients and nodes: keyed per message ([`keyed`]).
     ClientNetwork = 7,
     /// Each node's clock offset and drift.
     Clocks = 8,
