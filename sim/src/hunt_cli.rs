@@ -4,6 +4,7 @@
 use crate::{BugsArgs, HuntArgs, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_VIOLATION};
 use serde::Serialize;
 use sim::hunt::{self, HuntScenario, Plan};
+use sim::implementation::Implementation;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,13 +36,23 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn load_library(paths: &[PathBuf]) -> Result<Vec<HuntScenario>, String> {
+/// The scenario files of `paths`, each against `implementation` if given (a file whose own
+/// `implementation` differs is then written out again with it, so that a finding's copy of
+/// the file runs what the hunt ran).
+fn load_library(
+    paths: &[PathBuf],
+    implementation: Option<Implementation>,
+) -> Result<Vec<HuntScenario>, String> {
     let mut scenarios = Vec::new();
     for file in scenario_files(paths)? {
-        let text = std::fs::read_to_string(&file)
+        let mut text = std::fs::read_to_string(&file)
             .map_err(|e| format!("{}: cannot read the scenario file: {e}", file.display()))?;
         let path = file.display().to_string();
-        let scenario = sim::scenario::parse(&path, &text).map_err(|e| e.to_string())?;
+        let mut scenario = sim::scenario::parse(&path, &text).map_err(|e| e.to_string())?;
+        if let Some(i) = implementation.filter(|&i| i != scenario.implementation) {
+            scenario.implementation = i;
+            text = scenario.to_toml();
+        }
         scenarios.push(HuntScenario {
             path,
             text,
@@ -51,13 +62,13 @@ fn load_library(paths: &[PathBuf]) -> Result<Vec<HuntScenario>, String> {
     Ok(scenarios)
 }
 
-fn check_mutation(name: &str) -> Result<(), String> {
-    match raft::Mutation::from_name(name) {
-        Some(_) => Ok(()),
-        None => Err(format!(
-            "--mutation: unknown mutation `{name}` (see `raftsim mutations`)"
-        )),
+/// `--mutation NAME` must be one of every scenario's implementation.
+fn check_mutation(scenarios: &[HuntScenario], name: &str) -> Result<(), String> {
+    for s in scenarios {
+        crate::check_mutation(s.scenario.implementation, name)
+            .map_err(|e| format!("{}: {e}", s.path))?;
     }
+    Ok(())
 }
 
 pub(crate) fn jobs_or_cores(jobs: Option<u64>) -> usize {
@@ -113,11 +124,15 @@ fn bad_input(message: &str) -> ExitCode {
 }
 
 pub(crate) fn hunt(args: HuntArgs) -> ExitCode {
-    let scenarios = match load_library(&args.paths) {
+    let scenarios = match load_library(&args.paths, args.implementation) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
-    if let Some(Err(e)) = args.mutation.as_deref().map(check_mutation) {
+    if let Some(Err(e)) = args
+        .mutation
+        .as_deref()
+        .map(|m| check_mutation(&scenarios, m))
+    {
         return bad_input(&e);
     }
     if let Err(e) = hunt::prepare_findings_dir(&args.findings) {
@@ -276,23 +291,34 @@ fn bugs_plan(args: &BugsArgs, scenarios: Vec<HuntScenario>, dir: &Path) -> Plan 
 }
 
 pub(crate) fn bugs(args: BugsArgs) -> ExitCode {
-    let scenarios = match load_library(&args.paths) {
+    let scenarios = match load_library(&args.paths, args.implementation) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
     for name in &args.only {
-        if let Err(e) = check_mutation(name) {
+        if let Err(e) = check_mutation(&scenarios, name) {
             return bad_input(&e.replace("--mutation", "--only"));
         }
     }
     if let Err(e) = hunt::prepare_findings_dir(&args.findings) {
         return bad_input(&e);
     }
-    let mutations: Vec<&str> = raft::Mutation::ALL
+    // The mutations every scenario's implementation has.
+    let mutations: Vec<&str> = Implementation::ALL
         .iter()
-        .map(|m| m.name())
+        .flat_map(|i| i.mutations())
+        .filter(|n| {
+            scenarios
+                .iter()
+                .all(|s| s.scenario.implementation.mutations().contains(n))
+        })
         .filter(|n| args.only.is_empty() || args.only.iter().any(|o| o == n))
-        .collect();
+        .fold(Vec::new(), |mut names, n| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+            names
+        });
     let mut plan = bugs_plan(&args, scenarios, &args.findings);
     let interrupted = interrupt_flag();
     let mut rows = Vec::new();

@@ -12,6 +12,7 @@ pub mod disk;
 pub mod fuzz_input;
 pub mod history;
 pub mod hunt;
+pub mod implementation;
 pub mod network;
 pub mod node;
 pub mod pages;
@@ -40,7 +41,15 @@ pub use scenario::{Scenario, ScenarioError};
 pub use sim::{Explicit, Outcome, RunOptions, Simulator, Stats};
 pub use situations::Situations;
 
-/// Runs `scenario` with `seed` against raftsim's own Raft.
+/// Runs `scenario` with `seed` against the implementation it names
+/// (`Scenario::implementation`, raftsim's own Raft by default).
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<Outcome, String> {
-    Simulator::<RaftNode>::new(scenario.clone(), seed, options).run()
+    struct Run<'a>(&'a Scenario, u64, RunOptions);
+    impl implementation::WithNode for Run<'_> {
+        type Output = Result<Outcome, String>;
+        fn call<N: SimNode>(self) -> Self::Output {
+            Simulator::<N>::new(self.0.clone(), self.1, self.2).run()
+        }
+    }
+    implementation::dispatch(scenario.implementation, Run(scenario, seed, options))
 }

@@ -4,6 +4,7 @@ mod hunt_cli;
 mod shrink_cli;
 
 use clap::{Parser, Subcommand};
+use sim::implementation::Implementation;
 use sim::{Report, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,7 +115,13 @@ enum Command {
         /// How many seeds to run.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         seeds: u64,
+        /// The Raft implementation to run (`raftsim`, the default; see `raftsim implementations`),
+        /// in place of the one each scenario names.
+        #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+        implementation: Option<Implementation>,
     },
+    /// List the Raft implementations `--impl` and a scenario's `implementation` accept.
+    Implementations,
 }
 
 #[derive(clap::Args, Debug)]
@@ -142,6 +149,10 @@ struct RunArgs {
     /// Run with a deliberately broken protocol rule (see `raftsim mutations`).
     #[arg(long, value_name = "NAME")]
     mutation: Option<String>,
+    /// The Raft implementation to run (`raftsim`, the default; see `raftsim implementations`),
+    /// in place of the one each scenario names.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -304,6 +315,10 @@ struct SweepArgs {
     /// situations, failing runs), and a page for each of the first failing runs under DIR/runs/.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// The Raft implementation to run (`raftsim`, the default; see `raftsim implementations`),
+    /// in place of the one each scenario names.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -311,6 +326,11 @@ struct HuntArgs {
     /// Scenario files, or directories whose *.toml files are taken (not their subdirectories).
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
+    /// The Raft implementation to run (`raftsim`, the default; see `raftsim implementations`),
+    /// in place of the one each scenario names.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
+
     /// How long to hunt (wall clock), e.g. 30s or 10m.
     #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_budget)]
     time: std::time::Duration,
@@ -340,6 +360,11 @@ struct BugsArgs {
     /// Scenario files, or directories whose *.toml files are taken.
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
+    /// The Raft implementation to run (`raftsim`, the default; see `raftsim implementations`),
+    /// in place of the one each scenario names.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
+
     /// Time budget of each mutation's hunt.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_budget)]
     time_per_mutation: std::time::Duration,
@@ -372,6 +397,27 @@ struct BugsArgs {
 }
 
 /// A positive wall-clock budget such as 30s or 10m.
+/// `--impl NAME`: a registered implementation.
+pub(crate) fn parse_impl(text: &str) -> Result<Implementation, String> {
+    Implementation::from_name(text).ok_or_else(|| {
+        format!(
+            "unknown implementation `{text}`; expected one of: {}",
+            Implementation::names()
+        )
+    })
+}
+
+/// Checks `--mutation NAME` against what `implementation` has.
+pub(crate) fn check_mutation(implementation: Implementation, name: &str) -> Result<(), String> {
+    if implementation.mutations().contains(&name) {
+        return Ok(());
+    }
+    Err(format!(
+        "--mutation: unknown mutation `{name}` for implementation {} (see `raftsim mutations`)",
+        implementation.name()
+    ))
+}
+
 fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
     let ns = sim::scenario::parse_duration(text)?;
     if ns == 0 {
@@ -389,7 +435,18 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Shrink(args) => shrink_cli::shrink(args),
         Command::CheckHistory(args) => ExitCode::from(sim::history::cli::check_history(&args)),
-        Command::Bench { scenario, seeds } => bench(&scenario, seeds),
+        Command::Bench {
+            scenario,
+            seeds,
+            implementation,
+        } => bench(&scenario, seeds, implementation),
+        Command::Implementations => {
+            for &i in Implementation::ALL {
+                let mutations = i.mutations().len();
+                println!("{:<10} {mutations} mutations", i.name());
+            }
+            ExitCode::SUCCESS
+        }
         Command::Sweep(args) => sweep(args),
         Command::FromFuzz(args) => from_fuzz(&args),
         Command::Chart(args) => chart(&args),
@@ -417,20 +474,23 @@ fn run(args: RunArgs) -> ExitCode {
         report: report_dir,
         json,
         mutation,
+        implementation,
     } = args;
     let path = path.as_path();
-    let (scenario, origin) = match sim::trace_file::Origin::load(path, mutation.as_deref()) {
+    let (mut scenario, origin) = match sim::trace_file::Origin::load(path, mutation.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    if let Some(name) = &mutation {
-        if raft::Mutation::from_name(name).is_none() {
-            eprintln!("error: --mutation: unknown mutation `{name}` (see `raftsim mutations`)");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+    scenario.implementation = implementation.unwrap_or(scenario.implementation);
+    if let Some(Err(e)) = mutation
+        .as_deref()
+        .map(|m| check_mutation(scenario.implementation, m))
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     let seed = seed.unwrap_or(scenario.seed);
     let options = RunOptions {
@@ -582,14 +642,15 @@ fn chart(args: &ChartArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn bench(path: &std::path::Path, seeds: u64) -> ExitCode {
-    let scenario = match sim::scenario::load(path) {
+fn bench(path: &std::path::Path, seeds: u64, implementation: Option<Implementation>) -> ExitCode {
+    let mut scenario = match sim::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    scenario.implementation = implementation.unwrap_or(scenario.implementation);
     let mut events_total = 0u64;
     let mut per_run_ms = Vec::new();
     let mut violations = 0u64;
@@ -612,7 +673,12 @@ fn bench(path: &std::path::Path, seeds: u64) -> ExitCode {
     let wall_s = started.elapsed().as_secs_f64();
     per_run_ms.sort_by(f64::total_cmp);
     let median_ms = per_run_ms[per_run_ms.len() / 2];
-    println!("scenario     {} ({})", scenario.name, path.display());
+    println!(
+        "scenario     {} ({}), implementation {}",
+        scenario.name,
+        path.display(),
+        scenario.implementation.name()
+    );
     println!("runs         {seeds} (seeds 1..={seeds}), one thread, {violations} with a violation");
     println!("events       {events_total}");
     println!("wall time    {wall_s:.3} s (median run {median_ms:.1} ms)");
@@ -629,10 +695,13 @@ fn sweep(args: SweepArgs) -> ExitCode {
     let mut scenarios = Vec::new();
     for path in &args.scenarios {
         match sim::scenario::load(path) {
-            Ok(scenario) => scenarios.push(SweepScenario {
-                path: path.display().to_string(),
-                scenario,
-            }),
+            Ok(mut scenario) => {
+                scenario.implementation = args.implementation.unwrap_or(scenario.implementation);
+                scenarios.push(SweepScenario {
+                    path: path.display().to_string(),
+                    scenario,
+                });
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_BAD_INPUT);
@@ -640,9 +709,11 @@ fn sweep(args: SweepArgs) -> ExitCode {
         }
     }
     if let Some(name) = &args.mutation {
-        if raft::Mutation::from_name(name).is_none() {
-            eprintln!("error: --mutation: unknown mutation `{name}` (see `raftsim mutations`)");
-            return ExitCode::from(EXIT_BAD_INPUT);
+        for s in &scenarios {
+            if let Err(e) = check_mutation(s.scenario.implementation, name) {
+                eprintln!("error: {}: {e}", s.path);
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
         }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

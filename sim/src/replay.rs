@@ -72,8 +72,16 @@ pub fn open(path: &Path) -> Result<Recorded, ReplayError> {
         )));
     }
     let text = String::from_utf8_lossy(&bytes);
-    let scenario = crate::scenario::parse(scenario_path, &text)
+    let mut scenario = crate::scenario::parse(scenario_path, &text)
         .map_err(|e| ReplayError(format!("{trace}: the header's scenario: {e}")))?;
+    if let Some(name) = &header.implementation {
+        scenario.implementation = crate::implementation::Implementation::from_name(name)
+            .ok_or_else(|| {
+                ReplayError(format!(
+                    "{trace}: line 1, field implementation: unknown implementation `{name}`"
+                ))
+            })?;
+    }
     Ok(Recorded {
         path: trace,
         header,

@@ -233,8 +233,9 @@ impl Report {
             stats: outcome.stats.clone(),
             budget_exhausted: outcome.budget_exhausted,
             reproduce: format!(
-                "raftsim run {scenario_path} --seed {}{mutation_flag}",
-                outcome.seed
+                "raftsim run {scenario_path} --seed {}{mutation_flag}{}",
+                outcome.seed,
+                crate::implementation::flag(outcome.implementation)
             ),
             recent_events,
             clients: ClientsReport::new(outcome),

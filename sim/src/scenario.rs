@@ -35,6 +35,9 @@ pub struct Scenario {
     pub nodes: u64,
     /// `duration` (required), e.g. `"60s"`: the length of a run, `> 0` and `<= 24h`.
     pub duration_ns: u64,
+    /// `implementation` (default `"raftsim"`): the Raft the scenario runs against, by its
+    /// registered name; `--impl` overrides it.
+    pub implementation: crate::implementation::Implementation,
     /// The `[raft]` section.
     pub raft: RaftSettings,
     /// The `[network]` section.
@@ -745,6 +748,8 @@ impl Scenario {
             seed: Int(self.seed),
             nodes: spanless(Int(self.nodes)),
             duration: spanless(Dur(self.duration_ns)),
+            implementation: (self.implementation != Default::default())
+                .then(|| spanless(self.implementation.name().to_string())),
             raft: RawRaft {
                 election_timeout: range(r.election_timeout_min_ns, r.election_timeout_max_ns),
                 heartbeat_interval: dur(r.heartbeat_interval_ns),
@@ -1088,6 +1093,8 @@ struct RawScenario {
     seed: Int,
     nodes: Spanned<Int>,
     duration: Spanned<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    implementation: Option<Spanned<String>>,
     #[serde(default)]
     raft: RawRaft,
     #[serde(default)]
@@ -1922,6 +1929,25 @@ impl Cx<'_> {
         self.error(span, missing.as_deref(), message)
     }
 
+    /// `implementation`: a registered name, or the default.
+    fn implementation(
+        &self,
+        name: &Option<Spanned<String>>,
+    ) -> Result<crate::implementation::Implementation, ScenarioError> {
+        use crate::implementation::Implementation;
+        let Some(name) = name else {
+            return Ok(Implementation::default());
+        };
+        Implementation::from_name(name.get_ref()).ok_or_else(|| {
+            let message = format!(
+                "unknown implementation `{}`; expected one of: {}",
+                name.get_ref(),
+                Implementation::names()
+            );
+            self.fail(name, message)
+        })
+    }
+
     /// An error at the value `v`.
     fn fail<T>(&self, v: &Spanned<T>, message: String) -> ScenarioError {
         self.error(v.span(), None, message)
@@ -2097,8 +2123,10 @@ impl Cx<'_> {
         let expect = (raw.expect.iter())
             .map(|e| self.expectation(e, duration_ns))
             .collect::<Result<Vec<_>, _>>()?;
+        let implementation = self.implementation(&raw.implementation)?;
         Ok(Scenario {
             expect,
+            implementation,
             name: raw.name.unwrap_or_else(|| default_name(self.file)),
             seed: raw.seed.0,
             nodes,
@@ -3271,6 +3299,7 @@ action = "heal"
             Err(e) => panic!("{e}"),
         };
         let expected = Scenario {
+            implementation: crate::implementation::Implementation::Raftsim,
             name: "churn".into(),
             seed: 7,
             nodes: 5,
@@ -3390,6 +3419,7 @@ action = "heal"
             Err(e) => panic!("{e}"),
         };
         let expected = Scenario {
+            implementation: crate::implementation::Implementation::Raftsim,
             name: "quiet".into(),
             seed: 3,
             nodes: 4,

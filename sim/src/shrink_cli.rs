@@ -2,7 +2,8 @@
 //! only to end shrinking at `--time` and to say how long it took; no run reads it.
 
 use crate::hunt_cli::{interrupt_flag, jobs_or_cores};
-use crate::{parse_budget, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
+use crate::{parse_budget, parse_impl, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
+use sim::implementation::Implementation;
 use sim::shrink::{self, Request, ShrinkError, Shrunk, Sizes};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ pub struct ShrinkArgs {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
+    /// The Raft implementation to run, in place of the one the scenario names.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
 }
 
 pub fn shrink(args: ShrinkArgs) -> ExitCode {
@@ -49,15 +53,14 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let scenario = match sim::scenario::load(&args.scenario) {
+    let mut scenario = match sim::scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return bad(e.to_string()),
     };
+    scenario.implementation = args.implementation.unwrap_or(scenario.implementation);
     if let Some(name) = &args.mutation {
-        if raft::Mutation::from_name(name).is_none() {
-            return bad(format!(
-                "--mutation: unknown mutation `{name}` (see `raftsim mutations`)"
-            ));
+        if let Err(e) = crate::check_mutation(scenario.implementation, name) {
+            return bad(e);
         }
     }
     let output = args
@@ -82,7 +85,8 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad(format!("{}: seed {seed}: {e}", args.scenario.display())),
     };
-    let command = original_command(&args.scenario, seed, args.mutation.as_deref());
+    let command = original_command(&args.scenario, seed, args.mutation.as_deref())
+        + &sim::implementation::flag(request.scenario.implementation);
     let text = shrink::file_text(&shrunk, &command, args.mutation.as_deref());
     if let Err(e) = write_output(&output, &text) {
         return bad(e);

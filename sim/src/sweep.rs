@@ -9,7 +9,6 @@ use crate::checker::Violation;
 use crate::history::linearizability::Verdict;
 use crate::node::SimNode;
 use crate::pool;
-use crate::raft_node::RaftNode;
 use crate::report::RecoveryReport;
 use crate::scenario::Scenario;
 use crate::sim::{Recovery, RunOptions, Simulator};
@@ -268,18 +267,39 @@ fn items(plan: &Plan) -> Vec<(usize, u64)> {
     items
 }
 
-/// Runs the plan on `plan.jobs` threads against raftsim's own Raft. `stop` is polled between
-/// runs (set it from a Ctrl-C handler); `on_run` sees every finished run, in the order runs
-/// finish.
+/// Runs the plan on `plan.jobs` threads, each scenario against the implementation it names
+/// (`Scenario::implementation`). `stop` is polled between runs (set it from a Ctrl-C
+/// handler); `on_run` sees every finished run, in the order runs finish.
 pub fn run(plan: &Plan, stop: &AtomicBool, on_run: impl FnMut(&RunSummary, Progress)) -> Sweep {
-    run_with::<RaftNode>(plan, stop, on_run)
+    run_by(plan, stop, on_run, crate::run)
 }
 
-/// [`run`] against any implementation of the boundary.
+/// [`run`] against one implementation of the boundary, whatever the scenarios name.
 pub fn run_with<N: SimNode>(
     plan: &Plan,
     stop: &AtomicBool,
+    on_run: impl FnMut(&RunSummary, Progress),
+) -> Sweep {
+    run_by(plan, stop, on_run, run_as::<N>)
+}
+
+/// How a run is made: [`crate::run`] (the scenario's implementation) or [`run_as`].
+pub type Runner = fn(&Scenario, u64, RunOptions) -> Result<crate::Outcome, String>;
+
+/// Runs `scenario` against `N`.
+pub fn run_as<N: SimNode>(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+) -> Result<crate::Outcome, String> {
+    Simulator::<N>::new(scenario.clone(), seed, options).run()
+}
+
+fn run_by(
+    plan: &Plan,
+    stop: &AtomicBool,
     mut on_run: impl FnMut(&RunSummary, Progress),
+    runner: Runner,
 ) -> Sweep {
     assert!(plan.jobs >= 1 && plan.jobs <= JOBS_MAX);
     let items = items(plan);
@@ -294,7 +314,7 @@ pub fn run_with<N: SimNode>(
         plan.jobs,
         stop,
         true,
-        |&(scenario, seed)| run_one::<N>(plan, scenario, seed),
+        |&(scenario, seed)| run_one(plan, scenario, seed, runner),
         |result| match result {
             Ok(summary) => plan.fail_fast && summary.violation.is_some(),
             Err(_) => true,
@@ -325,10 +345,16 @@ pub fn run_with<N: SimNode>(
     }
 }
 
-fn run_one<N: SimNode>(plan: &Plan, scenario: usize, seed: u64) -> Result<RunSummary, String> {
+fn run_one(plan: &Plan, scenario: usize, seed: u64, runner: Runner) -> Result<RunSummary, String> {
     let entry = &plan.scenarios[scenario];
-    summarize::<N>(&entry.scenario, scenario, seed, plan.mutation.as_deref())
-        .map_err(|e| format!("{}: {e}", entry.path))
+    summarize_by(
+        &entry.scenario,
+        scenario,
+        seed,
+        plan.mutation.as_deref(),
+        runner,
+    )
+    .map_err(|e| format!("{}: {e}", entry.path))
 }
 
 /// Runs `scenario` (number `index` of a plan) with `seed` and boils the outcome down. A panic
@@ -340,11 +366,22 @@ pub fn summarize<N: SimNode>(
     seed: u64,
     mutation: Option<&str>,
 ) -> Result<RunSummary, String> {
+    summarize_by(scenario, index, seed, mutation, run_as::<N>)
+}
+
+/// [`summarize`], the run made by `runner`.
+pub fn summarize_by(
+    scenario: &Scenario,
+    index: usize,
+    seed: u64,
+    mutation: Option<&str>,
+    runner: Runner,
+) -> Result<RunSummary, String> {
     let options = RunOptions {
         keep_trace: false,
         mutation: mutation.map(str::to_string),
     };
-    let caught = crate::panic::catch(|| Simulator::<N>::new(scenario.clone(), seed, options).run());
+    let caught = crate::panic::catch(|| runner(scenario, seed, options));
     let outcome = match caught {
         Ok(result) => result?,
         Err(message) => return Ok(RunSummary::panicked(index, seed, message)),
@@ -396,9 +433,12 @@ pub fn reproduce(plan: &Plan, run: &RunSummary) -> String {
         Some(m) => format!(" --mutation {m}"),
         None => String::new(),
     };
+    let entry = &plan.scenarios[run.scenario];
     format!(
-        "raftsim run {} --seed {}{mutation}",
-        plan.scenarios[run.scenario].path, run.seed
+        "raftsim run {} --seed {}{mutation}{}",
+        entry.path,
+        run.seed,
+        crate::implementation::flag(entry.scenario.implementation)
     )
 }
 

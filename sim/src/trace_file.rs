@@ -98,6 +98,10 @@ pub struct Header {
     pub seed: u64,
     /// The deliberately broken rule of the run (`--mutation`), if any.
     pub mutation: Option<String>,
+    /// The implementation the run was against, when not raftsim's own (`--impl`, or the
+    /// scenario's `implementation`); left out otherwise, so older traces read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<String>,
     /// Nodes `1..=nodes`, spares included.
     pub nodes: u64,
     /// Nodes `1..=members_initial` ran from the start.
@@ -124,6 +128,8 @@ impl Header {
             scenario_hash: hex16(origin.scenario_hash),
             seed: outcome.seed,
             mutation: origin.mutation.clone(),
+            implementation: (scenario.implementation != Default::default())
+                .then(|| scenario.implementation.name().to_string()),
             nodes: scenario.nodes,
             members_initial: members_initial(scenario),
             end_ns: outcome.sim_time_ns,

@@ -142,9 +142,9 @@ pub struct Progress {
     pub regions: usize,
 }
 
-/// Hunts with raftsim's own Raft.
+/// Hunts, each scenario against the implementation it names (`Scenario::implementation`).
 pub fn run(plan: &Plan, stop: &AtomicBool, on_run: impl FnMut(Progress)) -> Result<Hunt, String> {
-    run_with::<crate::RaftNode>(plan, stop, on_run)
+    run_by(plan, stop, on_run, crate::run)
 }
 
 /// Hunts with any implementation of the boundary. `stop` is polled between runs (a deadline
@@ -158,7 +158,16 @@ pub fn run(plan: &Plan, stop: &AtomicBool, on_run: impl FnMut(Progress)) -> Resu
 pub fn run_with<N: SimNode>(
     plan: &Plan,
     stop: &AtomicBool,
+    on_run: impl FnMut(Progress),
+) -> Result<Hunt, String> {
+    run_by(plan, stop, on_run, sweep::run_as::<N>)
+}
+
+fn run_by(
+    plan: &Plan,
+    stop: &AtomicBool,
     mut on_run: impl FnMut(Progress),
+    runner: sweep::Runner,
 ) -> Result<Hunt, String> {
     assert!(!plan.scenarios.is_empty(), "a hunt needs a scenario");
     assert!((1..=pool::JOBS_MAX).contains(&plan.jobs));
@@ -176,7 +185,8 @@ pub fn run_with<N: SimNode>(
         for _ in 0..plan.jobs {
             let sender = sender.clone();
             let queue = &queue;
-            scope.spawn(move || worker::<N>(queue, stop, &sender, plan.mutation.as_deref()));
+            let mutation = plan.mutation.as_deref();
+            scope.spawn(move || worker(queue, stop, &sender, mutation, runner));
         }
         drop(sender);
         let mut coordinator = Coordinator::new(plan, &queue);
@@ -237,17 +247,24 @@ impl Queue {
     }
 }
 
-fn worker<N: SimNode>(
+fn worker(
     queue: &Queue,
     stop: &AtomicBool,
     sender: &mpsc::Sender<(usize, Result<RunSummary, String>)>,
     mutation: Option<&str>,
+    runner: sweep::Runner,
 ) {
     while let Some((index, job)) = queue.take() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let result = sweep::summarize::<N>(&job.scenario, job.scenario_index, job.seed, mutation);
+        let result = sweep::summarize_by(
+            &job.scenario,
+            job.scenario_index,
+            job.seed,
+            mutation,
+            runner,
+        );
         if sender.send((index, result)).is_err() {
             return;
         }

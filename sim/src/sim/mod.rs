@@ -93,6 +93,8 @@ impl Stats {
 pub struct Outcome {
     /// The seed.
     pub seed: u64,
+    /// The implementation that ran.
+    pub implementation: crate::implementation::Implementation,
     /// The first violation, if any: the run stops there.
     pub violation: Option<Violation>,
     /// Simulated time reached.
@@ -431,6 +433,7 @@ impl<N: SimNode> Simulator<N> {
             None => (None, violation),
         };
         Ok(Outcome {
+            implementation: self.scenario.implementation,
             history,
             linearizability,
             client_operations,

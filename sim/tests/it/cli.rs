@@ -387,3 +387,55 @@ fn from_fuzz_of_an_empty_or_missing_file_is_bad_input() {
     }
     assert!(!target.exists(), "nothing is written for bad input");
 }
+
+/// A scenario names its implementation; an unknown name is refused with the field and the
+/// names that exist.
+#[test]
+fn bad_implementation_name() {
+    let text = format!("{GOOD}implementation = \"etcd-raft\"\n");
+    check_bad(
+        "bad-implementation",
+        &text,
+        4,
+        Some("implementation"),
+        "unknown implementation `etcd-raft`; expected one of: raftsim",
+    );
+}
+
+/// `--impl` picks the implementation for run, sweep, hunt, bugs, shrink and bench; naming the
+/// default is the same run as naming none, and an unknown name is bad input (exit 2).
+#[test]
+fn impl_flag_names_a_registered_implementation() {
+    let path = scenario_path("basic-agreement");
+    let hash = |extra: &[&str]| {
+        let mut args = vec!["run", path.as_str(), "--json"];
+        args.extend_from_slice(extra);
+        let out = raftsim(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        json["trace_hash"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash(&["--impl", "raftsim"]), hash(&[]));
+    for command in [
+        vec!["run", path.as_str()],
+        vec!["sweep", path.as_str(), "--seeds", "1"],
+        vec!["hunt", path.as_str(), "--runs", "1"],
+        vec!["bugs", path.as_str(), "--only", "ack-before-sync"],
+        vec!["shrink", path.as_str()],
+        vec!["bench", path.as_str(), "--seeds", "1"],
+    ] {
+        let mut args = command.clone();
+        args.extend_from_slice(&["--impl", "no-such-raft"]);
+        let out = raftsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr(&out)
+                .contains("unknown implementation `no-such-raft`; expected one of: raftsim"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = raftsim(&["implementations"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("raftsim "), "{}", stdout(&out));
+}
