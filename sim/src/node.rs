@@ -396,6 +396,68 @@ pub struct Applied {
     pub executed: bool,
 }
 
+/// What the boundary tells every implementation at start, for it to map to its own
+/// configuration: protocol timing and limits (from the scenario's `[raft]` section) and the
+/// scenario's implementation-specific `[implementation_options]`. An implementation refuses
+/// an option it does not know, and may ignore a limit it has no notion of.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeSettings {
+    /// Election timeouts are drawn from `[min, max)`.
+    pub election_timeout_min_ns: u64,
+    /// See `election_timeout_min_ns`.
+    pub election_timeout_max_ns: u64,
+    /// A leader's heartbeat period.
+    pub heartbeat_interval_ns: u64,
+    /// Most entries in one append message.
+    pub msg_entries_max: u64,
+    /// Most unacknowledged append messages per follower.
+    pub inflight_msgs_max: u64,
+    /// Most uncommitted entries a leader takes.
+    pub uncommitted_entries_max: u64,
+    /// A client session unused this long in log time expires.
+    pub session_timeout_ns: u64,
+    /// Most client sessions.
+    pub sessions_max: u64,
+    /// Largest value the key-value store holds.
+    pub value_bytes_max: u64,
+    /// A server being added is promoted once this close to the leader's log.
+    pub learner_lag_entries_max: u64,
+    /// Compact after this many entries applied since the last snapshot (0: never).
+    pub snapshot_entries: u64,
+    /// Compact after entries of this many bytes (0: never).
+    pub snapshot_bytes: u64,
+    /// Most snapshot bytes in one message.
+    pub snapshot_chunk_bytes: u64,
+    /// Entries kept before a snapshot's index.
+    pub snapshot_catch_up_entries: u64,
+    /// The scenario's `[implementation_options]`, as text, for the implementation to read.
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+impl NodeSettings {
+    /// The settings a scenario gives its nodes.
+    pub fn of(scenario: &crate::scenario::Scenario) -> NodeSettings {
+        let r = &scenario.raft;
+        NodeSettings {
+            election_timeout_min_ns: r.election_timeout_min_ns,
+            election_timeout_max_ns: r.election_timeout_max_ns,
+            heartbeat_interval_ns: r.heartbeat_interval_ns,
+            msg_entries_max: r.msg_entries_max,
+            inflight_msgs_max: r.inflight_msgs_max,
+            uncommitted_entries_max: r.uncommitted_entries_max,
+            session_timeout_ns: r.session_timeout_ns,
+            sessions_max: r.sessions_max,
+            value_bytes_max: r.value_bytes_max,
+            learner_lag_entries_max: r.learner_lag_entries_max,
+            snapshot_entries: r.snapshot_entries,
+            snapshot_bytes: r.snapshot_bytes,
+            snapshot_chunk_bytes: r.snapshot_chunk_bytes,
+            snapshot_catch_up_entries: r.snapshot_catch_up_entries,
+            options: scenario.implementation_options.clone(),
+        }
+    }
+}
+
 /// How a node is (re)started.
 #[derive(Clone, Debug)]
 pub struct StartContext<'a> {
@@ -404,8 +466,8 @@ pub struct StartContext<'a> {
     /// The voters of the cluster's first configuration; empty for a server that joins later
     /// and learns the configuration from the leader's log.
     pub voters: &'a [NodeId],
-    /// Protocol timing and limits from the scenario.
-    pub settings: &'a crate::scenario::RaftSettings,
+    /// Protocol timing and limits, and implementation-specific options.
+    pub settings: &'a NodeSettings,
     /// Seed for the node's own random stream (election jitter); different per incarnation.
     pub rng_seed: u64,
     /// The node's local time.

@@ -362,6 +362,11 @@ impl SimNode for RaftNode {
 
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
         let s = ctx.settings;
+        if let Some(name) = s.options.keys().next() {
+            return Err(format!(
+                "implementation_options: raftsim has no option `{name}`"
+            ));
+        }
         let mutation = match ctx.mutation {
             None => None,
             Some(name) => Some(

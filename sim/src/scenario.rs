@@ -38,6 +38,10 @@ pub struct Scenario {
     /// `implementation` (default `"raftsim"`): the Raft the scenario runs against, by its
     /// registered name; `--impl` overrides it.
     pub implementation: crate::implementation::Implementation,
+    /// The `[implementation_options]` table: settings only one implementation knows, passed
+    /// to it as text (`key = "value"`, numbers and booleans as written); it refuses those it
+    /// does not know when a node starts.
+    pub implementation_options: std::collections::BTreeMap<String, String>,
     /// The `[raft]` section.
     pub raft: RaftSettings,
     /// The `[network]` section.
@@ -750,6 +754,9 @@ impl Scenario {
             duration: spanless(Dur(self.duration_ns)),
             implementation: (self.implementation != Default::default())
                 .then(|| spanless(self.implementation.name().to_string())),
+            implementation_options: (self.implementation_options.iter())
+                .map(|(k, v)| (k.clone(), spanless(toml::Value::String(v.clone()))))
+                .collect(),
             raft: RawRaft {
                 election_timeout: range(r.election_timeout_min_ns, r.election_timeout_max_ns),
                 heartbeat_interval: dur(r.heartbeat_interval_ns),
@@ -1095,6 +1102,8 @@ struct RawScenario {
     duration: Spanned<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     implementation: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    implementation_options: std::collections::BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     raft: RawRaft,
     #[serde(default)]
@@ -1948,6 +1957,30 @@ impl Cx<'_> {
         })
     }
 
+    /// `[implementation_options]`: each a string, a number or a boolean, kept as text.
+    fn implementation_options(
+        &self,
+        raw: &std::collections::BTreeMap<String, Spanned<toml::Value>>,
+    ) -> Result<std::collections::BTreeMap<String, String>, ScenarioError> {
+        raw.iter()
+            .map(|(key, value)| {
+                let text = match value.get_ref() {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    other => {
+                        let kind = other.type_str();
+                        let message =
+                            format!("expected a string, a number or a boolean, found {kind}");
+                        return Err(self.fail(value, message));
+                    }
+                };
+                Ok((key.clone(), text))
+            })
+            .collect()
+    }
+
     /// An error at the value `v`.
     fn fail<T>(&self, v: &Spanned<T>, message: String) -> ScenarioError {
         self.error(v.span(), None, message)
@@ -2124,9 +2157,11 @@ impl Cx<'_> {
             .map(|e| self.expectation(e, duration_ns))
             .collect::<Result<Vec<_>, _>>()?;
         let implementation = self.implementation(&raw.implementation)?;
+        let implementation_options = self.implementation_options(&raw.implementation_options)?;
         Ok(Scenario {
             expect,
             implementation,
+            implementation_options,
             name: raw.name.unwrap_or_else(|| default_name(self.file)),
             seed: raw.seed.0,
             nodes,
@@ -3300,6 +3335,7 @@ action = "heal"
         };
         let expected = Scenario {
             implementation: crate::implementation::Implementation::Raftsim,
+            implementation_options: Default::default(),
             name: "churn".into(),
             seed: 7,
             nodes: 5,
@@ -3420,6 +3456,7 @@ action = "heal"
         };
         let expected = Scenario {
             implementation: crate::implementation::Implementation::Raftsim,
+            implementation_options: Default::default(),
             name: "quiet".into(),
             seed: 3,
             nodes: 4,

@@ -280,6 +280,8 @@ const VIEW_INITIAL: NodeView = NodeView {
 /// A simulation of one scenario with one seed.
 pub struct Simulator<N: SimNode> {
     scenario: Scenario,
+    /// What every node is started with (`NodeSettings::of` the scenario).
+    node_settings: crate::node::NodeSettings,
     options: RunOptions,
     seed: u64,
     now_ns: u64,
@@ -365,6 +367,7 @@ impl<N: SimNode> Simulator<N> {
             }),
             trace: Trace::new(keep_trace),
             stats: Stats::default(),
+            node_settings: crate::node::NodeSettings::of(&scenario),
             scenario,
             options,
             seed,
@@ -633,7 +636,7 @@ impl<N: SimNode> Simulator<N> {
         let ctx = StartContext {
             id,
             voters: &voters,
-            settings: &self.scenario.raft,
+            settings: &self.node_settings,
             rng_seed: node_seed(self.seed, id, incarnation),
             now_ns: self.local_ns(id),
             mutation: self.options.mutation.as_deref(),
