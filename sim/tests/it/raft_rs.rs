@@ -88,3 +88,20 @@ fn raft_rs_survives_crashes_that_lose_unsynced_writes() {
         }
     }
 }
+
+#[test]
+fn raft_rs_refuses_membership_changes_for_now() {
+    // Section 6 is not adapted yet: every request is refused as invalid and abandoned, and the
+    // run stays safe with the first configuration.
+    for name in ["shrink", "membership-churn"] {
+        let s = scenario(name);
+        let outcome = run(&s, 1);
+        assert_safe(name, 1, &outcome);
+        assert!(outcome.membership.requested > 0, "{name}");
+        assert_eq!(outcome.membership.completed, 0, "{name}");
+        assert_eq!(
+            outcome.membership.abandoned, outcome.membership.requested,
+            "{name}"
+        );
+    }
+}
