@@ -9,6 +9,7 @@ mod log;
 mod membership;
 mod mutations;
 mod properties;
+mod raft_rs;
 mod replay;
 mod reports;
 mod scenarios;

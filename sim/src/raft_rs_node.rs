@@ -1,0 +1,915 @@
+//! tikv/raft-rs (crates.io `raft` 0.7, named `raftrs` here) behind the [`SimNode`] boundary,
+//! with the same replicated key-value store and session table as [`crate::RaftNode`].
+//!
+//! Choices the adapter makes, and why:
+//!
+//! - **Time.** raft-rs counts ticks. One tick is a fifth of the heartbeat interval
+//!   ([`TICKS_PER_HEARTBEAT`]), so the heartbeat is 5 ticks and the election timeout range
+//!   `[election_timeout_min, election_timeout_max)` maps to ticks with a resolution of a fifth
+//!   of a heartbeat (10ms with the default 50ms heartbeat, 15..30 ticks for 150ms..300ms).
+//!   `fire_timer` runs one `tick()` per elapsed tick interval, at most [`TICKS_PER_FIRE_MAX`]
+//!   (a node paused for long does not replay every tick it missed).
+//! - **Determinism.** raft-rs draws its randomized election timeout from `thread_rng` whenever
+//!   it resets (`become_follower`/`candidate`/`leader`, which always change the term or the
+//!   role). After every input, and after every single tick, the adapter looks whether (term,
+//!   role) changed and, if so, overrides the draw with one from its own `ChaCha8Rng` seeded
+//!   from `StartContext::rng_seed`, uniformly in the mapped range. Nothing random of raft-rs
+//!   is ever consulted before the override.
+//! - **Durability.** The Ready cycle runs in raft-rs's asynchronous form: each `Ready`'s
+//!   entries go into raft-rs's `MemStorage` (its cache) and into the `Output`'s `log_write`,
+//!   its hard state into `hard_state`, and then `advance_append_async`. Each output with
+//!   `must_sync` queues the number of its last `Ready`; the simulator completes syncs in order,
+//!   and each `log_synced` calls `on_persist_ready` for the front of the queue. Only then does
+//!   raft-rs count those entries as persisted (a leader's own match index, a follower's
+//!   acknowledgements, which raft-rs only sends as persisted messages). All of an output's
+//!   messages wait for its sync (raft-rs would let a leader's appends go before it; waiting is
+//!   the conservative choice the `Output` offers).
+//! - **Restart.** A node restarts from `DurableState` with `applied = 0`: raft-rs hands the
+//!   committed entries again, and the state machine is rebuilt from them.
+//! - **Limits.** `max_size_per_msg` is `msg_entries_max` times [`ENTRY_BYTES_ESTIMATE`] (raft-rs
+//!   limits bytes, the scenario counts entries); `max_inflight_msgs` is `inflight_msgs_max`;
+//!   `max_uncommitted_size` stays unlimited (raft-rs counts bytes there too).
+//! - **Membership** changes are refused (`Refusal::Invalid`): not built yet. Two things stand
+//!   in the way (seen with a first version, see the branch's report): raft-rs puts a
+//!   configuration in effect when it is applied, while raftsim's checkers take the latest
+//!   configuration entry of a log as in effect (section 6), so a raft-rs leader committing
+//!   with a majority of the old configuration before applying the new one is reported as a
+//!   `QuorumCommit` violation; and a server that joins later has no bootstrap configuration
+//!   to apply the log's changes to (raft-rs expects it to be initialized from a snapshot).
+//!   What exists is the storage side: a configuration entry is stored as the [`Membership`] it
+//!   puts in effect (its change applied to the one before it), and a restart rebuilds
+//!   raft-rs's `ConfChangeV2` entries from the differences between consecutive memberships;
+//!   a leader leaves an `Explicit` joint configuration it applied with an empty change.
+//! - **Snapshots** are not supported: the adapter never compacts, and a `MsgSnapshot` is
+//!   refused.
+
+// Generated protobuf structs are built field by field.
+#![allow(clippy::field_reassign_with_default)]
+
+use crate::node::{
+    Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
+    LogWrite, Membership, MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode,
+    StartContext, StoredEntry,
+};
+use crate::situations::Situations;
+use protobuf::Message as _;
+use raft::{
+    KvOp, KvOutput, KvStore, Replicated, SessionCommand, SessionLimits, SessionOutput, Stamped,
+};
+use raftrs::eraftpb::{
+    ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
+    EntryType, MessageType,
+};
+use raftrs::storage::MemStorage;
+use raftrs::{RawNode, StateRole};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{Hash, Hasher};
+
+/// Ticks per heartbeat interval.
+pub const TICKS_PER_HEARTBEAT: u64 = 5;
+/// Most ticks one `fire_timer` runs.
+pub const TICKS_PER_FIRE_MAX: u64 = 1000;
+/// Bytes per entry assumed to turn `msg_entries_max` into raft-rs's byte limit.
+pub const ENTRY_BYTES_ESTIMATE: u64 = 128;
+/// Outstanding syncs remembered, at most (the simulator completes each in order; more than
+/// this outstanding would mean the host lost track).
+const UNSYNCED_MAX: usize = 1 << 16;
+/// Ready rounds one `take_output` runs, at most.
+const READY_ROUNDS_MAX: usize = 64;
+
+/// A raft-rs message, hashed over its protobuf encoding and serialized as JSON of the fields
+/// a trace reader wants.
+#[derive(Clone, Debug)]
+pub struct RsMessage(pub raftrs::eraftpb::Message);
+
+impl Hash for RsMessage {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.write_to_bytes().unwrap_or_default().hash(state);
+    }
+}
+
+#[derive(serde::Serialize)]
+struct MessageJson {
+    msg_type: &'static str,
+    from: u64,
+    to: u64,
+    term: u64,
+    log_term: u64,
+    index: u64,
+    commit: u64,
+    reject: bool,
+    reject_hint: u64,
+    /// (index, term, entry type) of each entry.
+    entries: Vec<(u64, u64, &'static str)>,
+    /// (index, term) of a snapshot's metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<(u64, u64)>,
+}
+
+impl serde::Serialize for RsMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let m = &self.0;
+        MessageJson {
+            msg_type: type_name(m.get_msg_type()),
+            from: m.from,
+            to: m.to,
+            term: m.term,
+            log_term: m.log_term,
+            index: m.index,
+            commit: m.commit,
+            reject: m.reject,
+            reject_hint: m.reject_hint,
+            entries: m
+                .entries
+                .iter()
+                .map(|e| (e.index, e.term, entry_type_name(e.get_entry_type())))
+                .collect(),
+            snapshot: m
+                .snapshot
+                .as_ref()
+                .map(|s| (s.get_metadata().index, s.get_metadata().term)),
+        }
+        .serialize(serializer)
+    }
+}
+
+fn type_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::MsgHup => "MsgHup",
+        MessageType::MsgBeat => "MsgBeat",
+        MessageType::MsgPropose => "MsgPropose",
+        MessageType::MsgAppend => "MsgAppend",
+        MessageType::MsgAppendResponse => "MsgAppendResponse",
+        MessageType::MsgRequestVote => "MsgRequestVote",
+        MessageType::MsgRequestVoteResponse => "MsgRequestVoteResponse",
+        MessageType::MsgSnapshot => "MsgSnapshot",
+        MessageType::MsgHeartbeat => "MsgHeartbeat",
+        MessageType::MsgHeartbeatResponse => "MsgHeartbeatResponse",
+        MessageType::MsgUnreachable => "MsgUnreachable",
+        MessageType::MsgSnapStatus => "MsgSnapStatus",
+        MessageType::MsgCheckQuorum => "MsgCheckQuorum",
+        MessageType::MsgTransferLeader => "MsgTransferLeader",
+        MessageType::MsgTimeoutNow => "MsgTimeoutNow",
+        MessageType::MsgReadIndex => "MsgReadIndex",
+        MessageType::MsgReadIndexResp => "MsgReadIndexResp",
+        MessageType::MsgRequestPreVote => "MsgRequestPreVote",
+        MessageType::MsgRequestPreVoteResponse => "MsgRequestPreVoteResponse",
+    }
+}
+
+/// The kind a nemesis or a trace names a message by: raftsim's own names where the meaning is
+/// the same (section 5's RPCs), raft-rs's otherwise.
+fn kind_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::MsgAppend => "AppendEntries",
+        MessageType::MsgAppendResponse => "AppendEntriesResponse",
+        MessageType::MsgRequestVote => "RequestVote",
+        MessageType::MsgRequestVoteResponse => "RequestVoteResponse",
+        MessageType::MsgHeartbeat => "Heartbeat",
+        MessageType::MsgHeartbeatResponse => "HeartbeatResponse",
+        MessageType::MsgSnapshot => "InstallSnapshot",
+        other => type_name(other),
+    }
+}
+
+fn entry_type_name(t: EntryType) -> &'static str {
+    match t {
+        EntryType::EntryNormal => "EntryNormal",
+        EntryType::EntryConfChange => "EntryConfChange",
+        EntryType::EntryConfChangeV2 => "EntryConfChangeV2",
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    Register,
+    Op { session: u64, seq: u64 },
+}
+
+/// A raft-rs `RawNode` with its state machine, adapted to the simulator.
+pub struct RaftRsNode {
+    raw: RawNode<MemStorage>,
+    id: NodeId,
+    /// The adapter's own random stream: every election timeout comes from it.
+    rng: ChaCha8Rng,
+    /// Election timeouts in ticks: `[min, max)`.
+    election_ticks: (usize, usize),
+    /// (term, role) when the election timeout was last drawn.
+    drawn_for: (u64, StateRole),
+    tick_ns: u64,
+    next_tick_ns: u64,
+    state_machine: Replicated<KvStore>,
+    waiting: BTreeMap<ClientId, Waiting>,
+    replies: Vec<(ClientId, ClientReply)>,
+    applied: Vec<Applied>,
+    situations: Situations,
+    config_applied: Option<(u64, Membership)>,
+    /// Per sync requested and not yet reported: the last Ready it covers, and the (index,
+    /// term) of the last entry written then.
+    unsynced: VecDeque<(u64, u64, u64)>,
+    /// The configuration before any configuration entry.
+    initial: Membership,
+    /// The configuration each configuration entry of the log puts in effect, by index.
+    configs: BTreeMap<u64, Membership>,
+    /// Errors raft-rs returned from `apply_conf_change` (never expected).
+    pub conf_change_errors: Vec<String>,
+}
+
+impl std::fmt::Debug for RaftRsNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftRsNode")
+            .field("id", &self.id)
+            .field("term", &self.raw.raft.term)
+            .field("state", &self.raw.raft.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first byte of a command entry: what the rest is (as in [`crate::RaftNode`]).
+const ENTRY_RAW: u8 = 0;
+const ENTRY_SESSION: u8 = 1;
+
+fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(bytes.len() + 1);
+    entry.push(tag);
+    entry.extend_from_slice(bytes);
+    entry
+}
+
+fn op_result(output: KvOutput) -> OpResult {
+    match output {
+        KvOutput::Value(v) => OpResult::Value(v),
+        KvOutput::Done => OpResult::Done,
+        KvOutput::CasOk => OpResult::CasOk,
+        KvOutput::CasFailed { .. } => OpResult::CasFailed,
+        KvOutput::TooLarge => OpResult::TooLarge,
+    }
+}
+
+fn kv_op(op: ClientOp) -> KvOp {
+    match op {
+        ClientOp::Get { key } => KvOp::Get { key },
+        ClientOp::Put { key, value } => KvOp::Put { key, value },
+        ClientOp::Append { key, value } => KvOp::Append { key, value },
+        ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
+    }
+}
+
+fn sorted(mut ids: Vec<NodeId>) -> Vec<NodeId> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+fn is_conf_change(entry: &Entry) -> bool {
+    entry.get_entry_type() != EntryType::EntryNormal
+}
+
+/// The configuration change an entry holds (a legacy `ConfChange` as its V2 form).
+fn decode_conf_change(entry: &Entry) -> Result<ConfChangeV2, String> {
+    use raftrs::eraftpb::ConfChange;
+    match entry.get_entry_type() {
+        EntryType::EntryConfChangeV2 => {
+            let mut cc = ConfChangeV2::default();
+            cc.merge_from_bytes(&entry.data)
+                .map_err(|e| format!("entry {}: {e}", entry.index))?;
+            Ok(cc)
+        }
+        EntryType::EntryConfChange => {
+            let mut cc = ConfChange::default();
+            cc.merge_from_bytes(&entry.data)
+                .map_err(|e| format!("entry {}: {e}", entry.index))?;
+            let mut single = ConfChangeSingle::default();
+            single.node_id = cc.node_id;
+            single.set_change_type(cc.get_change_type());
+            let mut v2 = ConfChangeV2::default();
+            v2.set_changes(vec![single].into());
+            Ok(v2)
+        }
+        EntryType::EntryNormal => Err(format!("entry {}: not a configuration", entry.index)),
+    }
+}
+
+/// The configuration `cc` puts in effect on top of `base`.
+fn apply_change(base: &Membership, cc: &ConfChangeV2) -> Membership {
+    if cc.leave_joint() {
+        return Membership {
+            voters: base.voters.clone(),
+            voters_outgoing: Vec::new(),
+            learners: base.learners.clone(),
+        };
+    }
+    let mut voters = base.voters.clone();
+    let mut learners = base.learners.clone();
+    for change in cc.get_changes() {
+        let id = change.node_id;
+        voters.retain(|&v| v != id);
+        learners.retain(|&v| v != id);
+        match change.get_change_type() {
+            ConfChangeType::AddNode => voters.push(id),
+            ConfChangeType::AddLearnerNode => learners.push(id),
+            ConfChangeType::RemoveNode => {}
+        }
+    }
+    Membership {
+        voters: sorted(voters),
+        voters_outgoing: if cc.enter_joint().is_some() {
+            base.voters.clone()
+        } else {
+            Vec::new()
+        },
+        learners: sorted(learners),
+    }
+}
+
+/// A `ConfChangeV2` that takes `prev` to `next` (the inverse of [`apply_change`] for the
+/// changes this adapter makes).
+fn change_between(prev: &Membership, next: &Membership) -> ConfChangeV2 {
+    let mut cc = ConfChangeV2::default();
+    if !prev.voters_outgoing.is_empty()
+        && next.voters_outgoing.is_empty()
+        && prev.voters == next.voters
+        && prev.learners == next.learners
+    {
+        return cc; // Leaving a joint configuration.
+    }
+    let mut changes = Vec::new();
+    let single = |id, t| {
+        let mut c = ConfChangeSingle::default();
+        c.node_id = id;
+        c.set_change_type(t);
+        c
+    };
+    for &id in &next.voters {
+        if !prev.voters.contains(&id) {
+            changes.push(single(id, ConfChangeType::AddNode));
+        }
+    }
+    for &id in &next.learners {
+        if !prev.learners.contains(&id) {
+            changes.push(single(id, ConfChangeType::AddLearnerNode));
+        }
+    }
+    for &id in prev.voters.iter().chain(&prev.learners) {
+        if !next.voters.contains(&id) && !next.learners.contains(&id) {
+            changes.push(single(id, ConfChangeType::RemoveNode));
+        }
+    }
+    cc.set_transition(if next.voters_outgoing.is_empty() {
+        ConfChangeTransition::Auto
+    } else {
+        ConfChangeTransition::Explicit
+    });
+    cc.set_changes(changes.into());
+    cc
+}
+
+fn membership_of(cs: &ConfState) -> Membership {
+    Membership {
+        voters: sorted(cs.voters.clone()),
+        voters_outgoing: sorted(cs.voters_outgoing.clone()),
+        learners: sorted(
+            cs.learners
+                .iter()
+                .chain(&cs.learners_next)
+                .copied()
+                .collect(),
+        ),
+    }
+}
+
+impl RaftRsNode {
+    /// The wrapped raft-rs node.
+    pub fn inner(&self) -> &RawNode<MemStorage> {
+        &self.raw
+    }
+
+    /// The key-value store as applied so far.
+    pub fn store(&self) -> &KvStore {
+        self.state_machine.app()
+    }
+
+    /// The configuration in effect just before `index`.
+    fn config_before(&self, index: u64) -> &Membership {
+        self.configs
+            .range(..index)
+            .next_back()
+            .map_or(&self.initial, |(_, m)| m)
+    }
+
+    /// Overrides raft-rs's `thread_rng` election timeout with the adapter's own draw whenever
+    /// raft-rs reset it (a change of term or role).
+    fn redraw_timeout(&mut self) {
+        let now = (self.raw.raft.term, self.raw.raft.state);
+        if now != self.drawn_for {
+            self.drawn_for = now;
+            self.draw_timeout();
+        }
+    }
+
+    fn draw_timeout(&mut self) {
+        let (min, max) = self.election_ticks;
+        let t = self.rng.gen_range(min..max);
+        self.raw.raft.set_randomized_election_timeout(t);
+    }
+
+    fn stored_entry(&mut self, entry: &Entry) -> StoredEntry {
+        let (kind, data) = if is_conf_change(entry) {
+            // `configs` already holds what this entry puts in effect.
+            let m = self
+                .configs
+                .get(&entry.index)
+                .cloned()
+                .unwrap_or_else(|| self.config_before(entry.index).clone());
+            (EntryKind::Config, m.encode())
+        } else if entry.data.is_empty() {
+            (EntryKind::Noop, Vec::new())
+        } else {
+            (EntryKind::Command, entry.data.to_vec())
+        };
+        StoredEntry {
+            index: entry.index,
+            term: entry.term,
+            kind,
+            data,
+        }
+    }
+
+    /// Notes what the configuration entries among `entries` (replacing the log from the
+    /// first's index on) put in effect.
+    fn note_configs(&mut self, entries: &[Entry]) {
+        let Some(first) = entries.first().map(|e| e.index) else {
+            return;
+        };
+        self.configs.split_off(&first);
+        for entry in entries.iter().filter(|e| is_conf_change(e)) {
+            let base = self.config_before(entry.index).clone();
+            let next = match decode_conf_change(entry) {
+                Ok(cc) => apply_change(&base, &cc),
+                Err(_) => base,
+            };
+            self.configs.insert(entry.index, next);
+        }
+    }
+
+    fn apply(&mut self, entry: &Entry) {
+        if is_conf_change(entry) {
+            self.state_machine.skip(entry.index);
+            match decode_conf_change(entry).and_then(|cc| {
+                self.raw
+                    .apply_conf_change(&cc)
+                    .map_err(|e| format!("entry {}: {e}", entry.index))
+            }) {
+                Ok(cs) => self.config_applied = Some((entry.index, membership_of(&cs))),
+                Err(e) => self.conf_change_errors.push(e),
+            }
+            return;
+        }
+        let session_command = match entry.data.first() {
+            Some(&ENTRY_SESSION) => &entry.data[1..],
+            // No-ops, and raw proposals of the load workload, are not session commands.
+            _ => {
+                self.state_machine.skip(entry.index);
+                return;
+            }
+        };
+        match self.state_machine.apply(entry.index, session_command) {
+            SessionOutput::Registered { nonce, session } => {
+                if self.waiting.get(&nonce) == Some(&Waiting::Register) {
+                    self.waiting.remove(&nonce);
+                    self.replies
+                        .push((nonce, ClientReply::Registered { session }));
+                }
+            }
+            SessionOutput::Reply {
+                session,
+                seq,
+                output,
+                executed,
+            } => {
+                self.applied.push(Applied {
+                    index: entry.index,
+                    session,
+                    seq,
+                    executed,
+                });
+                let answered = self.answer(
+                    session,
+                    seq,
+                    ClientReply::Done {
+                        session,
+                        seq,
+                        result: op_result(output),
+                    },
+                );
+                if answered && !executed {
+                    self.situations.retry_answered_from_cache += 1;
+                }
+            }
+            SessionOutput::SessionExpired { session, seq } => {
+                if self.answer(session, seq, ClientReply::SessionExpired { session, seq }) {
+                    self.situations.session_expired += 1;
+                }
+            }
+            SessionOutput::Stale { .. } | SessionOutput::Malformed { .. } => {}
+        }
+    }
+
+    /// Replies to the client waiting for (`session`, `seq`) here, if any; true if one was.
+    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) -> bool {
+        let waiting = Waiting::Op { session, seq };
+        let client = self
+            .waiting
+            .iter()
+            .find(|(_, w)| **w == waiting)
+            .map(|(c, _)| *c);
+        if let Some(client) = client {
+            self.waiting.remove(&client);
+            self.replies.push((client, reply));
+        }
+        client.is_some()
+    }
+
+    fn leader_hint(&self) -> Option<NodeId> {
+        Some(self.raw.raft.leader_id).filter(|&l| l != 0)
+    }
+
+    fn is_leader(&self) -> bool {
+        self.raw.raft.state == StateRole::Leader
+    }
+
+    /// A leader leaves a joint configuration it applied (raft-rs leaves by itself only one
+    /// entered with an `Auto` transition; this adapter enters with `Explicit`).
+    fn maybe_leave_joint(&mut self) {
+        let raft = &self.raw.raft;
+        let cs = raft.prs().conf().to_conf_state();
+        if self.is_leader()
+            && !cs.voters_outgoing.is_empty()
+            && !cs.auto_leave
+            && raft.pending_conf_index <= raft.raft_log.applied
+        {
+            let _ = self
+                .raw
+                .propose_conf_change(Vec::new(), ConfChangeV2::default());
+        }
+    }
+
+    /// One round of raft-rs's Ready cycle, added to `out`; false if there was nothing to do.
+    fn ready_round(&mut self, out: &mut Output<RsMessage>, last_ready: &mut Option<u64>) -> bool {
+        if !self.raw.has_ready() {
+            return false;
+        }
+        let mut rd = self.raw.ready();
+        out.messages.extend(
+            rd.take_messages()
+                .into_iter()
+                .chain(rd.take_persisted_messages())
+                .map(|m| (m.to, RsMessage(m))),
+        );
+        // Committed entries are at most the persisted ones (raft-rs bounds them so).
+        let committed = rd.take_committed_entries();
+        for entry in &committed {
+            self.apply(entry);
+        }
+        let entries = rd.take_entries();
+        if !entries.is_empty() {
+            self.note_configs(&entries);
+            let stored: Vec<StoredEntry> = entries.iter().map(|e| self.stored_entry(e)).collect();
+            let from = stored[0].index;
+            match &mut out.log_write {
+                Some(w)
+                    if from <= w.from_index + w.entries.len() as u64 && from >= w.from_index =>
+                {
+                    w.entries.truncate((from - w.from_index) as usize);
+                    w.entries.extend(stored);
+                }
+                Some(w) if from < w.from_index => {
+                    *w = LogWrite {
+                        from_index: from,
+                        entries: stored,
+                    };
+                }
+                _ => {
+                    out.log_write = Some(LogWrite {
+                        from_index: from,
+                        entries: stored,
+                    })
+                }
+            }
+            // raft-rs reads its log from the storage once the Ready is advanced.
+            if let Err(e) = self.raw.mut_store().wl().append(&entries) {
+                panic!("node {}: MemStorage refused entries: {e}", self.id);
+            }
+        }
+        if let Some(hs) = rd.hs() {
+            out.hard_state = Some(HardState {
+                term: hs.term,
+                vote: Some(hs.vote).filter(|&v| v != 0),
+                commit: hs.commit,
+            });
+            self.raw.mut_store().wl().set_hardstate(hs.clone());
+        }
+        if !rd.snapshot().is_empty() {
+            panic!(
+                "node {}: raft-rs asked to persist a snapshot; the adapter never compacts",
+                self.id
+            );
+        }
+        if rd.must_sync() {
+            out.must_sync = true;
+            *last_ready = Some(rd.number());
+        }
+        self.raw.advance_append_async(rd);
+        if !committed.is_empty() {
+            self.raw.advance_apply();
+        }
+        true
+    }
+}
+
+impl SimNode for RaftRsNode {
+    type Message = RsMessage;
+
+    fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
+        if let Some(name) = ctx.mutation {
+            return Err(format!("raft-rs has no mutation `{name}`"));
+        }
+        if durable.snapshot.is_some() {
+            return Err("raft-rs adapter: snapshots are not supported".into());
+        }
+        let s = ctx.settings;
+        let tick_ns = (s.heartbeat_interval_ns / TICKS_PER_HEARTBEAT).max(1);
+        let ticks = |ns: u64| {
+            usize::try_from(ns.div_ceil(tick_ns))
+                .unwrap_or(usize::MAX)
+                .max(1)
+        };
+        let heartbeat_tick = ticks(s.heartbeat_interval_ns);
+        let election_min = ticks(s.election_timeout_min_ns).max(heartbeat_tick + 1);
+        let election_max = ticks(s.election_timeout_max_ns).max(election_min + 1);
+        let config = raftrs::Config {
+            id: ctx.id,
+            election_tick: election_min,
+            heartbeat_tick,
+            min_election_tick: election_min,
+            max_election_tick: election_max,
+            applied: 0,
+            max_size_per_msg: s.msg_entries_max.saturating_mul(ENTRY_BYTES_ESTIMATE),
+            max_inflight_msgs: usize::try_from(s.inflight_msgs_max).unwrap_or(usize::MAX),
+            check_quorum: false,
+            pre_vote: false,
+            ..raftrs::Config::default()
+        };
+        config.validate().map_err(|e| e.to_string())?;
+
+        let initial = Membership::simple(&sorted(ctx.voters.to_vec()));
+        let mut configs = BTreeMap::new();
+        let mut entries = Vec::new();
+        let mut prev = initial.clone();
+        for stored in durable.log_after_snapshot() {
+            let mut e = Entry::default();
+            e.index = stored.index;
+            e.term = stored.term;
+            match stored.kind {
+                EntryKind::Noop => {}
+                EntryKind::Command => e.data = stored.data.clone().into(),
+                EntryKind::Config => {
+                    let m = Membership::decode(&stored.data)
+                        .ok_or_else(|| format!("entry {}: not a configuration", stored.index))?;
+                    let cc = change_between(&prev, &m);
+                    e.set_entry_type(EntryType::EntryConfChangeV2);
+                    e.data = cc.write_to_bytes().map_err(|e| e.to_string())?.into();
+                    configs.insert(stored.index, m.clone());
+                    prev = m;
+                }
+            }
+            entries.push(e);
+        }
+        let storage = if ctx.voters.is_empty() {
+            MemStorage::new()
+        } else {
+            MemStorage::new_with_conf_state(ConfState::from((ctx.voters.to_vec(), vec![])))
+        };
+        let last_index = entries.last().map_or(0, |e| e.index);
+        {
+            let mut core = storage.wl();
+            core.append(&entries).map_err(|e| e.to_string())?;
+            let hs = durable.hard_state;
+            let mut hard = raftrs::eraftpb::HardState::default();
+            hard.term = hs.term;
+            hard.vote = hs.vote.unwrap_or(0);
+            // The commit index is a lower bound the disk may hold ahead of a torn log.
+            hard.commit = hs.commit.min(last_index);
+            core.set_hardstate(hard);
+        }
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let raw = RawNode::new(&config, storage, &logger).map_err(|e| e.to_string())?;
+        let limits = SessionLimits {
+            timeout_ns: s.session_timeout_ns,
+            sessions_max: usize::try_from(s.sessions_max).unwrap_or(usize::MAX),
+            dedup: true,
+        };
+        let store = KvStore::new(usize::try_from(s.value_bytes_max).unwrap_or(usize::MAX));
+        let mut node = RaftRsNode {
+            drawn_for: (raw.raft.term, raw.raft.state),
+            raw,
+            id: ctx.id,
+            rng: ChaCha8Rng::seed_from_u64(ctx.rng_seed),
+            election_ticks: (election_min, election_max),
+            tick_ns,
+            next_tick_ns: ctx.now_ns.saturating_add(tick_ns),
+            state_machine: Replicated::new(store, limits),
+            waiting: BTreeMap::new(),
+            replies: Vec::new(),
+            applied: Vec::new(),
+            situations: Situations::default(),
+            config_applied: None,
+            unsynced: VecDeque::new(),
+            initial,
+            configs,
+            conf_change_errors: Vec::new(),
+        };
+        node.draw_timeout();
+        Ok(node)
+    }
+
+    fn deliver(&mut self, _now_ns: u64, msg: RsMessage) -> Result<(), String> {
+        let m = msg.0;
+        if m.to != self.id {
+            return Err(format!(
+                "message for node {} delivered to node {}",
+                m.to, self.id
+            ));
+        }
+        let t = m.get_msg_type();
+        if t == MessageType::MsgSnapshot {
+            return Err("raft-rs adapter: snapshots are not supported".into());
+        }
+        if raftrs::raw_node::is_local_msg(t) || t == MessageType::MsgPropose {
+            return Err(format!("{} is not a network message", type_name(t)));
+        }
+        let result = self.raw.step(m).map_err(|e| e.to_string());
+        self.redraw_timeout();
+        result
+    }
+
+    fn next_timer_ns(&self) -> u64 {
+        self.next_tick_ns
+    }
+
+    fn fire_timer(&mut self, now_ns: u64) {
+        if now_ns < self.next_tick_ns {
+            return;
+        }
+        let elapsed = (now_ns - self.next_tick_ns) / self.tick_ns + 1;
+        for _ in 0..elapsed.min(TICKS_PER_FIRE_MAX) {
+            self.raw.tick();
+            // A tick may start an election: the next tick must see the adapter's draw.
+            self.redraw_timeout();
+        }
+        self.next_tick_ns = self
+            .next_tick_ns
+            .saturating_add(elapsed.saturating_mul(self.tick_ns));
+    }
+
+    fn propose(&mut self, _now_ns: u64, command: Vec<u8>) -> Result<(), Refusal> {
+        if !self.is_leader() {
+            return Err(Refusal::NotLeader {
+                leader_hint: self.leader_hint(),
+            });
+        }
+        let result = self.raw.propose(Vec::new(), tagged(ENTRY_RAW, &command));
+        self.redraw_timeout();
+        result.map_err(|_| Refusal::Busy)
+    }
+
+    fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
+        if !self.is_leader() {
+            let leader_hint = self.leader_hint();
+            self.replies
+                .push((client, ClientReply::NotLeader { leader_hint }));
+            return;
+        }
+        let (command, waiting) = match request {
+            ClientRequest::Register => (
+                SessionCommand::Register { nonce: client },
+                Waiting::Register,
+            ),
+            ClientRequest::Op { session, seq, op } => (
+                SessionCommand::Request {
+                    session,
+                    seq,
+                    op: kv_op(op),
+                },
+                Waiting::Op { session, seq },
+            ),
+        };
+        // Section 6.3 of the dissertation: the leader stamps its clock into the entry.
+        let bytes = Stamped {
+            time_ns: now_ns,
+            command,
+        }
+        .encode();
+        match self.raw.propose(Vec::new(), tagged(ENTRY_SESSION, &bytes)) {
+            Ok(()) => {
+                self.waiting.insert(client, waiting);
+            }
+            Err(_) => self.replies.push((client, ClientReply::Busy)),
+        }
+        self.redraw_timeout();
+    }
+
+    fn log_synced(&mut self, _index: u64, _term: u64) {
+        // Syncs complete in the order they were asked for, one call each.
+        if let Some((number, _, _)) = self.unsynced.pop_front() {
+            self.raw.on_persist_ready(number);
+        }
+        self.redraw_timeout();
+    }
+
+    /// Not built yet: see the module's notes on membership.
+    fn change_membership(
+        &mut self,
+        _now_ns: u64,
+        _add: &[NodeId],
+        _remove: &[NodeId],
+    ) -> Result<(), Refusal> {
+        Err(Refusal::Invalid(
+            "raft-rs adapter: membership changes not built yet".into(),
+        ))
+    }
+
+    fn take_output(&mut self) -> Output<RsMessage> {
+        let mut out = Output::default();
+        let mut last_ready = None;
+        for _ in 0..READY_ROUNDS_MAX {
+            self.maybe_leave_joint();
+            if !self.ready_round(&mut out, &mut last_ready) {
+                break;
+            }
+        }
+        if let Some(number) = last_ready {
+            let (index, term) = out
+                .log_write
+                .as_ref()
+                .and_then(|w| w.entries.last())
+                .map_or((0, 0), |e| (e.index, e.term));
+            assert!(self.unsynced.len() < UNSYNCED_MAX, "syncs never reported");
+            self.unsynced.push_back((number, index, term));
+        }
+        self.redraw_timeout();
+        out.replies = std::mem::take(&mut self.replies);
+        out.applied = std::mem::take(&mut self.applied);
+        out.situations = std::mem::take(&mut self.situations);
+        out.config_applied = self.config_applied.take();
+        out
+    }
+
+    fn view(&self) -> NodeView {
+        let raft = &self.raw.raft;
+        let role = match raft.state {
+            StateRole::Leader => Role::Leader,
+            StateRole::Candidate | StateRole::PreCandidate => Role::Candidate,
+            StateRole::Follower => Role::Follower,
+        };
+        NodeView {
+            role,
+            term: raft.term,
+            vote: Some(raft.vote).filter(|&v| v != 0),
+            commit_index: raft.raft_log.committed,
+            leader: Some(raft.leader_id).filter(|&l| l != 0),
+        }
+    }
+
+    fn message_info(msg: &RsMessage) -> MessageInfo {
+        let m = &msg.0;
+        let t = m.get_msg_type();
+        MessageInfo {
+            kind: kind_name(t),
+            from: m.from,
+            term: m.term,
+            ack_index: (t == MessageType::MsgAppendResponse && !m.reject).then_some(m.index),
+            snapshot_last: None,
+        }
+    }
+
+    fn message_kinds() -> &'static [&'static str] {
+        &[
+            "AppendEntries",
+            "AppendEntriesResponse",
+            "RequestVote",
+            "RequestVoteResponse",
+            "Heartbeat",
+            "HeartbeatResponse",
+            "InstallSnapshot",
+            "MsgTransferLeader",
+            "MsgTimeoutNow",
+            "MsgReadIndex",
+            "MsgReadIndexResp",
+            "MsgRequestPreVote",
+            "MsgRequestPreVoteResponse",
+        ]
+    }
+}
