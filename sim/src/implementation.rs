@@ -6,6 +6,7 @@
 
 use crate::node::SimNode;
 use crate::raft_node::RaftNode;
+use crate::raft_rs_node::RaftRsNode;
 
 /// One implementation of the [`SimNode`] boundary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,16 +14,19 @@ pub enum Implementation {
     /// raftsim's own Raft (`raft/`), the default.
     #[default]
     Raftsim,
+    /// tikv/raft-rs 0.7 (crates.io `raft`), through `raft_rs_node.rs`.
+    RaftRs,
 }
 
 impl Implementation {
     /// Every registered implementation, the default first.
-    pub const ALL: &'static [Implementation] = &[Implementation::Raftsim];
+    pub const ALL: &'static [Implementation] = &[Implementation::Raftsim, Implementation::RaftRs];
 
     /// The name a scenario's `implementation` and `--impl` give.
     pub fn name(self) -> &'static str {
         match self {
             Implementation::Raftsim => "raftsim",
+            Implementation::RaftRs => "raft-rs",
         }
     }
 
@@ -44,6 +48,7 @@ impl Implementation {
     pub fn mutations(self) -> Vec<&'static str> {
         match self {
             Implementation::Raftsim => raft::Mutation::ALL.iter().map(|m| m.name()).collect(),
+            Implementation::RaftRs => Vec::new(),
         }
     }
 
@@ -51,6 +56,7 @@ impl Implementation {
     pub fn message_kinds(self) -> &'static [&'static str] {
         match self {
             Implementation::Raftsim => RaftNode::message_kinds(),
+            Implementation::RaftRs => RaftRsNode::message_kinds(),
         }
     }
 }
@@ -76,6 +82,7 @@ pub trait WithNode {
 pub fn dispatch<F: WithNode>(implementation: Implementation, f: F) -> F::Output {
     match implementation {
         Implementation::Raftsim => f.call::<RaftNode>(),
+        Implementation::RaftRs => f.call::<RaftRsNode>(),
     }
 }
 

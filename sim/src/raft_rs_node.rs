@@ -658,10 +658,16 @@ impl SimNode for RaftRsNode {
             applied: 0,
             max_size_per_msg: s.msg_entries_max.saturating_mul(ENTRY_BYTES_ESTIMATE),
             max_inflight_msgs: usize::try_from(s.inflight_msgs_max).unwrap_or(usize::MAX),
-            check_quorum: false,
-            pre_vote: false,
+            check_quorum: option_bool(&s.options, "check_quorum")?,
+            pre_vote: option_bool(&s.options, "pre_vote")?,
             ..raftrs::Config::default()
         };
+        if let Some(name) = (s.options.keys()).find(|k| !OPTIONS.contains(&k.as_str())) {
+            return Err(format!(
+                "implementation_options: raft-rs has no option `{name}` (it has: {})",
+                OPTIONS.join(", ")
+            ));
+        }
         config.validate().map_err(|e| e.to_string())?;
 
         let initial = Membership::simple(&sorted(ctx.voters.to_vec()));
@@ -911,5 +917,22 @@ impl SimNode for RaftRsNode {
             "MsgRequestPreVote",
             "MsgRequestPreVoteResponse",
         ]
+    }
+}
+
+/// The `[implementation_options]` raft-rs takes: its own `Config` switches.
+const OPTIONS: [&str; 2] = ["check_quorum", "pre_vote"];
+
+/// An option that is `true` or `false`; absent is `false`.
+fn option_bool(
+    options: &std::collections::BTreeMap<String, String>,
+    name: &str,
+) -> Result<bool, String> {
+    match options.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(format!(
+            "implementation_options.{name}: expected true or false, found `{other}`"
+        )),
     }
 }

@@ -398,7 +398,7 @@ fn bad_implementation_name() {
         &text,
         4,
         Some("implementation"),
-        "unknown implementation `etcd-raft`; expected one of: raftsim",
+        "unknown implementation `etcd-raft`; expected one of: raftsim, raft-rs",
     );
 }
 
@@ -429,8 +429,9 @@ fn impl_flag_names_a_registered_implementation() {
         let out = raftsim(&args);
         assert_eq!(out.status.code(), Some(2), "{command:?}");
         assert!(
-            stderr(&out)
-                .contains("unknown implementation `no-such-raft`; expected one of: raftsim"),
+            stderr(&out).contains(
+                "unknown implementation `no-such-raft`; expected one of: raftsim, raft-rs"
+            ),
             "{command:?}: {}",
             stderr(&out)
         );
@@ -438,4 +439,45 @@ fn impl_flag_names_a_registered_implementation() {
     let out = raftsim(&["implementations"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).starts_with("raftsim "), "{}", stdout(&out));
+}
+
+/// `[implementation_options]` takes text, numbers and booleans, passed to the implementation,
+/// which refuses an option it does not know when a node starts (exit 2).
+#[test]
+fn implementation_options_reach_the_implementation() {
+    let text = format!("{GOOD}[implementation_options]\npre_vote = [1]\n");
+    check_bad(
+        "bad-option-type",
+        &text,
+        5,
+        Some("implementation_options.pre_vote"),
+        "expected a string, a number or a boolean, found array",
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bad-scenarios");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, options: &str| {
+        let path = dir.join(format!("{name}.toml"));
+        let text =
+            format!("{GOOD}implementation = \"raft-rs\"\n[implementation_options]\n{options}");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let good = write("raft-rs-pre-vote", "pre_vote = true\ncheck_quorum = true\n");
+    let out = raftsim(&["run", &good]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let unknown = write("raft-rs-unknown-option", "batch_append = 3\n");
+    let out = raftsim(&["run", &unknown]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("raft-rs has no option `batch_append`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = raftsim(&["run", &unknown, "--impl", "raftsim"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("raftsim has no option `batch_append`"),
+        "{}",
+        stderr(&out)
+    );
 }

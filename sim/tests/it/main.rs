@@ -8,6 +8,7 @@ mod hunt;
 mod log;
 mod membership;
 mod mutations;
+mod own_raft;
 mod properties;
 mod raft_rs;
 mod replay;
