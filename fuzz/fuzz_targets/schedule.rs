@@ -3,6 +3,9 @@
 //! the simulator with every checker on. A violation is a finding: `raftsim from-fuzz ARTIFACT
 //! -o finding.toml` turns the crash file into the scenario file that replays it.
 //!
+//! `RAFTSIM_IMPL=NAME` picks the implementation run (`raftsim implementations`; default
+//! raftsim's own), as `--impl NAME` does for the other commands.
+//!
 //! The protocol situations a run reached (the sweep summary's counters) are made coverage, so
 //! that reaching a situation, or reaching it ten or a hundred times more often, counts as
 //! progress for the fuzzer even when no new line of code ran.
@@ -10,25 +13,45 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use sim::implementation::Implementation;
 use sim::{fuzz_input, RunOptions, Situations};
+use std::sync::OnceLock;
+
+/// The implementation named by `RAFTSIM_IMPL`, read once; an unknown name stops the fuzzer
+/// with exit status 2 before any input runs.
+fn implementation() -> Implementation {
+    static CHOSEN: OnceLock<Implementation> = OnceLock::new();
+    *CHOSEN.get_or_init(|| match std::env::var("RAFTSIM_IMPL") {
+        Err(_) => Implementation::default(),
+        Ok(name) => Implementation::from_name(&name).unwrap_or_else(|| {
+            eprintln!(
+                "error: RAFTSIM_IMPL: unknown implementation `{name}`; expected one of: {}",
+                Implementation::names()
+            );
+            std::process::exit(2);
+        }),
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = fuzz_input::from_bytes(data) else {
         return;
     };
-    let Ok(scenario) = input.scenario() else {
+    let Ok(mut scenario) = input.scenario() else {
         return;
     };
+    scenario.implementation = implementation();
     let outcome = sim::run(&scenario, scenario.seed, RunOptions::default())
         .expect("a fuzz scenario's nodes start");
     reached(&outcome.situations);
     if let Some(v) = outcome.violation {
         panic!(
-            "{} at {} ns (nodes {:?}): {}\nreplay: raftsim from-fuzz ARTIFACT -o finding.toml && raftsim run finding.toml",
+            "{} at {} ns (nodes {:?}): {}\nreplay: raftsim from-fuzz ARTIFACT -o finding.toml && raftsim run finding.toml{}",
             v.invariant.name(),
             v.time_ns,
             v.nodes,
-            v.detail
+            v.detail,
+            sim::implementation::flag(implementation())
         );
     }
 });

@@ -285,6 +285,9 @@ struct FromFuzzArgs {
     /// Where to write the scenario file; `-` writes it to standard output.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// The implementation the fuzzer ran (`RAFTSIM_IMPL`), written into the scenario file.
+    #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
+    implementation: Option<Implementation>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -580,7 +583,14 @@ fn from_fuzz(args: &FromFuzzArgs) -> ExitCode {
     if let Err(e) = input.scenario() {
         return bad_input(format!("{artifact}: gives no valid scenario: {e}"));
     }
-    let text = input.to_toml();
+    let text = match args
+        .implementation
+        .filter(|&i| i != Implementation::default())
+    {
+        // A top-level key, so it goes before the first table.
+        Some(i) => format!("implementation = \"{}\"\n{}", i.name(), input.to_toml()),
+        None => input.to_toml(),
+    };
     if args.output.as_os_str() == "-" {
         sim::history::cli::print_out(&text);
         eprintln!("replay: save it to FILE, then `raftsim run FILE`");
