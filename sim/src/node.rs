@@ -521,7 +521,30 @@ pub enum Refusal {
     Invalid(String),
 }
 
-/// A Raft implementation as the simulator drives it.
+/// A Raft implementation as the simulator drives it: raftsim's API boundary. Everything the
+/// simulator and its checkers know of an implementation crosses here.
+///
+/// The contract, in the order a run uses it:
+/// - [`SimNode::start`] builds a node from [`StartContext`] (its id, the first
+///   configuration's voters, [`NodeSettings`], a seed for all of its randomness, its local
+///   time, a mutation name) and the [`DurableState`] its previous incarnation synced. A node
+///   draws no randomness but from that seed, reads no clock but the times handed in, and
+///   starts no thread, so that one seed gives one run.
+/// - Inputs: [`SimNode::deliver`] (an `Err` for a message it rejects; a message from the
+///   network, however malformed, never panics it), [`SimNode::fire_timer`] at
+///   [`SimNode::next_timer_ns`], [`SimNode::propose`], [`SimNode::submit`],
+///   [`SimNode::log_synced`] when the disk made writes durable, and
+///   [`SimNode::change_membership`].
+/// - After every input the simulator takes an [`Output`]: the writes (persisted in order, and
+///   synced first when `must_sync`, with the messages held until then), the messages, client
+///   replies, the commands applied, the last configuration applied.
+/// - The checkers read [`SimNode::view`], the disk and the commands applied, after every
+///   event.
+///
+/// A complete one-node example that compiles and passes the checkers is
+/// `sim/tests/it/own_raft.rs`; `raft_node.rs` (raftsim's Raft) and `raft_rs_node.rs`
+/// (tikv/raft-rs) are full ones. Register an implementation in [`crate::implementation`] to
+/// run it with `--impl`.
 pub trait SimNode: Sized {
     /// The implementation's message type: hashed into the trace, and kept as data in a full
     /// trace (`raftsim run --trace`), so it must serialize.
