@@ -480,7 +480,7 @@ mod tests {
 
     fn sample(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/histories")
+            .join("../tests/data/histories")
             .join(name)
     }
 
