@@ -1,5 +1,5 @@
 //! Arbitrary text as a history file, read as `raftsim check-history` reads one
-//! (`sim/src/history/cli.rs`): `parse_history` (with and without `--independent`), then `pair`,
+//! (`sim/history/src/cli.rs`): `parse_history` (with and without `--independent`), then `pair`,
 //! then the linearizability check, here with a small step budget so that one input stays fast.
 //! None of them may panic. Beyond that:
 //!

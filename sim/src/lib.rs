@@ -10,7 +10,6 @@ pub mod checker;
 pub mod clients;
 pub mod disk;
 pub mod fuzz_input;
-pub mod history;
 pub mod hunt;
 pub mod implementation;
 pub mod network;
@@ -33,6 +32,10 @@ pub mod timeline;
 pub mod trace;
 pub mod trace_file;
 pub mod trace_log;
+
+/// Client histories and the linearizability checker: the `history` crate (`sim/history/`),
+/// re-exported so that `sim::history::...` paths keep working.
+pub use ::history;
 
 pub use checker::{Invariant, Violation};
 pub use node::{NodeId, NodeView, SimNode};

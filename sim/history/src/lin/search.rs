@@ -29,7 +29,7 @@
 //!   concurrency), the `Info` ones as the span of non-zero words of their bitset.
 
 use super::Verdict;
-use crate::history::Value;
+use crate::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 

@@ -4,6 +4,14 @@
 //! `ok`, `fail` or `info`. The checkers work on [`Operation`]s: an invocation paired with its
 //! completion. Positions in the event sequence, not times, order events, so that histories
 //! without timestamps (Jepsen text logs) and events that share a timestamp are judged alike.
+//!
+//! This crate stands on its own, like Porcupine: it does not know the simulator. Read a history
+//! with [`parse::parse_history`] (raftsim JSON lines, Jepsen EDN or a Jepsen log, detected),
+//! pair it with [`parse::pair`] or [`operations`], check it with [`linearizability::check`]
+//! against a [`linearizability::Model`], and report: [`cli::check_history`] is all of that,
+//! as `raftsim check-history` runs it. raftsim re-exports the crate as `sim::history`.
+
+#![deny(missing_docs)]
 
 pub mod cli;
 pub mod linearizability;

@@ -7,7 +7,7 @@
 
 use super::brute;
 use super::{check_brute_force, relaxed, KeyReport, Model};
-use crate::history::{Call, Completion, Operation, Value};
+use crate::{Call, Completion, Operation, Value};
 use std::collections::BTreeMap;
 
 /// An operation that was invoked and has not completed.

@@ -1638,7 +1638,10 @@ mod tests {
 
     /// The sample histories under `sim/tests/data/histories/`.
     fn sample(name: &str) -> (String, String) {
-        let path = format!("{}/tests/data/histories/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../tests/data/histories/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         (path, text)
     }

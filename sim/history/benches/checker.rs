@@ -7,14 +7,14 @@
 //! the effect, and comes back as a new process). Each history is checked several times; the
 //! median is reported, criterion-style.
 //!
-//! `cargo bench -p sim --bench checker` (an optional argument filters benchmarks by name).
+//! `cargo bench -p history --bench checker` (an optional argument filters benchmarks by name).
 //! The task's benchmarks are `kv/...` and `cas-register/1000ops-concurrency{10,20,50}`; the
 //! rest show how far it goes.
 
+use history::linearizability::{check, CheckOptions, Model, Report, Verdict};
+use history::{Call, Completion, Operation, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sim::history::linearizability::{check, CheckOptions, Model, Report, Verdict};
-use sim::history::{Call, Completion, Operation, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 

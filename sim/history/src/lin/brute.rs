@@ -4,7 +4,7 @@
 
 use super::search::rendered;
 use super::Model;
-use crate::history::{Call, Completion, Operation, Value};
+use crate::{Call, Completion, Operation, Value};
 use std::collections::HashSet;
 
 /// The model's state after `op` in `state`, if `op` is legal there.

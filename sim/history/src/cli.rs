@@ -1,5 +1,5 @@
 //! The `raftsim check-history` command: read a history file in any format
-//! [`parse`](super::parse) knows, pair it into operations, and check that it is linearizable.
+//! [`parse`] knows, pair it into operations, and check that it is linearizable.
 //!
 //! Exit status: 0 linearizable, 1 not linearizable, 3 unknown (the search gave up), 2 bad
 //! input (an unreadable file, a parse or pairing error, a bad `--initial`), with
@@ -480,7 +480,7 @@ mod tests {
 
     fn sample(name: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/histories")
+            .join("../tests/data/histories")
             .join(name)
     }
 
