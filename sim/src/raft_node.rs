@@ -1,28 +1,24 @@
 //! raftsim's own `raft` crate behind the [`SimNode`] boundary, with the replicated key-value
 //! store and its session table as the state machine.
 
+use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
 use crate::node::{
-    Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
-    LogWrite, MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode,
-    StartContext, StoredEntry, StoredSnapshot,
+    ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite,
+    MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode, StartContext,
+    StoredEntry, StoredSnapshot,
 };
 use crate::situations::Situations;
-use raft::{
-    KvOp, KvOutput, KvStore, Replicated, SessionCommand, SessionLimits, SessionOutput, Stamped,
-};
+use raft::{KvOp, KvStore, Replicated, SessionLimits, Stamped};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 
 /// A `raft::Node` with its state machine, adapted to the simulator.
 #[derive(Debug)]
 pub struct RaftNode {
     node: raft::Node,
     state_machine: Replicated<KvStore>,
-    /// Requests this node logged and will answer once applied: by client, what it waits for.
-    waiting: BTreeMap<ClientId, Waiting>,
-    replies: Vec<(ClientId, ClientReply)>,
-    applied: Vec<Applied>,
+    /// The clients waiting here, and the replies and applied commands not yet handed over.
+    desk: ClientDesk,
     /// The deliberately broken rule, if any; the host reads the session and read mutations.
     mutation: Option<raft::Mutation>,
     /// The node's clock at its latest input, for the `session-expiry-by-local-clock` mutation
@@ -43,12 +39,6 @@ pub struct RaftNode {
     /// Entries, and their bytes, applied since the last snapshot.
     applied_since_snapshot: u64,
     applied_bytes_since_snapshot: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Waiting {
-    Register,
-    Op { session: u64, seq: u64 },
 }
 
 impl RaftNode {
@@ -175,61 +165,12 @@ impl RaftNode {
             }
             _ => session_command,
         };
-        match self.state_machine.apply(entry.index, session_command) {
-            SessionOutput::Registered { nonce, session } => {
-                if self.waiting.get(&nonce) == Some(&Waiting::Register) {
-                    self.waiting.remove(&nonce);
-                    self.replies
-                        .push((nonce, ClientReply::Registered { session }));
-                }
-            }
-            SessionOutput::Reply {
-                session,
-                seq,
-                output,
-                executed,
-            } => {
-                self.applied.push(Applied {
-                    index: entry.index,
-                    session,
-                    seq,
-                    executed,
-                });
-                let answered = self.answer(
-                    session,
-                    seq,
-                    ClientReply::Done {
-                        session,
-                        seq,
-                        result: op_result(output),
-                    },
-                );
-                if answered && !executed {
-                    self.situations.retry_answered_from_cache += 1;
-                }
-            }
-            SessionOutput::SessionExpired { session, seq } => {
-                if self.answer(session, seq, ClientReply::SessionExpired { session, seq }) {
-                    self.situations.session_expired += 1;
-                }
-            }
-            SessionOutput::Stale { .. } | SessionOutput::Malformed { .. } => {}
-        }
-    }
-
-    /// Replies to the client waiting for (`session`, `seq`) here, if any; true if one was.
-    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) -> bool {
-        let waiting = Waiting::Op { session, seq };
-        let client = self
-            .waiting
-            .iter()
-            .find(|(_, w)| **w == waiting)
-            .map(|(c, _)| *c);
-        if let Some(client) = client {
-            self.waiting.remove(&client);
-            self.replies.push((client, reply));
-        }
-        client.is_some()
+        self.desk.apply(
+            &mut self.state_machine,
+            entry.index,
+            session_command,
+            &mut self.situations,
+        );
     }
 
     /// The situations since the last call: the node's counters' growth, and the adapter's own.
@@ -257,36 +198,6 @@ impl RaftNode {
             now.snapshot_transfers_restarted - was.snapshot_transfers_restarted;
         s.snapshot_installed += now.snapshots_installed - was.snapshots_installed;
         s
-    }
-}
-
-/// The first byte of a command entry: what the rest is.
-const ENTRY_RAW: u8 = 0;
-const ENTRY_SESSION: u8 = 1;
-
-fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(bytes.len() + 1);
-    entry.push(tag);
-    entry.extend_from_slice(bytes);
-    entry
-}
-
-fn op_result(output: KvOutput) -> OpResult {
-    match output {
-        KvOutput::Value(v) => OpResult::Value(v),
-        KvOutput::Done => OpResult::Done,
-        KvOutput::CasOk => OpResult::CasOk,
-        KvOutput::CasFailed { .. } => OpResult::CasFailed,
-        KvOutput::TooLarge => OpResult::TooLarge,
-    }
-}
-
-fn kv_op(op: ClientOp) -> KvOp {
-    match op {
-        ClientOp::Get { key } => KvOp::Get { key },
-        ClientOp::Put { key, value } => KvOp::Put { key, value },
-        ClientOp::Append { key, value } => KvOp::Append { key, value },
-        ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
     }
 }
 
@@ -428,9 +339,7 @@ impl SimNode for RaftNode {
         Ok(RaftNode {
             node,
             state_machine,
-            waiting: BTreeMap::new(),
-            replies: Vec::new(),
-            applied: Vec::new(),
+            desk: ClientDesk::default(),
             mutation,
             local_now_ns: ctx.now_ns,
             counters_reported: raft::Counters::default(),
@@ -483,40 +392,18 @@ impl SimNode for RaftNode {
                     seq: *seq,
                     result: OpResult::Value(value),
                 };
-                self.replies.push((client, reply));
+                self.desk.reply(client, reply);
                 return;
             }
         }
-        let (command, waiting) = match request {
-            ClientRequest::Register => (
-                SessionCommand::Register { nonce: client },
-                Waiting::Register,
-            ),
-            ClientRequest::Op { session, seq, op } => (
-                SessionCommand::Request {
-                    session,
-                    seq,
-                    op: kv_op(op),
-                },
-                Waiting::Op { session, seq },
-            ),
-        };
-        // Section 6.3 of the dissertation: the leader stamps its clock into the entry; session
-        // expiry follows these stamps, never a server's own clock.
-        let bytes = Stamped {
-            time_ns: now_ns,
-            command,
-        }
-        .encode();
-        match self.node.propose(tagged(ENTRY_SESSION, &bytes)) {
-            Ok(_) => {
-                self.waiting.insert(client, waiting);
-            }
+        let (entry, waiting) = ClientDesk::entry(now_ns, client, request);
+        match self.node.propose(entry) {
+            Ok(_) => self.desk.wait(client, waiting),
             Err(raft::ProposeError::NotLeader { leader_hint, .. }) => {
-                self.replies
-                    .push((client, ClientReply::NotLeader { leader_hint }));
+                self.desk
+                    .reply(client, ClientReply::NotLeader { leader_hint });
             }
-            Err(raft::ProposeError::Backpressure) => self.replies.push((client, ClientReply::Busy)),
+            Err(raft::ProposeError::Backpressure) => self.desk.reply(client, ClientReply::Busy),
         }
     }
 
@@ -549,8 +436,8 @@ impl SimNode for RaftNode {
             }),
             must_sync: ready.must_sync,
             messages: ready.messages.into_iter().map(|m| (m.to, m)).collect(),
-            replies: std::mem::take(&mut self.replies),
-            applied: std::mem::take(&mut self.applied),
+            replies: self.desk.take_replies(),
+            applied: self.desk.take_applied(),
             situations: self.take_situations(),
             config_applied: self.config_applied.take(),
             snapshot: ready.snapshot.map(to_stored_snapshot),

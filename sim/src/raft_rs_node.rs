@@ -46,16 +46,14 @@
 // Generated protobuf structs are built field by field.
 #![allow(clippy::field_reassign_with_default)]
 
+use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
 use crate::node::{
-    Applied, ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState,
-    LogWrite, Membership, MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode,
-    StartContext, StoredEntry,
+    ClientId, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite, Membership,
+    MessageInfo, NodeId, NodeView, Output, Refusal, Role, SimNode, StartContext, StoredEntry,
 };
 use crate::situations::Situations;
 use protobuf::Message as _;
-use raft::{
-    KvOp, KvOutput, KvStore, Replicated, SessionCommand, SessionLimits, SessionOutput, Stamped,
-};
+use raft::{KvStore, Replicated, SessionLimits};
 use raftrs::eraftpb::{
     ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
     EntryType, MessageType,
@@ -182,12 +180,6 @@ fn entry_type_name(t: EntryType) -> &'static str {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Waiting {
-    Register,
-    Op { session: u64, seq: u64 },
-}
-
 /// A raft-rs `RawNode` with its state machine, adapted to the simulator.
 pub struct RaftRsNode {
     raw: RawNode<MemStorage>,
@@ -201,9 +193,7 @@ pub struct RaftRsNode {
     tick_ns: u64,
     next_tick_ns: u64,
     state_machine: Replicated<KvStore>,
-    waiting: BTreeMap<ClientId, Waiting>,
-    replies: Vec<(ClientId, ClientReply)>,
-    applied: Vec<Applied>,
+    desk: ClientDesk,
     situations: Situations,
     config_applied: Option<(u64, Membership)>,
     /// Per sync requested and not yet reported: the last Ready it covers, and the (index,
@@ -224,36 +214,6 @@ impl std::fmt::Debug for RaftRsNode {
             .field("term", &self.raw.raft.term)
             .field("state", &self.raw.raft.state)
             .finish_non_exhaustive()
-    }
-}
-
-/// The first byte of a command entry: what the rest is (as in [`crate::RaftNode`]).
-const ENTRY_RAW: u8 = 0;
-const ENTRY_SESSION: u8 = 1;
-
-fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
-    let mut entry = Vec::with_capacity(bytes.len() + 1);
-    entry.push(tag);
-    entry.extend_from_slice(bytes);
-    entry
-}
-
-fn op_result(output: KvOutput) -> OpResult {
-    match output {
-        KvOutput::Value(v) => OpResult::Value(v),
-        KvOutput::Done => OpResult::Done,
-        KvOutput::CasOk => OpResult::CasOk,
-        KvOutput::CasFailed { .. } => OpResult::CasFailed,
-        KvOutput::TooLarge => OpResult::TooLarge,
-    }
-}
-
-fn kv_op(op: ClientOp) -> KvOp {
-    match op {
-        ClientOp::Get { key } => KvOp::Get { key },
-        ClientOp::Put { key, value } => KvOp::Put { key, value },
-        ClientOp::Append { key, value } => KvOp::Append { key, value },
-        ClientOp::Cas { key, expected, new } => KvOp::Cas { key, expected, new },
     }
 }
 
@@ -475,61 +435,12 @@ impl RaftRsNode {
                 return;
             }
         };
-        match self.state_machine.apply(entry.index, session_command) {
-            SessionOutput::Registered { nonce, session } => {
-                if self.waiting.get(&nonce) == Some(&Waiting::Register) {
-                    self.waiting.remove(&nonce);
-                    self.replies
-                        .push((nonce, ClientReply::Registered { session }));
-                }
-            }
-            SessionOutput::Reply {
-                session,
-                seq,
-                output,
-                executed,
-            } => {
-                self.applied.push(Applied {
-                    index: entry.index,
-                    session,
-                    seq,
-                    executed,
-                });
-                let answered = self.answer(
-                    session,
-                    seq,
-                    ClientReply::Done {
-                        session,
-                        seq,
-                        result: op_result(output),
-                    },
-                );
-                if answered && !executed {
-                    self.situations.retry_answered_from_cache += 1;
-                }
-            }
-            SessionOutput::SessionExpired { session, seq } => {
-                if self.answer(session, seq, ClientReply::SessionExpired { session, seq }) {
-                    self.situations.session_expired += 1;
-                }
-            }
-            SessionOutput::Stale { .. } | SessionOutput::Malformed { .. } => {}
-        }
-    }
-
-    /// Replies to the client waiting for (`session`, `seq`) here, if any; true if one was.
-    fn answer(&mut self, session: u64, seq: u64, reply: ClientReply) -> bool {
-        let waiting = Waiting::Op { session, seq };
-        let client = self
-            .waiting
-            .iter()
-            .find(|(_, w)| **w == waiting)
-            .map(|(c, _)| *c);
-        if let Some(client) = client {
-            self.waiting.remove(&client);
-            self.replies.push((client, reply));
-        }
-        client.is_some()
+        self.desk.apply(
+            &mut self.state_machine,
+            entry.index,
+            session_command,
+            &mut self.situations,
+        );
     }
 
     fn leader_hint(&self) -> Option<NodeId> {
@@ -727,9 +638,7 @@ impl SimNode for RaftRsNode {
             tick_ns,
             next_tick_ns: ctx.now_ns.saturating_add(tick_ns),
             state_machine: Replicated::new(store, limits),
-            waiting: BTreeMap::new(),
-            replies: Vec::new(),
-            applied: Vec::new(),
+            desk: ClientDesk::default(),
             situations: Situations::default(),
             config_applied: None,
             unsynced: VecDeque::new(),
@@ -794,35 +703,14 @@ impl SimNode for RaftRsNode {
     fn submit(&mut self, now_ns: u64, client: ClientId, request: ClientRequest) {
         if !self.is_leader() {
             let leader_hint = self.leader_hint();
-            self.replies
-                .push((client, ClientReply::NotLeader { leader_hint }));
+            self.desk
+                .reply(client, ClientReply::NotLeader { leader_hint });
             return;
         }
-        let (command, waiting) = match request {
-            ClientRequest::Register => (
-                SessionCommand::Register { nonce: client },
-                Waiting::Register,
-            ),
-            ClientRequest::Op { session, seq, op } => (
-                SessionCommand::Request {
-                    session,
-                    seq,
-                    op: kv_op(op),
-                },
-                Waiting::Op { session, seq },
-            ),
-        };
-        // Section 6.3 of the dissertation: the leader stamps its clock into the entry.
-        let bytes = Stamped {
-            time_ns: now_ns,
-            command,
-        }
-        .encode();
-        match self.raw.propose(Vec::new(), tagged(ENTRY_SESSION, &bytes)) {
-            Ok(()) => {
-                self.waiting.insert(client, waiting);
-            }
-            Err(_) => self.replies.push((client, ClientReply::Busy)),
+        let (entry, waiting) = ClientDesk::entry(now_ns, client, request);
+        match self.raw.propose(Vec::new(), entry) {
+            Ok(()) => self.desk.wait(client, waiting),
+            Err(_) => self.desk.reply(client, ClientReply::Busy),
         }
         self.redraw_timeout();
     }
@@ -866,8 +754,8 @@ impl SimNode for RaftRsNode {
             self.unsynced.push_back((number, index, term));
         }
         self.redraw_timeout();
-        out.replies = std::mem::take(&mut self.replies);
-        out.applied = std::mem::take(&mut self.applied);
+        out.replies = self.desk.take_replies();
+        out.applied = self.desk.take_applied();
         out.situations = std::mem::take(&mut self.situations);
         out.config_applied = self.config_applied.take();
         out
