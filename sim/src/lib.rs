@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod checker;
+pub mod cli;
 pub mod client_desk;
 pub mod clients;
 pub mod disk;

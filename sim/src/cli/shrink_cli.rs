@@ -1,10 +1,10 @@
-//! `raftsim shrink`: the command line around [`sim::shrink`]. The wall clock is read here
+//! `raftsim shrink`: the command line around [`crate::shrink`]. The wall clock is read here
 //! only to end shrinking at `--time` and to say how long it took; no run reads it.
 
-use crate::hunt_cli::{interrupt_flag, jobs_or_cores};
-use crate::{parse_budget, parse_impl, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
-use sim::implementation::Implementation;
-use sim::shrink::{self, Request, ShrinkError, Shrunk, Sizes};
+use super::hunt_cli::{interrupt_flag, jobs_or_cores};
+use super::{parse_budget, parse_impl, EXIT_BAD_INPUT, EXIT_INTERRUPTED};
+use crate::implementation::Implementation;
+use crate::shrink::{self, Request, ShrinkError, Shrunk, Sizes};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +29,7 @@ pub struct ShrinkArgs {
     time: Duration,
     /// Threads trying candidates side by side; default: the machine's cores. The result does
     /// not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=sim::sweep::JOBS_MAX as u64))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::sweep::JOBS_MAX as u64))]
     jobs: Option<u64>,
     /// Only make the run explicit: write its drawn faults as `[[schedule]]` actions and its
     /// workload as `workload.at` and `[[operation]]`s, and cut nothing.
@@ -53,13 +53,13 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let mut scenario = match sim::scenario::load(&args.scenario) {
+    let mut scenario = match crate::scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return bad(e.to_string()),
     };
     scenario.implementation = args.implementation.unwrap_or(scenario.implementation);
     if let Some(name) = &args.mutation {
-        if let Err(e) = crate::check_mutation(scenario.implementation, name) {
+        if let Err(e) = super::check_mutation(scenario.implementation, name) {
             return bad(e);
         }
     }
@@ -86,7 +86,7 @@ pub fn shrink(args: ShrinkArgs) -> ExitCode {
         Err(e) => return bad(format!("{}: seed {seed}: {e}", args.scenario.display())),
     };
     let command = original_command(&args.scenario, seed, args.mutation.as_deref())
-        + &sim::implementation::flag(request.scenario.implementation);
+        + &crate::implementation::flag(request.scenario.implementation);
     let text = shrink::file_text(&shrunk, &command, args.mutation.as_deref());
     if let Err(e) = write_output(&output, &text) {
         return bad(e);
@@ -187,7 +187,7 @@ fn sizes_line(s: &Sizes) -> String {
          {} client operations; {} events",
         s.nodes,
         s.clients,
-        sim::scenario::format_duration(s.duration_ns),
+        crate::scenario::format_duration(s.duration_ns),
         s.actions,
         s.random_fault_kinds,
         s.proposals,

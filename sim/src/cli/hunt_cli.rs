@@ -1,10 +1,10 @@
 //! `raftsim hunt` and `raftsim bugs`: the wall-clock side of hunting (deadlines, progress,
 //! the time to a finding). The clock decides only when a hunt stops, never what a run does.
 
-use crate::{BugsArgs, HuntArgs, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_VIOLATION};
+use super::{BugsArgs, HuntArgs, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_VIOLATION};
+use crate::hunt::{self, HuntScenario, Plan};
+use crate::implementation::Implementation;
 use serde::Serialize;
-use sim::hunt::{self, HuntScenario, Plan};
-use sim::implementation::Implementation;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +48,7 @@ fn load_library(
         let mut text = std::fs::read_to_string(&file)
             .map_err(|e| format!("{}: cannot read the scenario file: {e}", file.display()))?;
         let path = file.display().to_string();
-        let mut scenario = sim::scenario::parse(&path, &text).map_err(|e| e.to_string())?;
+        let mut scenario = crate::scenario::parse(&path, &text).map_err(|e| e.to_string())?;
         if let Some(i) = implementation.filter(|&i| i != scenario.implementation) {
             scenario.implementation = i;
             text = scenario.to_toml();
@@ -65,7 +65,7 @@ fn load_library(
 /// `--mutation NAME` must be one of every scenario's implementation.
 fn check_mutation(scenarios: &[HuntScenario], name: &str) -> Result<(), String> {
     for s in scenarios {
-        crate::check_mutation(s.scenario.implementation, name)
+        super::check_mutation(s.scenario.implementation, name)
             .map_err(|e| format!("{}: {e}", s.path))?;
     }
     Ok(())
@@ -156,9 +156,9 @@ pub(crate) fn hunt(args: HuntArgs) -> ExitCode {
     let report = hunt::Report::new(&plan, &result, wall_s, was_interrupted);
     if args.json {
         let json = serde_json::to_string(&report).expect("a report always serializes");
-        sim::history::cli::print_out(&format!("{json}\n"));
+        crate::history::cli::print_out(&format!("{json}\n"));
     } else {
-        sim::history::cli::print_out(&report.human());
+        crate::history::cli::print_out(&report.human());
     }
     match (&report.finding, was_interrupted) {
         (Some(_), _) => ExitCode::from(EXIT_VIOLATION),
@@ -235,22 +235,22 @@ fn shrink_finding(
     interrupted: &AtomicBool,
 ) -> Result<ShrunkRow, String> {
     let path = Path::new(&finding.file);
-    let scenario = sim::scenario::load(path).map_err(|e| e.to_string())?;
-    let request = sim::shrink::Request {
+    let scenario = crate::scenario::load(path).map_err(|e| e.to_string())?;
+    let request = crate::shrink::Request {
         scenario,
         seed: finding.seed,
         mutation: Some(mutation.to_string()),
         jobs,
         explicit_only: false,
-        seeds: sim::shrink::SEEDS_DEFAULT,
+        seeds: crate::shrink::SEEDS_DEFAULT,
     };
-    let (result, wall_s) = crate::shrink_cli::timed_shrink(&request, budget, interrupted);
+    let (result, wall_s) = super::shrink_cli::timed_shrink(&request, budget, interrupted);
     let shrunk = result.map_err(|e| format!("{}: {e}", finding.file))?;
     let command = format!(
         "raftsim run {} --seed {} --mutation {mutation}",
         finding.file, finding.seed
     );
-    let text = sim::shrink::file_text(&shrunk, &command, Some(mutation));
+    let text = crate::shrink::file_text(&shrunk, &command, Some(mutation));
     let file = finding.file.trim_end_matches(".toml").to_string() + ".shrunk.toml";
     std::fs::write(&file, text).map_err(|e| format!("{file}: {e}"))?;
     Ok(ShrunkRow {
@@ -368,9 +368,9 @@ pub(crate) fn bugs(args: BugsArgs) -> ExitCode {
     };
     if args.json {
         let json = serde_json::to_string(&report).expect("a report always serializes");
-        sim::history::cli::print_out(&format!("{json}\n"));
+        crate::history::cli::print_out(&format!("{json}\n"));
     } else {
-        sim::history::cli::print_out(&bugs_table(&report, mutations.len()));
+        crate::history::cli::print_out(&bugs_table(&report, mutations.len()));
     }
     let all_found = report.found == mutations.len();
     match (was_interrupted, all_found && clean.finding.is_none()) {
