@@ -5,7 +5,9 @@
 //! and commit index never go back, the commit index stays within the log, writes that messages
 //! depend on ask for a sync, committed entries come once each and in order, a node has one
 //! role per term at most once, a rejected input changes nothing, the disk holds what the node
-//! holds, and the node restores from the disk it wrote.
+//! holds, and the node restores from the disk it wrote. A node restored with a planted
+//! mutation (`Config::mutation`) breaks some of these by design; it is fed the same inputs and
+//! held only to never panicking (seed `mutated-vote-not-persisted`).
 //!
 //! raft's types do not derive `Arbitrary`: the input is made of mirror types below, turned into
 //! raft's at the moment they are used. Numbers are mostly drawn relative to the node's state
@@ -52,6 +54,9 @@ fuzz_target!(|input: FuzzInput| {
         return;
     };
     for step in &input.inputs.0 {
+        if harness.halted {
+            break;
+        }
         harness.apply(step);
     }
 });
@@ -531,6 +536,13 @@ struct Harness {
     restarts: u64,
     now_ns: u64,
     disk: Disk,
+    /// Whether the node's invariants are checked: a node without a planted mutation. A
+    /// mutated node breaks some of them by design (`VoteNotPersisted` writes a hard state
+    /// without its vote), so it is only held to what `raftsim bugs` needs of it: no input
+    /// panics it.
+    checked: bool,
+    /// Set when a mutated node wrote state it cannot restore from: the run ends there.
+    halted: bool,
     /// Entries through here were handed over in `Ready::committed` (or by a snapshot).
     applied: Index,
     term: Term,
@@ -581,6 +593,7 @@ impl Harness {
             );
         }
         let node = restored.ok()?;
+        let checked = config.mutation.is_none();
         let disk = Disk {
             hard_state,
             snapshot,
@@ -597,6 +610,8 @@ impl Harness {
             restarts: 0,
             now_ns,
             disk,
+            checked,
+            halted: false,
         };
         harness.check_state();
         harness.take_ready(None);
@@ -659,7 +674,10 @@ impl Harness {
                 self.node, self.now_ns
             );
         }
-        if let Some(why) = &rejected {
+        if self.halted {
+            return;
+        }
+        if let Some(why) = rejected.as_ref().filter(|_| self.checked) {
             let after = Observed::of(&self.node);
             assert_eq!(before, after, "a rejected input ({why}) changed the node");
         }
@@ -681,6 +699,9 @@ impl Harness {
             Ok(index) => index,
             Err(e) => return Some(e.to_string()),
         };
+        if !self.checked {
+            return None;
+        }
         assert_eq!(
             self.node.role(),
             Role::Leader,
@@ -710,6 +731,12 @@ impl Harness {
         );
         self.node = match restored {
             Ok(node) => node,
+            // A planted bug may persist a log shorter than its commit index, and the node
+            // then refuses it, as it should.
+            Err(_) if !self.checked => {
+                self.halted = true;
+                return;
+            }
             Err(e) => panic!("a node cannot restore the state it persisted: {e}"),
         };
         // The state machine is rebuilt from the snapshot; committed entries come again.
@@ -718,6 +745,9 @@ impl Harness {
 
     /// Checks the node's state against what the harness saw before.
     fn check_state(&mut self) {
+        if !self.checked {
+            return;
+        }
         let node = &self.node;
         let (term, commit, role) = (node.term(), node.commit_index(), node.role());
         assert!(
@@ -764,6 +794,10 @@ impl Harness {
     /// Takes the `Ready`, checks it, writes it to the disk and checks the disk.
     fn take_ready(&mut self, rejected: Option<&str>) {
         let ready = self.node.take_ready();
+        if !self.checked {
+            self.disk.write(&ready);
+            return;
+        }
         if let Some(why) = rejected {
             assert!(
                 ready.is_empty(),
