@@ -86,6 +86,11 @@ pub struct Violation {
     pub time_ns: u64,
     /// What exactly was seen.
     pub detail: String,
+    /// For an expectation or a liveness failure, which condition failed (`leader`,
+    /// `clients`; for an `[[expect]]`, the conditions it broke, such as `commits_min,leader`):
+    /// a shrunk run must fail the same way, not merely the same invariant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +125,9 @@ struct NodeMirror {
     base_membership: Option<Membership>,
     /// The configuration before any configuration entry.
     bootstrap: Membership,
+    /// Under [`ConfigRule::Applied`], the configuration entry the node applied last, with its
+    /// index; `None` before any (or after a restart, until it applies one again).
+    applied: Option<(u64, Membership)>,
     /// The configurations in effect at some moment of the current event before its end: the
     /// one before its log write, and each one the write added but a later one replaced. A
     /// leader may commit, then append a configuration, in one event (or the other way round):
@@ -137,17 +145,29 @@ impl NodeMirror {
             configs: Vec::new(),
             base_membership: None,
             bootstrap,
+            applied: None,
             configs_during_event: Vec::new(),
         }
     }
 
-    /// The configuration in effect: the latest in the log, else the snapshot's (section 6).
-    fn membership(&self) -> &Membership {
-        self.configs
-            .last()
+    /// The configuration in effect under `rule`. [`ConfigRule::Appended`]: the latest in the
+    /// log, else the snapshot's (section 6). [`ConfigRule::Applied`]: the latest applied, else
+    /// the snapshot's if newer.
+    fn membership_under(&self, rule: ConfigRule) -> &Membership {
+        let latest = match rule {
+            ConfigRule::Appended => self.configs.last(),
+            ConfigRule::Applied => self.applied.as_ref().filter(|(i, _)| *i > self.base),
+        };
+        latest
             .map(|(_, m)| m)
             .or(self.base_membership.as_ref())
             .unwrap_or(&self.bootstrap)
+    }
+
+    /// The configuration in effect under the thesis's rule, [`ConfigRule::Appended`].
+    #[cfg(test)]
+    fn membership(&self) -> &Membership {
+        self.membership_under(ConfigRule::Appended)
     }
 
     fn last_index(&self) -> u64 {
@@ -208,10 +228,27 @@ impl NodeMirror {
     }
 }
 
+/// When a configuration entry takes effect at the node that holds it, which decides the
+/// quorum a leader's commit needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConfigRule {
+    /// As soon as it is in the log, committed or not (dissertation section 4.1): raftsim's
+    /// Raft.
+    #[default]
+    Appended,
+    /// Once it is committed and applied (etcd raft, tikv/raft-rs): until then a leader counts
+    /// with the configuration before it. Safe because such implementations let one change be
+    /// pending at a time. Every server, one that joins later too, starts from the cluster's
+    /// first configuration (`StartContext::cluster_voters`) and applies the changes to it.
+    Applied,
+}
+
 /// The online checker.
 #[derive(Debug)]
 pub struct Checker {
     nodes: Vec<NodeMirror>,
+    /// When the nodes' configurations take effect.
+    rule: ConfigRule,
     /// The leader of each term seen.
     leaders: BTreeMap<u64, NodeId>,
     /// By index: every (term, chain) seen in any log at that index. It is never trimmed: a
@@ -242,12 +279,32 @@ impl Checker {
             nodes: (1..=nodes)
                 .map(|id| NodeMirror::new(initial, bootstrap(id)))
                 .collect(),
+            rule: ConfigRule::Appended,
             leaders: BTreeMap::new(),
             marks_by_index: Vec::new(),
             commit_to_check: None,
             committed: Vec::new(),
             leaders_with_shorter_log: 0,
         }
+    }
+
+    /// The checker, with configurations taking effect by `rule`.
+    pub fn with_rule(mut self, rule: ConfigRule) -> Checker {
+        self.rule = rule;
+        self
+    }
+
+    /// `node` applied the configuration entry at `index`, which puts `membership` in effect
+    /// under [`ConfigRule::Applied`] (the one it replaces stays acceptable for the commits of
+    /// this event). Ignored under [`ConfigRule::Appended`].
+    pub fn on_config_applied(&mut self, node: NodeId, index: u64, membership: Membership) {
+        if self.rule != ConfigRule::Applied {
+            return;
+        }
+        let mirror = &mut self.nodes[(node - 1) as usize];
+        let before = mirror.membership_under(ConfigRule::Applied).clone();
+        mirror.configs_during_event.push(before);
+        mirror.applied = Some((index, membership));
     }
 
     /// The leader of every term, as seen.
@@ -286,6 +343,7 @@ impl Checker {
         mirror.base = snapshot.map_or(0, |s| s.index);
         mirror.base_mark = base_mark;
         mirror.base_membership = snapshot.map(|s| s.membership.clone());
+        mirror.applied = None;
         mirror.log.clear();
         mirror.configs.clear();
         mirror.view = view;
@@ -433,12 +491,13 @@ impl Checker {
                 detail,
             ));
         }
-        let before = mirror.membership().clone();
+        let rule = self.rule;
+        let before = mirror.membership_under(rule).clone();
         mirror.configs_during_event.push(before);
         mirror.truncate_after(write.from_index - 1);
         for entry in &write.entries {
-            if entry.kind == EntryKind::Config {
-                let replaced = mirror.membership().clone();
+            if entry.kind == EntryKind::Config && rule == ConfigRule::Appended {
+                let replaced = mirror.membership_under(ConfigRule::Appended).clone();
                 mirror.configs_during_event.push(replaced);
             }
             let mark = mirror
@@ -547,7 +606,7 @@ impl Checker {
         holds: impl Fn(NodeId) -> bool + Copy,
         what: &str,
     ) -> Result<(), Violation> {
-        let config = self.nodes[(leader - 1) as usize].membership();
+        let config = self.nodes[(leader - 1) as usize].membership_under(self.rule);
         if config.has_quorum(holds) || during.iter().any(|c| c.has_quorum(holds)) {
             return Ok(());
         }
@@ -725,6 +784,7 @@ fn check_log_matching(
 
 fn violation(invariant: Invariant, nodes: Vec<NodeId>, time_ns: u64, detail: String) -> Violation {
     Violation {
+        clause: None,
         invariant,
         nodes,
         time_ns,
@@ -1247,6 +1307,71 @@ mod tests {
         c.on_view(6, 3, view(Role::Leader, 3, 4)).unwrap();
         // Node 2's log, counted from its base, was shorter than node 1's; node 3's was not.
         assert_eq!(c.leaders_with_shorter_log(), 1);
+    }
+
+    #[test]
+    fn a_configuration_counts_from_when_it_takes_effect() {
+        // Dissertation section 4.1: a server uses the latest configuration in its log. etcd
+        // raft and raft-rs use it once applied instead (ConfigRule::Applied): until then a
+        // leader's commit needs a majority of the configuration before it.
+        let bootstrap = |_| Membership::simple(&[1, 2, 3]);
+        let grown = Membership::simple(&[1, 2, 3, 4, 5]);
+        let log = vec![config_entry(1, 1, &grown), entry(2, 1, 2), entry(3, 1, 3)];
+        let leader = view(Role::Leader, 1, 0);
+        let f = view(Role::Follower, 1, 0);
+        let run = |rule: ConfigRule, apply_first: bool| {
+            let mut c = Checker::new(5, f, bootstrap).with_rule(rule);
+            c.on_log_write(1, 1, &write(1, log.clone()), &leader)
+                .unwrap();
+            c.on_view(1, 1, leader).unwrap();
+            c.on_log_write(1, 2, &write(1, log.clone()), &f).unwrap();
+            if apply_first {
+                c.on_config_applied(1, 1, grown.clone());
+                c.on_view(2, 1, view(Role::Leader, 1, 1))?;
+            }
+            // Index 3 is on nodes 1 and 2 only.
+            c.on_view(3, 1, view(Role::Leader, 1, 3))
+        };
+        let v = run(ConfigRule::Appended, false).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(v.detail.contains("[1, 2, 3, 4, 5]"), "{}", v.detail);
+        run(ConfigRule::Applied, false).unwrap();
+        let v = run(ConfigRule::Applied, true).unwrap_err();
+        assert_eq!(v.invariant, Invariant::QuorumCommit);
+        assert!(v.detail.contains("[1, 2, 3, 4, 5]"), "{}", v.detail);
+        // Under the thesis's rule, what a node applies changes nothing: index 1 already
+        // needs three of five.
+        let v = run(ConfigRule::Appended, true).unwrap_err();
+        assert!(v.detail.contains("committed index 1"), "{}", v.detail);
+    }
+
+    #[test]
+    fn a_configuration_applied_in_the_event_of_a_commit_may_have_decided_it() {
+        // A leader that commits with the old configuration and applies the new one in the
+        // same output decided the commit under the old one.
+        let grown = Membership::simple(&[1, 2, 3, 4, 5]);
+        let log = vec![config_entry(1, 1, &grown), entry(2, 1, 2)];
+        let leader = view(Role::Leader, 1, 0);
+        let f = view(Role::Follower, 1, 0);
+        let mut c =
+            Checker::new(5, f, |_| Membership::simple(&[1, 2, 3])).with_rule(ConfigRule::Applied);
+        c.on_log_write(1, 1, &write(1, log.clone()), &leader)
+            .unwrap();
+        c.on_view(1, 1, leader).unwrap();
+        c.on_log_write(1, 2, &write(1, log.clone()), &f).unwrap();
+        c.on_config_applied(1, 1, grown.clone());
+        c.on_view(2, 1, view(Role::Leader, 1, 2)).unwrap();
+        // After a restart the node counts with the bootstrap again until it re-applies.
+        let durable = DurableState {
+            log: log.clone(),
+            ..DurableState::default()
+        };
+        c.restarted(3, 1, &durable, f).unwrap();
+        assert_eq!(
+            c.nodes[0].membership_under(ConfigRule::Applied),
+            &Membership::simple(&[1, 2, 3])
+        );
+        assert_eq!(c.nodes[0].membership_under(ConfigRule::Appended), &grown);
     }
 
     #[test]

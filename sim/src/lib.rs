@@ -39,7 +39,7 @@ pub mod trace_log;
 /// re-exported so that `sim::history::...` paths keep working.
 pub use ::history;
 
-pub use checker::{Invariant, Violation};
+pub use checker::{ConfigRule, Invariant, Violation};
 pub use node::{NodeId, NodeView, SimNode};
 pub use raft_node::RaftNode;
 pub use raft_rs_node::RaftRsNode;

@@ -2,6 +2,7 @@
 //! through [`SimNode`] and judges it by what it writes to its disk and by its [`NodeView`].
 //! Nothing else of an implementation is visible to the simulator or its checkers.
 
+use crate::checker::ConfigRule;
 use crate::situations::Situations;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -466,6 +467,10 @@ pub struct StartContext<'a> {
     /// The voters of the cluster's first configuration; empty for a server that joins later
     /// and learns the configuration from the leader's log.
     pub voters: &'a [NodeId],
+    /// The voters of the cluster's first configuration, also for a server that joins later:
+    /// for an implementation that, like raft-rs, starts every server from the same initial
+    /// configuration and applies the log's changes to it ([`ConfigRule::Applied`]).
+    pub cluster_voters: &'a [NodeId],
     /// Protocol timing and limits, and implementation-specific options.
     pub settings: &'a NodeSettings,
     /// Seed for the node's own random stream (election jitter); different per incarnation.
@@ -549,6 +554,12 @@ pub trait SimNode: Sized {
     /// The implementation's message type: hashed into the trace, and kept as data in a full
     /// trace (`raftsim run --trace`), so it must serialize.
     type Message: Clone + Debug + Hash + serde::Serialize;
+
+    /// When a configuration entry takes effect at a node: once in its log (the thesis's rule,
+    /// the default) or once applied (etcd raft, raft-rs). The checker counts a leader's
+    /// commit quorum with the configuration this rule puts in effect, and with
+    /// [`ConfigRule::Applied`] learns of applied ones from `Output::config_applied`.
+    const CONFIG_RULE: ConfigRule = ConfigRule::Appended;
 
     /// Starts a node fresh (empty `durable`) or from what an earlier incarnation synced.
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String>;

@@ -29,23 +29,33 @@
 //! - **Limits.** `max_size_per_msg` is `msg_entries_max` times [`ENTRY_BYTES_ESTIMATE`] (raft-rs
 //!   limits bytes, the scenario counts entries); `max_inflight_msgs` is `inflight_msgs_max`;
 //!   `max_uncommitted_size` stays unlimited (raft-rs counts bytes there too).
-//! - **Membership** changes are refused (`Refusal::Invalid`): not built yet. Two things stand
-//!   in the way (seen with a first version, see the branch's report): raft-rs puts a
-//!   configuration in effect when it is applied, while raftsim's checkers take the latest
-//!   configuration entry of a log as in effect (section 6), so a raft-rs leader committing
-//!   with a majority of the old configuration before applying the new one is reported as a
-//!   `QuorumCommit` violation; and a server that joins later has no bootstrap configuration
-//!   to apply the log's changes to (raft-rs expects it to be initialized from a snapshot).
-//!   What exists is the storage side: a configuration entry is stored as the [`Membership`] it
-//!   puts in effect (its change applied to the one before it), and a restart rebuilds
-//!   raft-rs's `ConfChangeV2` entries from the differences between consecutive memberships;
-//!   a leader leaves an `Explicit` joint configuration it applied with an empty change.
+//! - **Membership.** `change_membership` proposes one `ConfChangeV2`: raft-rs's simple change
+//!   for a single server, a joint configuration (`Explicit`) for more, which a leader leaves
+//!   with an empty change once it applied it. raft-rs puts a configuration in effect when it
+//!   is applied, not when it is appended: the adapter declares [`ConfigRule::Applied`], and the
+//!   checker counts each commit's quorum with the configuration the leader had applied.
+//!   Every server, one that joins later too, starts from the cluster's first configuration
+//!   (`StartContext::cluster_voters`) and applies the log's changes to it, as raft-rs asks
+//!   ("all start states are the same on all nodes"). A configuration entry is stored as the
+//!   [`Membership`] it puts in effect, and a restart rebuilds the `ConfChangeV2` entries from
+//!   the differences between consecutive memberships.
+//! - **The leader's own removal.** raft-rs 0.7 keeps a leader that applied its own removal in
+//!   office, and then panics in `maybe_commit` (its progress is gone). raft-rs's contract, as
+//!   TiKV applies it, is never to remove the leader: a leader asked to remove itself, or to
+//!   leave a joint configuration in which it is only an outgoing voter, transfers leadership to
+//!   the most up-to-date remaining voter and answers `Busy`; the simulator asks the new leader.
+//!   A leader that applies its own removal anyway (elected with it unapplied in its log) steps
+//!   down. `scenarios/regressions/raft-rs/` holds the run that showed the panic.
+//! - **Removed servers** that never apply their removal campaign forever; without
+//!   `check_quorum` (an `[implementation_options]` switch) raft-rs members step down for their
+//!   vote requests, and the cluster may stay leaderless (`scenarios/regressions/raft-rs/`).
 //! - **Snapshots** are not supported: the adapter never compacts, and a `MsgSnapshot` is
 //!   refused.
 
 // Generated protobuf structs are built field by field.
 #![allow(clippy::field_reassign_with_default)]
 
+use crate::checker::ConfigRule;
 use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
 use crate::node::{
     ClientId, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite, Membership,
@@ -326,6 +336,45 @@ fn change_between(prev: &Membership, next: &Membership) -> ConfChangeV2 {
     cc
 }
 
+/// The configuration `current` becomes once `add` are voters and `remove` are gone, or why
+/// the request is invalid (the same rules as raftsim's Raft).
+fn next_membership(
+    current: &Membership,
+    add: &[NodeId],
+    remove: &[NodeId],
+) -> Result<Membership, Refusal> {
+    let invalid = |reason: &str, id: NodeId| Err(Refusal::Invalid(format!("{reason}: {id}")));
+    if let Some(&id) = add
+        .iter()
+        .find(|&&id| id == 0 || current.voters.contains(&id))
+    {
+        return invalid("an added server is already a voter", id);
+    }
+    if let Some(&id) = remove.iter().find(|&&id| !current.voters.contains(&id)) {
+        return invalid("a removed server is not a voter", id);
+    }
+    if let Some(&id) = add.iter().find(|id| remove.contains(id)) {
+        return invalid("a server both added and removed", id);
+    }
+    let voters: Vec<NodeId> = (current.voters.iter())
+        .filter(|v| !remove.contains(v))
+        .chain(add)
+        .copied()
+        .collect();
+    if voters.is_empty() {
+        return Err(Refusal::Invalid("no voter would remain".into()));
+    }
+    let learners = (current.learners.iter())
+        .filter(|l| !add.contains(l))
+        .copied()
+        .collect();
+    Ok(Membership {
+        voters: sorted(voters),
+        voters_outgoing: Vec::new(),
+        learners: sorted(learners),
+    })
+}
+
 fn membership_of(cs: &ConfState) -> Membership {
     Membership {
         voters: sorted(cs.voters.clone()),
@@ -422,7 +471,10 @@ impl RaftRsNode {
                     .apply_conf_change(&cc)
                     .map_err(|e| format!("entry {}: {e}", entry.index))
             }) {
-                Ok(cs) => self.config_applied = Some((entry.index, membership_of(&cs))),
+                Ok(cs) => {
+                    self.config_applied = Some((entry.index, membership_of(&cs)));
+                    self.step_down_if_removed();
+                }
                 Err(e) => self.conf_change_errors.push(e),
             }
             return;
@@ -443,6 +495,26 @@ impl RaftRsNode {
         );
     }
 
+    /// A leader asked to remove itself transfers its leadership to the most up-to-date voter
+    /// of `next` first (raft-rs keeps a removed leader in office), and the change is asked of
+    /// that node.
+    fn hand_over(&mut self, next: &Membership) -> Refusal {
+        let prs = self.raw.raft.prs();
+        let target = next
+            .voters
+            .iter()
+            .copied()
+            .filter(|&v| v != self.id)
+            .filter_map(|v| prs.get(v).map(|p| (p.matched, std::cmp::Reverse(v))))
+            .max()
+            .map(|(_, std::cmp::Reverse(v))| v);
+        if let Some(target) = target {
+            self.raw.transfer_leader(target);
+            self.redraw_timeout();
+        }
+        Refusal::Busy
+    }
+
     fn leader_hint(&self) -> Option<NodeId> {
         Some(self.raw.raft.leader_id).filter(|&l| l != 0)
     }
@@ -452,18 +524,40 @@ impl RaftRsNode {
     }
 
     /// A leader leaves a joint configuration it applied (raft-rs leaves by itself only one
-    /// entered with an `Auto` transition; this adapter enters with `Explicit`).
+    /// entered with an `Auto` transition; this adapter enters with `Explicit`). A leader that
+    /// is only an outgoing voter would remove itself by leaving: it hands over to an incoming
+    /// voter instead, which then leaves.
     fn maybe_leave_joint(&mut self) {
         let raft = &self.raw.raft;
         let cs = raft.prs().conf().to_conf_state();
-        if self.is_leader()
+        let ready = self.is_leader()
             && !cs.voters_outgoing.is_empty()
             && !cs.auto_leave
-            && raft.pending_conf_index <= raft.raft_log.applied
-        {
-            let _ = self
-                .raw
-                .propose_conf_change(Vec::new(), ConfChangeV2::default());
+            && raft.pending_conf_index <= raft.raft_log.applied;
+        if !ready {
+            return;
+        }
+        if !cs.voters.contains(&self.id) {
+            if raft.lead_transferee.is_none() {
+                self.hand_over(&membership_of(&cs));
+            }
+            return;
+        }
+        let _ = self
+            .raw
+            .propose_conf_change(Vec::new(), ConfChangeV2::default());
+    }
+
+    /// After applying a configuration: a leader that is no longer a voter steps down. raft-rs
+    /// 0.7 keeps it in office (`post_conf_change`, whose notes say it should step down) and
+    /// then panics in `maybe_commit` on its missing progress. A leader gets there when it was
+    /// elected with its own removal still unapplied in its log.
+    fn step_down_if_removed(&mut self) {
+        let raft = &mut self.raw.raft;
+        if raft.state == StateRole::Leader && !raft.prs().conf().voters().contains(self.id) {
+            let term = raft.term;
+            raft.become_follower(term, raftrs::INVALID_ID);
+            self.situations.leader_removed += 1;
         }
     }
 
@@ -542,6 +636,7 @@ impl RaftRsNode {
 
 impl SimNode for RaftRsNode {
     type Message = RsMessage;
+    const CONFIG_RULE: ConfigRule = ConfigRule::Applied;
 
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
         if let Some(name) = ctx.mutation {
@@ -581,7 +676,9 @@ impl SimNode for RaftRsNode {
         }
         config.validate().map_err(|e| e.to_string())?;
 
-        let initial = Membership::simple(&sorted(ctx.voters.to_vec()));
+        // Every server starts from the cluster's first configuration, one that joins later
+        // too: raft-rs applies the log's changes to it (see the module's notes).
+        let initial = Membership::simple(&sorted(ctx.cluster_voters.to_vec()));
         let mut configs = BTreeMap::new();
         let mut entries = Vec::new();
         let mut prev = initial.clone();
@@ -604,10 +701,10 @@ impl SimNode for RaftRsNode {
             }
             entries.push(e);
         }
-        let storage = if ctx.voters.is_empty() {
+        let storage = if initial.voters.is_empty() {
             MemStorage::new()
         } else {
-            MemStorage::new_with_conf_state(ConfState::from((ctx.voters.to_vec(), vec![])))
+            MemStorage::new_with_conf_state(ConfState::from((initial.voters.clone(), vec![])))
         };
         let last_index = entries.last().map_or(0, |e| e.index);
         {
@@ -723,16 +820,40 @@ impl SimNode for RaftRsNode {
         self.redraw_timeout();
     }
 
-    /// Not built yet: see the module's notes on membership.
+    /// One `ConfChangeV2`: a single change as raft-rs's simple change, more as a joint
+    /// configuration (`Explicit`, left once applied by `maybe_leave_joint`). See the module's
+    /// notes on membership for the leader's own removal.
     fn change_membership(
         &mut self,
         _now_ns: u64,
-        _add: &[NodeId],
-        _remove: &[NodeId],
+        add: &[NodeId],
+        remove: &[NodeId],
     ) -> Result<(), Refusal> {
-        Err(Refusal::Invalid(
-            "raft-rs adapter: membership changes not built yet".into(),
-        ))
+        if !self.is_leader() {
+            return Err(Refusal::NotLeader {
+                leader_hint: self.leader_hint(),
+            });
+        }
+        let raft = &self.raw.raft;
+        // raft-rs leaves a new leader's whole log pending (`pending_conf_index`), so this also
+        // waits for an entry of the leader's term to apply (the single-server change fix).
+        let pending = raft.pending_conf_index > raft.raft_log.applied;
+        let cs = raft.prs().conf().to_conf_state();
+        if pending || !cs.voters_outgoing.is_empty() || raft.lead_transferee.is_some() {
+            return Err(Refusal::Busy);
+        }
+        let current = membership_of(&cs);
+        let next = next_membership(&current, add, remove)?;
+        if remove.contains(&self.id) {
+            return Err(self.hand_over(&next));
+        }
+        let mut cc = change_between(&current, &next);
+        if cc.get_changes().len() > 1 {
+            cc.set_transition(ConfChangeTransition::Explicit);
+        }
+        let result = self.raw.propose_conf_change(Vec::new(), cc);
+        self.redraw_timeout();
+        result.map_err(|_| Refusal::Busy)
     }
 
     fn take_output(&mut self) -> Output<RsMessage> {

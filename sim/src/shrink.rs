@@ -290,6 +290,10 @@ struct Shrinker<'a> {
     seeds: u64,
     mutation: Option<String>,
     target: Invariant,
+    /// The condition the original run failed, for an expectation or a liveness failure: a
+    /// candidate failing another one (a 1-node cluster that commits nothing, say) does not
+    /// count.
+    clause: Option<String>,
     jobs: usize,
     stop: &'a AtomicBool,
     runs: u64,
@@ -312,7 +316,7 @@ impl Shrinker<'_> {
             if let Some(v) = outcome
                 .violation
                 .as_ref()
-                .filter(|v| v.invariant == self.target)
+                .filter(|v| v.invariant == self.target && v.clause == self.clause)
             {
                 let failing = Failing {
                     events: outcome.trace.len(),
@@ -398,6 +402,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
         seeds: request.seeds.max(1),
         mutation: request.mutation.clone(),
         target: violation.invariant,
+        clause: violation.clause.clone(),
         jobs: request.jobs.clamp(1, pool::JOBS_MAX),
         stop,
         runs: 1,

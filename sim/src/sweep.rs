@@ -413,6 +413,7 @@ impl RunSummary {
                 nodes: Vec::new(),
                 time_ns: 0,
                 detail: format!("panicked: {message}"),
+                clause: None,
             }),
             events: 0,
             sim_time_ns: 0,

@@ -162,6 +162,7 @@ impl<N: SimNode> Simulator<N> {
                     nodes: vec![node],
                     time_ns: self.now_ns,
                     detail,
+                    clause: None,
                 };
                 return Err(Failure::Violation(violation));
             }
@@ -187,6 +188,7 @@ impl<N: SimNode> Simulator<N> {
             nodes: Vec::new(),
             time_ns: self.now_ns,
             detail,
+            clause: None,
         })
     }
 }
@@ -221,7 +223,7 @@ pub(super) fn check_linearizability(
             let more = key.minimal.len() - SHOWN_MAX;
             detail.push_str(&format!("\n    ... and {more} more (all of them in --json)"));
         }
-        Violation { invariant: Invariant::Linearizability, nodes: Vec::new(), time_ns: now_ns, detail }
+        Violation { invariant: Invariant::Linearizability, nodes: Vec::new(), time_ns: now_ns, detail, clause: None }
     });
     (report, violation)
 }

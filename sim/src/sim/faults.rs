@@ -789,25 +789,30 @@ impl<N: SimNode> Simulator<N> {
         let messages = end.messages - start.messages;
         let leaders = end.leaders - start.leaders;
         let mut broken = Vec::new();
+        let mut clause = Vec::new();
         if e.commits_max.is_some_and(|m| committed > m) {
+            clause.push("commits_max");
             broken.push(format!(
                 "{committed} entries committed, at most {} expected",
                 e.commits_max.unwrap_or(0)
             ));
         }
         if e.commits_min.is_some_and(|m| committed < m) {
+            clause.push("commits_min");
             broken.push(format!(
                 "{committed} entries committed, at least {} expected",
                 e.commits_min.unwrap_or(0)
             ));
         }
         if e.messages_max.is_some_and(|m| messages > m) {
+            clause.push("messages_max");
             broken.push(format!(
                 "{messages} messages sent, at most {} expected",
                 e.messages_max.unwrap_or(0)
             ));
         }
         if e.leaders_max.is_some_and(|m| leaders > m) {
+            clause.push("leaders_max");
             broken.push(format!(
                 "{leaders} new leaders, at most {} expected",
                 e.leaders_max.unwrap_or(0)
@@ -815,6 +820,7 @@ impl<N: SimNode> Simulator<N> {
         }
         let has_leader = self.stable_leader().is_some();
         if e.leader.is_some_and(|want| want != has_leader) {
+            clause.push("leader");
             let found = if has_leader { "a leader" } else { "no leader" };
             broken.push(format!("{found} followed by a majority at the end"));
         }
@@ -839,6 +845,7 @@ impl<N: SimNode> Simulator<N> {
             nodes: Vec::new(),
             time_ns: self.now_ns,
             detail,
+            clause: Some(format!("expect[{i}]:{}", clause.join(","))),
         }))
     }
 
@@ -879,6 +886,7 @@ impl<N: SimNode> Simulator<N> {
             nodes: Vec::new(),
             time_ns: self.now_ns,
             detail,
+            clause: Some("leader".to_string()),
         }))
     }
 
@@ -915,6 +923,7 @@ impl<N: SimNode> Simulator<N> {
             nodes: Vec::new(),
             time_ns: now,
             detail,
+            clause: Some("clients".to_string()),
         }))
     }
 }

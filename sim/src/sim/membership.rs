@@ -27,7 +27,8 @@ const QUEUE_MAX: usize = 64;
 pub(super) struct Request {
     add: Vec<NodeId>,
     remove: Vec<NodeId>,
-    /// Remove whichever node leads when the request is tried.
+    /// Remove whichever node leads when the request is tried; once a leader refused it as
+    /// busy, that leader (`remove` then names it).
     remove_leader: bool,
     /// Asked for during the fault window (random churn, or a scheduled change): dropped when
     /// the window ends if no leader took it yet, and not asked again after the window if its
@@ -241,7 +242,18 @@ impl<N: SimNode> Simulator<N> {
                 self.after_input(leader)
             }
             Err(Refusal::Invalid(why)) => self.membership_abandon(why),
-            Err(Refusal::NotLeader { .. } | Refusal::Busy) => {
+            Err(Refusal::NotLeader { .. }) => {
+                self.push(self.now_ns + RETRY_NS, Ev::MembershipTry);
+                Ok(())
+            }
+            Err(Refusal::Busy) => {
+                // A leader that will not remove itself (raft-rs: it hands over first) is still
+                // the one to replace: later tries ask whoever leads then to remove it.
+                if request.remove_leader {
+                    let active = self.members.active.as_mut().expect("active");
+                    active.request.remove_leader = false;
+                    active.request.remove.push(leader);
+                }
                 self.push(self.now_ns + RETRY_NS, Ev::MembershipTry);
                 Ok(())
             }

@@ -8,7 +8,7 @@ mod protocol;
 pub use faults::{Recovery, RecoverySample, RECOVERY_SAMPLES_MAX};
 pub use membership::MembershipStats;
 
-use crate::checker::{Checker, Violation};
+use crate::checker::{Checker, ConfigRule, Violation};
 use crate::clients::ClientSim;
 use crate::disk::Disk;
 use crate::network::Network;
@@ -363,8 +363,14 @@ impl<N: SimNode> Simulator<N> {
             rng_effects: rng::stream(seed, Stream::FaultEffects),
             rng_workload: rng::stream(seed, Stream::Workload),
             checker: Checker::new(n, VIEW_INITIAL, |id| {
-                crate::node::Membership::simple(&membership::bootstrap_voters(id, initial))
-            }),
+                // Under the applied rule every server starts from the first configuration.
+                let voters = match N::CONFIG_RULE {
+                    ConfigRule::Appended => membership::bootstrap_voters(id, initial),
+                    ConfigRule::Applied => (1..=initial).collect(),
+                };
+                crate::node::Membership::simple(&voters)
+            })
+            .with_rule(N::CONFIG_RULE),
             trace: Trace::new(keep_trace),
             stats: Stats::default(),
             node_settings: crate::node::NodeSettings::of(&scenario),
@@ -472,6 +478,7 @@ impl<N: SimNode> Simulator<N> {
                 nodes: Vec::new(),
                 time_ns: self.now_ns,
                 detail: format!("panicked: {message}"),
+                clause: None,
             }))
         })
     }
@@ -632,10 +639,13 @@ impl<N: SimNode> Simulator<N> {
 
     fn start_node(&mut self, id: NodeId) -> Result<(), Failure> {
         let incarnation = self.slot(id).incarnation;
-        let voters = membership::bootstrap_voters(id, self.scenario.membership.initial);
+        let initial = self.scenario.membership.initial;
+        let voters = membership::bootstrap_voters(id, initial);
+        let cluster_voters: Vec<NodeId> = (1..=initial).collect();
         let ctx = StartContext {
             id,
             voters: &voters,
+            cluster_voters: &cluster_voters,
             settings: &self.node_settings,
             rng_seed: node_seed(self.seed, id, incarnation),
             now_ns: self.local_ns(id),
@@ -913,6 +923,7 @@ impl<N: SimNode> Simulator<N> {
         let mut output = node.take_output();
         self.situations.add(&output.situations);
         if let Some((index, m)) = output.config_applied.take() {
+            self.checker.on_config_applied(id, index, m.clone());
             self.members.applied(index, m);
         }
         let view = node.view();

@@ -89,28 +89,81 @@ fn raft_rs_survives_crashes_that_lose_unsynced_writes() {
     }
 }
 
+/// `scenario(name)` with raft-rs's `check_quorum` on: what an application that removes
+/// servers must set (see `scenarios/regressions/raft-rs/`).
+fn with_check_quorum(name: &str) -> Scenario {
+    let mut s = scenario(name);
+    s.implementation_options
+        .insert("check_quorum".to_string(), "true".to_string());
+    s
+}
+
 #[test]
-fn raft_rs_refuses_membership_changes_for_now() {
-    // Section 6 is not adapted yet: every request is refused as invalid and abandoned, and the
-    // run stays safe with the first configuration.
-    for name in ["shrink", "membership-churn"] {
-        let s = scenario(name);
-        let outcome = run(&s, 1);
-        assert_safe(name, 1, &outcome);
-        assert!(outcome.membership.requested > 0, "{name}");
-        assert_eq!(outcome.membership.completed, 0, "{name}");
-        assert_eq!(
-            outcome.membership.abandoned, outcome.membership.requested,
-            "{name}"
-        );
+fn raft_rs_changes_membership_through_conf_change_v2() {
+    // Section 6 as raft-rs does it: one ConfChangeV2 per request (a joint configuration for
+    // more than one change), in effect once applied. Servers join and leave, a leader asked
+    // to remove itself hands over first, and every checker holds, the quorum of each commit
+    // counted with the configuration the leader had applied.
+    for (name, s) in [
+        ("grow", scenario("grow")),
+        ("replace-leader", with_check_quorum("replace-leader")),
+        ("change-while-down", scenario("change-while-down")),
+        ("shrink", with_check_quorum("shrink")),
+        ("membership-churn", with_check_quorum("membership-churn")),
+    ] {
+        for seed in 1..=3 {
+            let outcome = run(&s, seed);
+            assert_safe(name, seed, &outcome);
+            let m = outcome.membership;
+            assert!(m.requested > 0, "{name} seed {seed}");
+            assert!(m.completed > 0, "{name} seed {seed}: {m:?}");
+        }
     }
+}
+
+/// Every file in `scenarios/regressions/raft-rs/` says how raft-rs fares on it (`# Outcome:`,
+/// `pass` or the invariant it breaks at its own seed) and, for a failure, what raft-rs's
+/// contract asks of the application to avoid it (`# Passes with: OPTION = "VALUE"`): with that,
+/// it passes at its own seed and seeds 1 to 5.
+#[test]
+fn raft_rs_regressions_fail_or_pass_as_their_headers_say() {
+    let dir = crate::scenarios_dir().join("regressions").join("raft-rs");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(str::trim)
+        };
+        let outcome =
+            header("# Outcome:").unwrap_or_else(|| panic!("{}: no `# Outcome:`", path.display()));
+        let mut s = sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.implementation.name(), "raft-rs", "{}", path.display());
+        let got = run(&s, s.seed);
+        let invariant = got.violation.as_ref().map(|v| v.invariant.name());
+        assert_eq!(invariant.unwrap_or("pass"), outcome, "{}", path.display());
+        if let Some(option) = header("# Passes with:") {
+            let (key, value) = option.split_once(" = ").expect("OPTION = \"VALUE\"");
+            s.implementation_options
+                .insert(key.to_string(), value.trim_matches('"').to_string());
+        }
+        for seed in std::iter::once(s.seed).chain(1..=5) {
+            let got = run(&s, seed);
+            assert_safe(&path.display().to_string(), seed, &got);
+        }
+        files += 1;
+    }
+    assert!(files >= 2, "{files} files in {}", dir.display());
 }
 
 /// The whole library against raft-rs, by the implementation's name as a user gives it
 /// (`implementation = "raft-rs"`, what `--impl raft-rs` sets): every scenario, seeds 1 to 3,
-/// breaks no invariant. The one exception is `grow`, whose `[[expect]]` wants entries
-/// committed by servers the adapter refuses to add (membership changes are not built for
-/// raft-rs); it must fail that bound and nothing else.
+/// breaks no invariant. The exceptions are `shrink`, `replace-leader` and `membership-churn`, whose removed
+/// servers may disrupt a raft-rs cluster without `check_quorum` (see
+/// `scenarios/regressions/raft-rs/`): they may miss an expectation or a liveness bound, and
+/// nothing else.
 #[test]
 fn the_library_runs_against_raft_rs_by_name() {
     let mut runs = 0;
@@ -127,7 +180,12 @@ fn the_library_runs_against_raft_rs_by_name() {
             runs += 1;
             let invariant = outcome.violation.as_ref().map(|v| v.invariant.name());
             match s.name.as_str() {
-                "grow" => assert_eq!(invariant, Some("expectation"), "grow seed {seed}"),
+                "shrink" | "membership-churn" | "replace-leader" => assert!(
+                    matches!(invariant, None | Some("expectation" | "liveness")),
+                    "{} seed {seed}: {:?}",
+                    s.name,
+                    outcome.violation
+                ),
                 name => assert_safe(name, seed, &outcome),
             }
         }
