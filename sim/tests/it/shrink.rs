@@ -164,3 +164,30 @@ fn the_command_writes_the_file_and_refuses_bad_input() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// An expectation failure shrinks to a run that misses the same condition of the same
+/// `[[expect]]`: raft-rs losing its leader after a removal (`shrink` seed 2, whose expect also
+/// asks for 50 commits) must not become a cluster that merely commits too little.
+#[test]
+fn a_shrunk_expectation_failure_misses_the_same_condition() {
+    let mut scenario = crate::scenario("shrink");
+    scenario.implementation = sim::implementation::Implementation::from_name("raft-rs").unwrap();
+    let original = sim::run(&scenario, 2, options(None)).unwrap();
+    let clause = original.violation.as_ref().and_then(|v| v.clause.clone());
+    assert_eq!(clause.as_deref(), Some("expect[0]:leader"));
+    let request = sim::shrink::Request {
+        scenario,
+        seed: 2,
+        mutation: None,
+        jobs: 2,
+        explicit_only: false,
+        seeds: sim::shrink::SEEDS_DEFAULT,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let shrunk = sim::shrink::shrink(&request, &stop).unwrap();
+    let text = sim::shrink::file_text(&shrunk, "raftsim run x.toml --seed 2", None);
+    let back = sim::scenario::parse("shrunk.toml", &text).unwrap();
+    let again = sim::run(&back, back.seed, options(None)).unwrap();
+    assert_eq!(again.violation.and_then(|v| v.clause), clause);
+    assert!(shrunk.after.events < shrunk.before.events);
+}
