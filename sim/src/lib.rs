@@ -21,6 +21,7 @@ pub mod panic;
 pub mod pool;
 pub mod raft_node;
 pub mod raft_rs_node;
+pub mod raft_rs_storage;
 pub mod replay;
 pub mod report;
 pub mod rng;

@@ -57,19 +57,21 @@
 
 use crate::checker::ConfigRule;
 use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
+use crate::node::StoredSnapshot;
 use crate::node::{
     ClientId, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite, Membership,
     MessageInfo, NodeId, NodeView, Output, Refusal, Role, SimNode, StartContext, StoredEntry,
 };
+use crate::raft_rs_storage::SimStorage;
 use crate::situations::Situations;
 use protobuf::Message as _;
 use raft::{KvStore, Replicated, SessionLimits};
+use raftrs::eraftpb::Snapshot;
 use raftrs::eraftpb::{
     ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
     EntryType, MessageType,
 };
-use raftrs::storage::MemStorage;
-use raftrs::{RawNode, StateRole};
+use raftrs::{RawNode, SnapshotStatus, StateRole, Storage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
@@ -192,7 +194,7 @@ fn entry_type_name(t: EntryType) -> &'static str {
 
 /// A raft-rs `RawNode` with its state machine, adapted to the simulator.
 pub struct RaftRsNode {
-    raw: RawNode<MemStorage>,
+    raw: RawNode<SimStorage>,
     id: NodeId,
     /// The adapter's own random stream: every election timeout comes from it.
     rng: ChaCha8Rng,
@@ -203,6 +205,21 @@ pub struct RaftRsNode {
     tick_ns: u64,
     next_tick_ns: u64,
     state_machine: Replicated<KvStore>,
+    /// The session table's limits, to restore it from a snapshot.
+    limits: SessionLimits,
+    /// The last entry applied to `state_machine` (or the snapshot's index).
+    applied_index: u64,
+    /// Entries, and bytes of their commands, applied since the last snapshot.
+    applied_since_snapshot: (u64, u64),
+    /// `snapshot_entries`, `snapshot_bytes`, `snapshot_catch_up_entries` (section 7).
+    snapshot_policy: (u64, u64, u64),
+    /// The number of the Ready that installed a leader's snapshot, until its sync completes.
+    /// raft-rs counts the snapshot applied only then (`advance_apply`), and a campaign before
+    /// it would read the entries after its old applied index, which the snapshot replaced:
+    /// raft-rs panics (`hup`, "unexpected error getting unapplied entries"). So the node
+    /// neither ticks nor takes a `MsgTimeoutNow` meanwhile, as TiKV does not campaign while
+    /// it applies a snapshot.
+    snapshot_unpersisted: Option<u64>,
     desk: ClientDesk,
     situations: Situations,
     config_applied: Option<(u64, Membership)>,
@@ -375,6 +392,25 @@ fn next_membership(
     })
 }
 
+/// The `ConfState` of `m` (a joint configuration is left explicitly, never automatically).
+fn conf_state_of(m: &Membership) -> ConfState {
+    let mut cs = ConfState::default();
+    cs.voters = m.voters.clone();
+    cs.voters_outgoing = m.voters_outgoing.clone();
+    cs.learners = m.learners.clone();
+    cs
+}
+
+/// raft-rs's form of a snapshot from the disk.
+fn snapshot_of(stored: &StoredSnapshot) -> Snapshot {
+    let mut snapshot = Snapshot::default();
+    snapshot.data = stored.data.clone().into();
+    let meta = snapshot.mut_metadata();
+    (meta.index, meta.term) = (stored.index, stored.term);
+    meta.set_conf_state(conf_state_of(&stored.membership));
+    snapshot
+}
+
 fn membership_of(cs: &ConfState) -> Membership {
     Membership {
         voters: sorted(cs.voters.clone()),
@@ -391,7 +427,7 @@ fn membership_of(cs: &ConfState) -> Membership {
 
 impl RaftRsNode {
     /// The wrapped raft-rs node.
-    pub fn inner(&self) -> &RawNode<MemStorage> {
+    pub fn inner(&self) -> &RawNode<SimStorage> {
         &self.raw
     }
 
@@ -464,6 +500,11 @@ impl RaftRsNode {
     }
 
     fn apply(&mut self, entry: &Entry) {
+        self.applied_index = entry.index;
+        self.applied_since_snapshot.0 += 1;
+        if !is_conf_change(entry) {
+            self.applied_since_snapshot.1 += entry.data.len() as u64;
+        }
         if is_conf_change(entry) {
             self.state_machine.skip(entry.index);
             match decode_conf_change(entry).and_then(|cc| {
@@ -567,12 +608,18 @@ impl RaftRsNode {
             return false;
         }
         let mut rd = self.raw.ready();
+        let first_new = out.messages.len();
         out.messages.extend(
             rd.take_messages()
                 .into_iter()
                 .chain(rd.take_persisted_messages())
                 .map(|m| (m.to, RsMessage(m))),
         );
+        self.report_snapshots_sent(&out.messages[first_new..]);
+        if !rd.snapshot().is_empty() {
+            self.install(rd.snapshot().clone(), out);
+            self.snapshot_unpersisted = Some(rd.number());
+        }
         // Committed entries are at most the persisted ones (raft-rs bounds them so).
         let committed = rd.take_committed_entries();
         for entry in &committed {
@@ -604,8 +651,8 @@ impl RaftRsNode {
                 }
             }
             // raft-rs reads its log from the storage once the Ready is advanced.
-            if let Err(e) = self.raw.mut_store().wl().append(&entries) {
-                panic!("node {}: MemStorage refused entries: {e}", self.id);
+            if let Err(e) = self.raw.mut_store().append(&entries) {
+                panic!("node {}: the storage refused entries: {e}", self.id);
             }
         }
         if let Some(hs) = rd.hs() {
@@ -614,13 +661,7 @@ impl RaftRsNode {
                 vote: Some(hs.vote).filter(|&v| v != 0),
                 commit: hs.commit,
             });
-            self.raw.mut_store().wl().set_hardstate(hs.clone());
-        }
-        if !rd.snapshot().is_empty() {
-            panic!(
-                "node {}: raft-rs asked to persist a snapshot; the adapter never compacts",
-                self.id
-            );
+            self.raw.mut_store().set_hard_state(hs.clone());
         }
         if rd.must_sync() {
             out.must_sync = true;
@@ -629,8 +670,91 @@ impl RaftRsNode {
         self.raw.advance_append_async(rd);
         if !committed.is_empty() {
             self.raw.advance_apply();
+            self.maybe_compact(out);
         }
         true
+    }
+
+    /// A leader tells raft-rs that each snapshot it sends is on its way (`Finish`), as a
+    /// transport that accepted it would: raft-rs then probes the follower after its next
+    /// heartbeat, and sends a snapshot again if the follower does not have it. Without a
+    /// report, a lost snapshot would leave the follower's progress paused for good.
+    fn report_snapshots_sent(&mut self, messages: &[(NodeId, RsMessage)]) {
+        for (to, m) in messages {
+            if m.0.get_msg_type() == MessageType::MsgSnapshot {
+                self.raw.report_snapshot(*to, SnapshotStatus::Finish);
+                self.situations.snapshot_sent += 1;
+            }
+        }
+    }
+
+    /// A leader's snapshot (section 7), which raft-rs has restored its log from: the storage,
+    /// the state machine and the configurations start over from it, and the disk persists it.
+    fn install(&mut self, snapshot: Snapshot, out: &mut Output<RsMessage>) {
+        let meta = snapshot.get_metadata();
+        let (index, term) = (meta.index, meta.term);
+        let membership = membership_of(meta.get_conf_state());
+        self.state_machine = Replicated::restore(&snapshot.data, self.limits).unwrap_or_else(|e| {
+            panic!(
+                "node {}: a leader's snapshot through index {index} does not decode: {e}",
+                self.id
+            )
+        });
+        self.configs.clear();
+        self.initial = membership.clone();
+        self.applied_index = index;
+        self.applied_since_snapshot = (0, 0);
+        self.situations.snapshot_installed += 1;
+        out.snapshot = Some(StoredSnapshot {
+            index,
+            term,
+            membership,
+            data: snapshot.data.to_vec(),
+        });
+        // Entries already in this output that the snapshot covers are not written.
+        if let Some(w) = &mut out.log_write {
+            w.entries.retain(|e| e.index > index);
+            w.from_index = w.from_index.max(index + 1);
+        }
+        self.raw.mut_store().install(snapshot);
+    }
+
+    /// Takes a snapshot at the applied index once `snapshot_entries` entries (or
+    /// `snapshot_bytes` bytes of commands) were applied since the last one, and compacts the
+    /// log before it but `snapshot_catch_up_entries`.
+    /// A snapshot raft-rs asked the storage for and could not have (a follower joined after
+    /// the last one) is taken too, if anything was applied since.
+    fn maybe_compact(&mut self, out: &mut Output<RsMessage>) {
+        let (entries, bytes) = self.applied_since_snapshot;
+        let (entries_max, bytes_max, catch_up) = self.snapshot_policy;
+        let due = (entries_max > 0 && entries >= entries_max)
+            || (bytes_max > 0 && bytes >= bytes_max)
+            || self.raw.store().take_wanted();
+        let index = self.applied_index;
+        if !due || index <= self.raw.store().snapshot_taken().get_metadata().index {
+            return;
+        }
+        let Ok(term) = self.raw.store().term(index) else {
+            return;
+        };
+        let cs = self.raw.raft.prs().conf().to_conf_state();
+        let data = self.state_machine.snapshot();
+        let mut snapshot = Snapshot::default();
+        snapshot.data = data.clone().into();
+        let meta = snapshot.mut_metadata();
+        (meta.index, meta.term) = (index, term);
+        meta.set_conf_state(cs.clone());
+        let keep_from = (index + 1).saturating_sub(catch_up);
+        if self.raw.mut_store().compact(snapshot, keep_from).is_err() {
+            return;
+        }
+        self.applied_since_snapshot = (0, 0);
+        out.snapshot = Some(StoredSnapshot {
+            index,
+            term,
+            membership: membership_of(&cs),
+            data,
+        });
     }
 }
 
@@ -641,9 +765,6 @@ impl SimNode for RaftRsNode {
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
         if let Some(name) = ctx.mutation {
             return Err(format!("raft-rs has no mutation `{name}`"));
-        }
-        if durable.snapshot.is_some() {
-            return Err("raft-rs adapter: snapshots are not supported".into());
         }
         let s = ctx.settings;
         let tick_ns = (s.heartbeat_interval_ns / TICKS_PER_HEARTBEAT).max(1);
@@ -661,7 +782,9 @@ impl SimNode for RaftRsNode {
             heartbeat_tick,
             min_election_tick: election_min,
             max_election_tick: election_max,
-            applied: 0,
+            // Committed entries after the snapshot are handed over again; the state machine is
+            // rebuilt from the snapshot and them.
+            applied: durable.snapshot.as_ref().map_or(0, |s| s.index),
             max_size_per_msg: s.msg_entries_max.saturating_mul(ENTRY_BYTES_ESTIMATE),
             max_inflight_msgs: usize::try_from(s.inflight_msgs_max).unwrap_or(usize::MAX),
             check_quorum: option_bool(&s.options, "check_quorum")?,
@@ -677,8 +800,12 @@ impl SimNode for RaftRsNode {
         config.validate().map_err(|e| e.to_string())?;
 
         // Every server starts from the cluster's first configuration, one that joins later
-        // too: raft-rs applies the log's changes to it (see the module's notes).
-        let initial = Membership::simple(&sorted(ctx.cluster_voters.to_vec()));
+        // too: raft-rs applies the log's changes to it (see the module's notes). After a
+        // snapshot, from the snapshot's.
+        let initial = match &durable.snapshot {
+            Some(snapshot) => snapshot.membership.clone(),
+            None => Membership::simple(&sorted(ctx.cluster_voters.to_vec())),
+        };
         let mut configs = BTreeMap::new();
         let mut entries = Vec::new();
         let mut prev = initial.clone();
@@ -701,23 +828,20 @@ impl SimNode for RaftRsNode {
             }
             entries.push(e);
         }
-        let storage = if initial.voters.is_empty() {
-            MemStorage::new()
-        } else {
-            MemStorage::new_with_conf_state(ConfState::from((initial.voters.clone(), vec![])))
+        let mut storage = match &durable.snapshot {
+            Some(snapshot) => SimStorage::from_snapshot(snapshot_of(snapshot)),
+            None => SimStorage::new(conf_state_of(&initial)),
         };
-        let last_index = entries.last().map_or(0, |e| e.index);
-        {
-            let mut core = storage.wl();
-            core.append(&entries).map_err(|e| e.to_string())?;
-            let hs = durable.hard_state;
-            let mut hard = raftrs::eraftpb::HardState::default();
-            hard.term = hs.term;
-            hard.vote = hs.vote.unwrap_or(0);
-            // The commit index is a lower bound the disk may hold ahead of a torn log.
-            hard.commit = hs.commit.min(last_index);
-            core.set_hardstate(hard);
-        }
+        storage.append(&entries)?;
+        let (last_index, _) = durable.last();
+        let snapshot_index = durable.snapshot.as_ref().map_or(0, |s| s.index);
+        let hs = durable.hard_state;
+        let mut hard = raftrs::eraftpb::HardState::default();
+        hard.term = hs.term;
+        hard.vote = hs.vote.unwrap_or(0);
+        // The commit index is a lower bound the disk may hold ahead of a torn log.
+        hard.commit = hs.commit.min(last_index).max(snapshot_index);
+        storage.set_hard_state(hard);
         let logger = slog::Logger::root(slog::Discard, slog::o!());
         let raw = RawNode::new(&config, storage, &logger).map_err(|e| e.to_string())?;
         let limits = SessionLimits {
@@ -726,6 +850,11 @@ impl SimNode for RaftRsNode {
             dedup: true,
         };
         let store = KvStore::new(usize::try_from(s.value_bytes_max).unwrap_or(usize::MAX));
+        let state_machine = match &durable.snapshot {
+            Some(snapshot) => Replicated::restore(&snapshot.data, limits)
+                .map_err(|e| format!("snapshot through index {}: {e}", snapshot.index))?,
+            None => Replicated::new(store, limits),
+        };
         let mut node = RaftRsNode {
             drawn_for: (raw.raft.term, raw.raft.state),
             raw,
@@ -734,9 +863,21 @@ impl SimNode for RaftRsNode {
             election_ticks: (election_min, election_max),
             tick_ns,
             next_tick_ns: ctx.now_ns.saturating_add(tick_ns),
-            state_machine: Replicated::new(store, limits),
+            state_machine,
+            limits,
+            applied_index: snapshot_index,
+            applied_since_snapshot: (0, 0),
+            snapshot_policy: (
+                s.snapshot_entries,
+                s.snapshot_bytes,
+                s.snapshot_catch_up_entries,
+            ),
+            snapshot_unpersisted: None,
             desk: ClientDesk::default(),
-            situations: Situations::default(),
+            situations: Situations {
+                restart_from_snapshot: u64::from(durable.snapshot.is_some()),
+                ..Situations::default()
+            },
             config_applied: None,
             unsynced: VecDeque::new(),
             initial,
@@ -756,8 +897,8 @@ impl SimNode for RaftRsNode {
             ));
         }
         let t = m.get_msg_type();
-        if t == MessageType::MsgSnapshot {
-            return Err("raft-rs adapter: snapshots are not supported".into());
+        if t == MessageType::MsgTimeoutNow && self.snapshot_unpersisted.is_some() {
+            return Err("installing a snapshot: no campaign until it is durable".into());
         }
         if raftrs::raw_node::is_local_msg(t) || t == MessageType::MsgPropose {
             return Err(format!("{} is not a network message", type_name(t)));
@@ -776,7 +917,12 @@ impl SimNode for RaftRsNode {
             return;
         }
         let elapsed = (now_ns - self.next_tick_ns) / self.tick_ns + 1;
-        for _ in 0..elapsed.min(TICKS_PER_FIRE_MAX) {
+        // A node installing a snapshot does not tick: see `snapshot_unpersisted`.
+        let ticks = match self.snapshot_unpersisted {
+            Some(_) => 0,
+            None => elapsed.min(TICKS_PER_FIRE_MAX),
+        };
+        for _ in 0..ticks {
             self.raw.tick();
             // A tick may start an election: the next tick must see the adapter's draw.
             self.redraw_timeout();
@@ -816,6 +962,11 @@ impl SimNode for RaftRsNode {
         // Syncs complete in the order they were asked for, one call each.
         if let Some((number, _, _)) = self.unsynced.pop_front() {
             self.raw.on_persist_ready(number);
+            if self.snapshot_unpersisted.is_some_and(|n| n <= number) {
+                // The snapshot is durable: raft-rs may now count it applied.
+                self.snapshot_unpersisted = None;
+                self.raw.advance_apply();
+            }
         }
         self.redraw_timeout();
     }
@@ -865,6 +1016,7 @@ impl SimNode for RaftRsNode {
                 break;
             }
         }
+        self.maybe_compact(&mut out);
         if let Some(number) = last_ready {
             let (index, term) = out
                 .log_write
@@ -906,7 +1058,8 @@ impl SimNode for RaftRsNode {
             from: m.from,
             term: m.term,
             ack_index: (t == MessageType::MsgAppendResponse && !m.reject).then_some(m.index),
-            snapshot_last: None,
+            // raft-rs sends a snapshot whole, in one message.
+            snapshot_last: (t == MessageType::MsgSnapshot).then_some(true),
         }
     }
 

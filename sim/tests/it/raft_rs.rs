@@ -121,6 +121,33 @@ fn raft_rs_changes_membership_through_conf_change_v2() {
     }
 }
 
+#[test]
+fn raft_rs_snapshots_compact_install_and_restart() {
+    // Section 7 as raft-rs does it: a node compacts its log into a snapshot of the state
+    // machine once enough entries were applied, a leader sends its snapshot to a follower
+    // whose entries it compacted away, and a node restarts from its snapshot; every checker
+    // holds throughout, and clients' histories stay linearizable.
+    let mut installed = 0;
+    let mut restarted = 0;
+    for name in ["snapshot-repair", "snapshot-full-crash", "protocol-crashes"] {
+        let s = scenario(name);
+        for seed in 1..=3 {
+            let outcome = run(&s, seed);
+            assert_safe(name, seed, &outcome);
+            assert!(
+                outcome.stats.disk_snapshot_bytes_max > 0,
+                "{name} seed {seed}: no snapshot"
+            );
+            installed += outcome.situations.snapshot_installed;
+            restarted += outcome.situations.restart_from_snapshot;
+        }
+    }
+    assert!(
+        installed > 0 && restarted > 0,
+        "{installed} installed, {restarted} restarts"
+    );
+}
+
 /// Every file in `scenarios/regressions/raft-rs/` says how raft-rs fares on it (`# Outcome:`,
 /// `pass` or the invariant it breaks at its own seed) and, for a failure, what raft-rs's
 /// contract asks of the application to avoid it (`# Passes with: OPTION = "VALUE"`): with that,
