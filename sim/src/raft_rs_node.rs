@@ -16,7 +16,7 @@
 //!   from `StartContext::rng_seed`, uniformly in the mapped range. Nothing random of raft-rs
 //!   is ever consulted before the override.
 //! - **Durability.** The Ready cycle runs in raft-rs's asynchronous form: each `Ready`'s
-//!   entries go into raft-rs's `MemStorage` (its cache) and into the `Output`'s `log_write`,
+//!   entries go into raft-rs's storage (its cache) and into the `Output`'s `log_write`,
 //!   its hard state into `hard_state`, and then `advance_append_async`. Each output with
 //!   `must_sync` queues the number of its last `Ready`; the simulator completes syncs in order,
 //!   and each `log_synced` calls `on_persist_ready` for the front of the queue. Only then does
@@ -49,8 +49,18 @@
 //! - **Removed servers** that never apply their removal campaign forever; without
 //!   `check_quorum` (an `[implementation_options]` switch) raft-rs members step down for their
 //!   vote requests, and the cluster may stay leaderless (`scenarios/regressions/raft-rs/`).
-//! - **Snapshots** are not supported: the adapter never compacts, and a `MsgSnapshot` is
-//!   refused.
+//! - **Snapshots** (section 7). raft-rs's storage is [`SimStorage`]: the log after the latest
+//!   snapshot, and that snapshot with the state machine's bytes. Once `snapshot_entries`
+//!   entries (or `snapshot_bytes` bytes of commands) were applied, a node snapshots the
+//!   `Replicated<KvStore>` at its applied index with the configuration then in effect, keeps
+//!   `snapshot_catch_up_entries` entries before it, and the disk persists it
+//!   (`Output::snapshot`). A leader sends it whole when a follower needs compacted entries,
+//!   and reports it sent (`SnapshotStatus::Finish`) as a transport would; a lost one is sent
+//!   again after raft-rs's probe. A follower installs it from the Ready (state machine,
+//!   storage, configurations) and does not campaign until its sync completes (raft-rs counts
+//!   it applied only then). A snapshot that does not name the follower asking (it joined
+//!   after it was taken, and raft-rs's follower would refuse it) is "temporarily unavailable",
+//!   and a new one is taken. A restart starts from the disk's snapshot and the entries after.
 
 // Generated protobuf structs are built field by field.
 #![allow(clippy::field_reassign_with_default)]
