@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client_desk;
 pub mod clients;
 pub mod disk;
+pub mod floor;
 pub mod fuzz_input;
 pub mod hunt;
 pub mod implementation;

@@ -123,6 +123,11 @@ enum Command {
         /// in place of the one each scenario names.
         #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
         implementation: Option<Implementation>,
+        /// Also run a bare event loop of the same shape (a timed heap, ChaCha latencies, a
+        /// handler that does almost nothing) for as many events, and print raftsim's rate as a
+        /// fraction of it.
+        #[arg(long)]
+        floor: bool,
     },
     /// List the Raft implementations `--impl` and a scenario's `implementation` accept.
     Implementations,
@@ -446,7 +451,8 @@ pub fn execute(cli: Cli) -> ExitCode {
             scenario,
             seeds,
             implementation,
-        } => bench(&scenario, seeds, implementation),
+            floor,
+        } => bench(&scenario, seeds, implementation, floor),
         Command::Implementations => {
             for &i in Implementation::ALL {
                 let mutations = i.mutations().len();
@@ -656,7 +662,12 @@ fn chart(args: &ChartArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn bench(path: &std::path::Path, seeds: u64, implementation: Option<Implementation>) -> ExitCode {
+fn bench(
+    path: &std::path::Path,
+    seeds: u64,
+    implementation: Option<Implementation>,
+    floor: bool,
+) -> ExitCode {
     let mut scenario = match crate::scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -696,7 +707,19 @@ fn bench(path: &std::path::Path, seeds: u64, implementation: Option<Implementati
     println!("runs         {seeds} (seeds 1..={seeds}), one thread, {violations} with a violation");
     println!("events       {events_total}");
     println!("wall time    {wall_s:.3} s (median run {median_ms:.1} ms)");
-    println!("throughput   {:.0} events/s", events_total as f64 / wall_s);
+    let rate = events_total as f64 / wall_s;
+    println!("throughput   {rate:.0} events/s");
+    if floor {
+        // Wall time of the bare loop, measured the same way.
+        let floor_started = std::time::Instant::now();
+        let run = crate::floor::run(scenario.nodes, events_total, 1);
+        let floor_rate = run.events as f64 / floor_started.elapsed().as_secs_f64();
+        println!("floor        {floor_rate:.0} events/s (a bare event loop, {} events, checksum {:016x})", run.events, run.checksum);
+        println!(
+            "of floor     {:.3} (raftsim's throughput / the floor's)",
+            rate / floor_rate
+        );
+    }
     ExitCode::SUCCESS
 }
 

@@ -481,3 +481,28 @@ fn implementation_options_reach_the_implementation() {
         stderr(&out)
     );
 }
+
+/// `raftsim bench --floor` runs the bare event loop for as many events as the runs had and
+/// prints raftsim's throughput as a fraction of it (a figure, not a bound: nothing is timed).
+#[test]
+fn bench_floor_prints_the_fraction_of_a_bare_event_loop() {
+    let path = crate::scenarios_dir().join("basic-election.toml");
+    let out = raftsim(&["bench", path.to_str().unwrap(), "--seeds", "2", "--floor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let events = text
+        .lines()
+        .find_map(|l| l.strip_prefix("events       "))
+        .expect("an events line");
+    assert!(
+        text.contains(&format!("a bare event loop, {events} events")),
+        "{text}"
+    );
+    let fraction: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("of floor     "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|f| f.parse().ok())
+        .expect("an `of floor` line");
+    assert!(fraction > 0.0, "{text}");
+}
