@@ -62,3 +62,23 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> Result<Outcom
     }
     implementation::dispatch(scenario.implementation, Run(scenario, seed, options))
 }
+
+/// [`run`], handing every trace record to `sink` as it happens (see
+/// [`trace::Trace::stream_to`]); `Outcome::trace` gives the sink back to finish it.
+pub fn run_streaming(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+    sink: Box<dyn trace::RecordSink>,
+) -> Result<Outcome, String> {
+    struct Run<'a>(&'a Scenario, u64, RunOptions, Box<dyn trace::RecordSink>);
+    impl implementation::WithNode for Run<'_> {
+        type Output = Result<Outcome, String>;
+        fn call<N: SimNode>(self) -> Self::Output {
+            let mut simulator = Simulator::<N>::new(self.0.clone(), self.1, self.2);
+            simulator.stream_trace(self.3);
+            simulator.run()
+        }
+    }
+    implementation::dispatch(scenario.implementation, Run(scenario, seed, options, sink))
+}

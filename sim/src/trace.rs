@@ -266,6 +266,23 @@ impl fmt::Display for Record {
     }
 }
 
+/// Where a streamed trace's records go, each as it happens (`raftsim run --trace` writes
+/// them to a file, so that a long run's trace never sits in memory).
+pub trait RecordSink: Send {
+    /// Takes the next record.
+    fn write(&mut self, record: &Record);
+    /// Ends the stream: everything written is flushed, or the first error is returned.
+    fn finish(self: Box<Self>) -> std::io::Result<std::path::PathBuf>;
+}
+
+struct Stream(Box<dyn RecordSink>);
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Stream")
+    }
+}
+
 /// Records and hashes events.
 #[derive(Debug)]
 pub struct Trace {
@@ -273,6 +290,7 @@ pub struct Trace {
     events: u64,
     recent: VecDeque<Record>,
     all: Option<Vec<Record>>,
+    stream: Option<Stream>,
 }
 
 impl Trace {
@@ -283,7 +301,19 @@ impl Trace {
             events: 0,
             recent: VecDeque::with_capacity(RECENT_EVENTS_MAX),
             all: keep_all.then(Vec::new),
+            stream: None,
         }
+    }
+
+    /// Hands every record from now on to `sink` too, with its message as a full trace keeps
+    /// it.
+    pub fn stream_to(&mut self, sink: Box<dyn RecordSink>) {
+        self.stream = Some(Stream(sink));
+    }
+
+    /// The sink given to [`Trace::stream_to`], to finish it once the run is over.
+    pub fn take_stream(&mut self) -> Option<Box<dyn RecordSink>> {
+        self.stream.take().map(|s| s.0)
     }
 
     /// Appends an event; `extra` is detail that is hashed, and kept only in a full trace.
@@ -293,10 +323,8 @@ impl Trace {
         if let Some(extra) = extra {
             extra.hash_dyn(&mut self.hasher);
         }
-        let message = match (&self.all, extra) {
-            (Some(_), Some(extra)) => Some(extra.describe()),
-            _ => None,
-        };
+        let full = self.all.is_some() || self.stream.is_some();
+        let message = extra.filter(|_| full).map(|extra| extra.describe());
         let record = Record {
             seq: self.events,
             time_ns,
@@ -309,6 +337,9 @@ impl Trace {
         }
         if let Some(all) = &mut self.all {
             all.push(record.clone());
+        }
+        if let Some(stream) = &mut self.stream {
+            stream.0.write(&record);
         }
         self.recent.push_back(record);
     }

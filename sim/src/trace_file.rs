@@ -233,6 +233,70 @@ pub fn write(path: &Path, header: &Header, outcome: &Outcome) -> std::io::Result
     out.flush()
 }
 
+/// The records of a run as it goes, written to a file beside the trace file (its name with
+/// `.part` added); [`write_streamed`] puts the trace file together once the run is over. A
+/// run's trace then never sits in memory, however long the run.
+pub struct StreamedRecords {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl StreamedRecords {
+    /// Creates the records file for the trace file `trace_path`.
+    pub fn create(trace_path: &Path) -> std::io::Result<StreamedRecords> {
+        let mut name = trace_path.as_os_str().to_owned();
+        name.push(".part");
+        let path = std::path::PathBuf::from(name);
+        let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        Ok(StreamedRecords {
+            path,
+            out,
+            error: None,
+        })
+    }
+}
+
+impl crate::trace::RecordSink for StreamedRecords {
+    fn write(&mut self, record: &Record) {
+        if self.error.is_some() {
+            return;
+        }
+        let line = record_line(record).map_err(std::io::Error::other);
+        if let Err(e) = line.and_then(|line| writeln!(self.out, "{line}")) {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> std::io::Result<std::path::PathBuf> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.path.clone())
+    }
+}
+
+/// Writes the trace file `path` of a run whose records were streamed to `records` (see
+/// [`StreamedRecords`]): the same bytes [`write`] writes for the run kept in memory. The
+/// records file is removed.
+pub fn write_streamed(
+    path: &Path,
+    header: &Header,
+    outcome: &Outcome,
+    records: &Path,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let json = |e: serde_json::Error| std::io::Error::other(e);
+    writeln!(out, "{}", serde_json::to_string(header).map_err(json)?)?;
+    std::io::copy(&mut std::fs::File::open(records)?, &mut out)?;
+    for line in tail_lines(outcome).map_err(json)? {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    std::fs::remove_file(records)
+}
+
 /// One event's line, as [`write`] writes it.
 pub fn record_line(record: &Record) -> serde_json::Result<String> {
     serde_json::to_string(record)

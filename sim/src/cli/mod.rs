@@ -506,13 +506,32 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let seed = seed.unwrap_or(scenario.seed);
+    // A trace alone is streamed to its file as the run goes; a chart or a page still needs
+    // the run's every event in memory.
+    let streamed = trace_path
+        .as_ref()
+        .filter(|_| chart_path.is_none() && report_dir.is_none());
     let options = RunOptions {
-        keep_trace: trace_path.is_some() || chart_path.is_some() || report_dir.is_some(),
+        keep_trace: streamed.is_none()
+            && (trace_path.is_some() || chart_path.is_some() || report_dir.is_some()),
         mutation: mutation.clone(),
+    };
+    let sink = match streamed.map(|p| crate::trace_file::StreamedRecords::create(p)) {
+        None => None,
+        Some(Ok(records)) => Some(Box::new(records) as Box<dyn crate::trace::RecordSink>),
+        Some(Err(e)) => {
+            let p = trace_path.as_deref().unwrap_or(path);
+            eprintln!("error: --trace {}: {e}", p.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
     };
     // Wall time is measured here, outside the simulation, only to report the run's speed.
     let started = std::time::Instant::now();
-    let outcome = match crate::run(&scenario, seed, options) {
+    let ran = match sink {
+        Some(sink) => crate::run_streaming(&scenario, seed, options, sink),
+        None => crate::run(&scenario, seed, options),
+    };
+    let mut outcome = match ran {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());
@@ -530,7 +549,13 @@ fn run(args: RunArgs) -> ExitCode {
     let header =
         crate::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone(), &origin);
     if let Some(trace_path) = trace_path {
-        if let Err(e) = crate::trace_file::write(&trace_path, &header, &outcome) {
+        let written = match outcome.trace.take_stream() {
+            Some(sink) => sink.finish().and_then(|records| {
+                crate::trace_file::write_streamed(&trace_path, &header, &outcome, &records)
+            }),
+            None => crate::trace_file::write(&trace_path, &header, &outcome),
+        };
+        if let Err(e) = written {
             eprintln!("error: --trace {}: {e}", trace_path.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }

@@ -324,6 +324,11 @@ pub struct Simulator<N: SimNode> {
 }
 
 impl<N: SimNode> Simulator<N> {
+    /// Streams the trace to `sink` (before `run`: the records made so far are not sent).
+    pub fn stream_trace(&mut self, sink: Box<dyn crate::trace::RecordSink>) {
+        self.trace.stream_to(sink);
+    }
+
     /// Sets up a run; nodes start at time 0 with empty disks.
     pub fn new(scenario: Scenario, seed: u64, options: RunOptions) -> Simulator<N> {
         let (scenario, swarm) = if scenario.swarm.enabled {

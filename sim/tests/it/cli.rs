@@ -506,3 +506,46 @@ fn bench_floor_prints_the_fraction_of_a_bare_event_loop() {
         .expect("an `of floor` line");
     assert!(fraction > 0.0, "{text}");
 }
+
+/// `--trace` alone streams the records to the file as the run goes (through `FILE.part`,
+/// removed at the end); with `--chart` the run keeps them in memory. Both write the same
+/// bytes, for a passing run and for one that breaks an invariant (its tail names it).
+#[test]
+fn a_streamed_trace_file_is_the_one_the_in_memory_path_writes() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let runs = [
+        ("churn", "3", None),
+        ("figure8", "7", Some("commit-prior-term-by-counting")),
+    ];
+    for (name, seed, mutation) in runs {
+        let streamed = dir.join(format!("{name}-streamed.jsonl"));
+        let kept = dir.join(format!("{name}-kept.jsonl"));
+        let chart = dir.join(format!("{name}-kept.png"));
+        let path = scenario_path(name);
+        let mut args = vec!["run", path.as_str(), "--seed", seed];
+        if let Some(m) = mutation {
+            args.extend(["--mutation", m]);
+        }
+        let mut streaming = args.clone();
+        streaming.extend(["--trace", streamed.to_str().unwrap()]);
+        let mut keeping = args.clone();
+        keeping.extend(["--trace", kept.to_str().unwrap()]);
+        keeping.extend(["--chart", chart.to_str().unwrap()]);
+        let (a, b) = (raftsim(&streaming), raftsim(&keeping));
+        assert_eq!(a.status.code(), b.status.code(), "{name}");
+        let (a, b) = (
+            std::fs::read(&streamed).unwrap(),
+            std::fs::read(&kept).unwrap(),
+        );
+        assert!(a.len() > 10_000, "{name}: {} bytes", a.len());
+        assert!(a == b, "{name}: the streamed trace differs");
+        let mut part = streamed.into_os_string();
+        part.push(".part");
+        assert!(
+            !PathBuf::from(part).exists(),
+            "{name}: the .part file is left"
+        );
+    }
+    let figure8 = std::fs::read_to_string(dir.join("figure8-streamed.jsonl")).unwrap();
+    assert!(figure8.contains("\"type\":\"violation\""));
+}
