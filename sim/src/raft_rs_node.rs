@@ -67,19 +67,18 @@
 
 use crate::checker::ConfigRule;
 use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
-use crate::node::StoredSnapshot;
 use crate::node::{
     ClientId, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite, Membership,
     MessageInfo, NodeId, NodeView, Output, Refusal, Role, SimNode, StartContext, StoredEntry,
+    StoredSnapshot,
 };
 use crate::raft_rs_storage::SimStorage;
 use crate::situations::Situations;
 use protobuf::Message as _;
 use raft::{KvStore, Replicated, SessionLimits};
-use raftrs::eraftpb::Snapshot;
 use raftrs::eraftpb::{
     ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Entry,
-    EntryType, MessageType,
+    EntryType, MessageType, Snapshot,
 };
 use raftrs::{RawNode, SnapshotStatus, StateRole, Storage};
 use rand::{Rng, SeedableRng};
@@ -236,7 +235,8 @@ pub struct RaftRsNode {
     /// Per sync requested and not yet reported: the last Ready it covers, and the (index,
     /// term) of the last entry written then.
     unsynced: VecDeque<(u64, u64, u64)>,
-    /// The configuration before any configuration entry.
+    /// The configuration before the log's first configuration entry: the cluster's first,
+    /// or after a snapshot the snapshot's.
     initial: Membership,
     /// The configuration each configuration entry of the log puts in effect, by index.
     configs: BTreeMap<u64, Membership>,
@@ -512,9 +512,6 @@ impl RaftRsNode {
     fn apply(&mut self, entry: &Entry) {
         self.applied_index = entry.index;
         self.applied_since_snapshot.0 += 1;
-        if !is_conf_change(entry) {
-            self.applied_since_snapshot.1 += entry.data.len() as u64;
-        }
         if is_conf_change(entry) {
             self.state_machine.skip(entry.index);
             match decode_conf_change(entry).and_then(|cc| {
@@ -530,6 +527,7 @@ impl RaftRsNode {
             }
             return;
         }
+        self.applied_since_snapshot.1 += entry.data.len() as u64;
         let session_command = match entry.data.first() {
             Some(&ENTRY_SESSION) => &entry.data[1..],
             // No-ops, and raw proposals of the load workload, are not session commands.

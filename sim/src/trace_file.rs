@@ -221,12 +221,29 @@ pub fn write(path: &Path, header: &Header, outcome: &Outcome) -> std::io::Result
             "the run did not keep its full trace (RunOptions::keep_trace)",
         ));
     };
+    write_around(path, header, outcome, |out| {
+        for record in records {
+            writeln!(
+                out,
+                "{}",
+                record_line(record).map_err(std::io::Error::other)?
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the trace file `path`: the header, what `records` writes, then the tail.
+fn write_around(
+    path: &Path,
+    header: &Header,
+    outcome: &Outcome,
+    records: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     let json = |e: serde_json::Error| std::io::Error::other(e);
     writeln!(out, "{}", serde_json::to_string(header).map_err(json)?)?;
-    for record in records {
-        writeln!(out, "{}", record_line(record).map_err(json)?)?;
-    }
+    records(&mut out)?;
     for line in tail_lines(outcome).map_err(json)? {
         writeln!(out, "{line}")?;
     }
@@ -243,11 +260,16 @@ pub struct StreamedRecords {
 }
 
 impl StreamedRecords {
-    /// Creates the records file for the trace file `trace_path`.
-    pub fn create(trace_path: &Path) -> std::io::Result<StreamedRecords> {
+    /// The records file of the trace file `trace_path`.
+    pub fn path_for(trace_path: &Path) -> std::path::PathBuf {
         let mut name = trace_path.as_os_str().to_owned();
         name.push(".part");
-        let path = std::path::PathBuf::from(name);
+        std::path::PathBuf::from(name)
+    }
+
+    /// Creates the records file for the trace file `trace_path`.
+    pub fn create(trace_path: &Path) -> std::io::Result<StreamedRecords> {
+        let path = StreamedRecords::path_for(trace_path);
         let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
         Ok(StreamedRecords {
             path,
@@ -286,14 +308,9 @@ pub fn write_streamed(
     outcome: &Outcome,
     records: &Path,
 ) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let json = |e: serde_json::Error| std::io::Error::other(e);
-    writeln!(out, "{}", serde_json::to_string(header).map_err(json)?)?;
-    std::io::copy(&mut std::fs::File::open(records)?, &mut out)?;
-    for line in tail_lines(outcome).map_err(json)? {
-        writeln!(out, "{line}")?;
-    }
-    out.flush()?;
+    write_around(path, header, outcome, |out| {
+        std::io::copy(&mut std::fs::File::open(records)?, out).map(|_| ())
+    })?;
     std::fs::remove_file(records)
 }
 

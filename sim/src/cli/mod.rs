@@ -516,14 +516,15 @@ fn run(args: RunArgs) -> ExitCode {
             && (trace_path.is_some() || chart_path.is_some() || report_dir.is_some()),
         mutation: mutation.clone(),
     };
-    let sink = match streamed.map(|p| crate::trace_file::StreamedRecords::create(p)) {
+    let sink = match streamed {
         None => None,
-        Some(Ok(records)) => Some(Box::new(records) as Box<dyn crate::trace::RecordSink>),
-        Some(Err(e)) => {
-            let p = trace_path.as_deref().unwrap_or(path);
-            eprintln!("error: --trace {}: {e}", p.display());
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Some(p) => match crate::trace_file::StreamedRecords::create(p) {
+            Ok(records) => Some(Box::new(records) as Box<dyn crate::trace::RecordSink>),
+            Err(e) => {
+                eprintln!("error: --trace {}: {e}", p.display());
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        },
     };
     // Wall time is measured here, outside the simulation, only to report the run's speed.
     let started = std::time::Instant::now();
@@ -534,6 +535,10 @@ fn run(args: RunArgs) -> ExitCode {
     let mut outcome = match ran {
         Ok(o) => o,
         Err(e) => {
+            if let Some(p) = streamed {
+                // The run never started: its records file holds nothing worth keeping.
+                let _ = std::fs::remove_file(crate::trace_file::StreamedRecords::path_for(p));
+            }
             eprintln!("error: {}: {e}", path.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -735,7 +740,7 @@ fn bench(
     let rate = events_total as f64 / wall_s;
     println!("throughput   {rate:.0} events/s");
     if floor {
-        // Wall time of the bare loop, measured the same way.
+        // Wall time of the bare loop, the measured quantity; the loop never reads it.
         let floor_started = std::time::Instant::now();
         let run = crate::floor::run(scenario.nodes, events_total, 1);
         let floor_rate = run.events as f64 / floor_started.elapsed().as_secs_f64();

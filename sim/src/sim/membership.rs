@@ -108,11 +108,16 @@ impl Members {
     }
 }
 
+/// The voters of the cluster's first configuration: nodes 1 to `initial`.
+pub(super) fn cluster_voters(initial: u64) -> Vec<NodeId> {
+    (1..=initial).collect()
+}
+
 /// The voters of the first configuration as node `id` starts with them: the initial nodes
 /// know them, a server that joins later knows none.
 pub(super) fn bootstrap_voters(id: NodeId, initial: u64) -> Vec<NodeId> {
     if id <= initial {
-        (1..=initial).collect()
+        cluster_voters(initial)
     } else {
         Vec::new()
     }

@@ -371,7 +371,7 @@ impl<N: SimNode> Simulator<N> {
                 // Under the applied rule every server starts from the first configuration.
                 let voters = match N::CONFIG_RULE {
                     ConfigRule::Appended => membership::bootstrap_voters(id, initial),
-                    ConfigRule::Applied => (1..=initial).collect(),
+                    ConfigRule::Applied => membership::cluster_voters(initial),
                 };
                 crate::node::Membership::simple(&voters)
             })
@@ -646,7 +646,7 @@ impl<N: SimNode> Simulator<N> {
         let incarnation = self.slot(id).incarnation;
         let initial = self.scenario.membership.initial;
         let voters = membership::bootstrap_voters(id, initial);
-        let cluster_voters: Vec<NodeId> = (1..=initial).collect();
+        let cluster_voters = membership::cluster_voters(initial);
         let ctx = StartContext {
             id,
             voters: &voters,
