@@ -246,7 +246,7 @@ fn entries(drawn: &[EntryM], prev_index: Index, prev_term: Term, me: NodeId) -> 
         term = e.term.at(term);
         let payload = match &e.payload {
             PayloadM::Noop => Payload::Noop,
-            PayloadM::Command(data) => Payload::Command(data.0.clone()),
+            PayloadM::Command(data) => Payload::Command(data.0.clone().into()),
             PayloadM::Config(m) => Payload::Config(m.build(me)),
         };
         out.push(Entry {
@@ -712,7 +712,7 @@ impl Harness {
         let expected = Entry {
             term: self.node.term(),
             index,
-            payload: Payload::Command(data),
+            payload: Payload::Command(data.into()),
         };
         assert_eq!(log.entry(index), Some(&expected), "the proposed entry");
         None

@@ -1,5 +1,6 @@
 use crate::{Index, Membership, NodeId, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,8 +19,9 @@ pub enum Payload {
     /// Appended by a new leader at the start of its term so that it can commit (section 5.4.2,
     /// and section 8 for reads).
     Noop,
-    /// An application command, opaque to the protocol.
-    Command(#[serde(with = "hex")] Vec<u8>),
+    /// An application command, opaque to the protocol. Shared, not copied: the log, the
+    /// messages that carry it and the host's storage all hold the same bytes.
+    Command(#[serde(with = "hex")] Arc<[u8]>),
     /// A configuration (section 6): it takes effect on a server as soon as it is in its log.
     Config(Membership),
 }
@@ -163,7 +165,11 @@ mod hex {
         serializer.serialize_str(&text)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: From<Vec<u8>>,
+    {
         let text = String::deserialize(deserializer)?;
         if text.len() % 2 != 0 {
             return Err(D::Error::custom("hex bytes: an odd number of digits"));
@@ -179,7 +185,8 @@ mod hex {
         text.as_bytes()
             .chunks_exact(2)
             .map(|pair| Ok(digit(pair[0])? << 4 | digit(pair[1])?))
-            .collect()
+            .collect::<Result<Vec<u8>, _>>()
+            .map(T::from)
     }
 }
 
@@ -201,7 +208,7 @@ mod tests {
                     Entry {
                         term: 3,
                         index: 5,
-                        payload: Payload::Command(vec![0x00, 0xab, 0x10]),
+                        payload: Payload::Command(vec![0x00, 0xab, 0x10].into()),
                     },
                     Entry {
                         term: 3,

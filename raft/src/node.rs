@@ -285,7 +285,7 @@ impl Node {
         if uncommitted >= self.config.uncommitted_entries_max {
             return Err(ProposeError::Backpressure);
         }
-        let index = self.append_entry(Payload::Command(command));
+        let index = self.append_entry(Payload::Command(command.into()));
         self.broadcast_append(false);
         Ok(index)
     }
@@ -391,6 +391,24 @@ impl Node {
                 Ok(())
             }
         }
+    }
+
+    /// The host's state machine survived the restart holding the entries through `index` (a
+    /// durable state machine, as etcd keeps its consistent index in the same transaction as
+    /// its data): the next `Ready` commits from the entry after it, so a restart replays only
+    /// what the state machine had not persisted. Call it right after [`Node::restore`]; the
+    /// index lies between the snapshot's and the commit index, both included.
+    pub fn restore_applied(&mut self, index: Index) -> Result<(), RestoreError> {
+        let snapshot_index = self.snapshot.as_ref().map_or(0, |s| s.index);
+        if index < snapshot_index || index > self.commit_index {
+            return Err(RestoreError::Corrupt(format!(
+                "applied index {index} outside the snapshot's {snapshot_index} through the \
+                 commit index {}",
+                self.commit_index
+            )));
+        }
+        self.applied_index = index;
+        Ok(())
     }
 
     /// The host's state machine has applied the entries through `index` and `data` is its

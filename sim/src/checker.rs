@@ -827,7 +827,7 @@ mod tests {
             index,
             term,
             kind: EntryKind::Command,
-            data: vec![byte],
+            data: vec![byte].into(),
         }
     }
 
@@ -883,7 +883,7 @@ mod tests {
             index,
             term,
             kind: EntryKind::Config,
-            data: m.encode(),
+            data: m.encode().into(),
         }
     }
 
@@ -1249,6 +1249,7 @@ mod tests {
             hard_state: Default::default(),
             snapshot: Some(snapshot(2, 1)),
             log: log(&[1, 1, 1]),
+            checkpoint: None,
         };
         c.restarted(4, 1, &durable, view(Role::Follower, 1, 2))
             .unwrap();
@@ -1330,7 +1331,7 @@ mod tests {
             chain(
                 7,
                 &StoredEntry {
-                    data: data.to_vec(),
+                    data: data.into(),
                     ..entry(1, 1, 0)
                 },
             )

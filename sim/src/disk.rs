@@ -2,15 +2,16 @@
 //! durable; a crash keeps what was synced, and on a torn crash also a prefix of the rest.
 //!
 //! The disk is a write-ahead log of records in the order they are issued. One output of a node
-//! becomes up to five records: its term and vote, its snapshot, the compaction of the log that
-//! snapshot covers, its log write, its commit index. That order keeps every prefix restorable:
-//! no snapshot or entry is durable without the term that made it, no compaction without its
-//! snapshot, and no commit index without the entries it covers. The snapshot and its
+//! becomes up to six records: its term and vote, its snapshot, the compaction of the log that
+//! snapshot covers, its log write, its commit index, its state machine's checkpoint. That order
+//! keeps every prefix restorable: no snapshot or entry is durable without the term that made
+//! it, no compaction without its snapshot, no commit index without the entries it covers, and
+//! no checkpoint without the commit index of the entries it reflects. The snapshot and its
 //! compaction are separate records so that a torn crash can fall between them, as a real
 //! disk's can: [`DurableState::log_after_snapshot`], the rule a node restarts by, makes a
 //! snapshot without its compaction the same as one with it.
 
-use crate::node::{DurableState, HardState, LogWrite, StoredSnapshot};
+use crate::node::{DurableState, HardState, LogWrite, StoredCheckpoint, StoredSnapshot};
 use std::collections::VecDeque;
 
 /// Most writes a disk buffers between syncs. A node that writes without ever syncing this much
@@ -29,6 +30,9 @@ enum Write {
     Compact,
     Log(LogWrite),
     Commit(u64),
+    /// The state machine's checkpoint: issued after the output's other records, so no prefix
+    /// holds a checkpoint without the entries and the commit index it reflects.
+    Checkpoint(StoredCheckpoint),
 }
 
 /// What a crash did to the writes that were not synced.
@@ -97,6 +101,11 @@ impl Disk {
         self.issued = hs;
     }
 
+    /// Buffers a checkpoint of the state machine, after the output's other writes.
+    pub fn write_checkpoint(&mut self, checkpoint: StoredCheckpoint) {
+        self.push(Write::Checkpoint(checkpoint));
+    }
+
     fn push(&mut self, write: Write) {
         assert!(
             self.pending.len() < PENDING_WRITES_MAX,
@@ -161,6 +170,7 @@ impl Disk {
             }
             Write::Log(write) => self.apply_log(write),
             Write::Commit(commit) => self.durable.hard_state.commit = commit,
+            Write::Checkpoint(checkpoint) => self.durable.checkpoint = Some(checkpoint),
         }
     }
 
@@ -286,7 +296,7 @@ mod tests {
                 index,
                 term,
                 kind: EntryKind::Command,
-                data: vec![index as u8],
+                data: vec![index as u8].into(),
             })
             .collect();
         LogWrite {

@@ -46,8 +46,8 @@ pub struct StoredEntry {
     pub term: u64,
     /// What the entry is for.
     pub kind: EntryKind,
-    /// The entry's bytes.
-    pub data: Vec<u8>,
+    /// The entry's bytes, shared with the node's log and messages rather than copied.
+    pub data: std::sync::Arc<[u8]>,
 }
 
 /// What a log entry is for.
@@ -155,6 +155,19 @@ pub struct StoredSnapshot {
     pub data: Vec<u8>,
 }
 
+/// A durable copy of a node's state machine as of entry `index`: a snapshot the log is not
+/// compacted by. A node restarts from it and replays only the entries after it, as a server
+/// whose state machine lives on disk does, instead of the whole log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// The last entry the state machine reflects.
+    pub index: u64,
+    /// That entry's term.
+    pub term: u64,
+    /// The state machine's state, opaque to the simulator.
+    pub data: Vec<u8>,
+}
+
 /// What survives a crash: the synced writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DurableState {
@@ -166,6 +179,8 @@ pub struct DurableState {
     /// crash between writing a snapshot and compacting the log may leave entries the snapshot
     /// covers; [`DurableState::log_after_snapshot`] is what a node restarts with.
     pub log: Vec<StoredEntry>,
+    /// The last synced state machine checkpoint, if any. It may be older than the snapshot.
+    pub checkpoint: Option<StoredCheckpoint>,
 }
 
 impl DurableState {
@@ -206,6 +221,29 @@ impl DurableState {
             .checked_sub(first)
             .and_then(|position| log.get(position as usize))
             .is_some_and(|e| e.index == index && e.term == term)
+    }
+
+    /// The checkpoint a node restarts its state machine from: the durable one, if it is
+    /// ahead of the snapshot, committed, and of an entry the log still holds (it is not when
+    /// the node installed a leader's snapshot after it). Otherwise the node restarts from the
+    /// snapshot and replays the log after it.
+    pub fn checkpoint_to_restore(&self) -> Option<&StoredCheckpoint> {
+        let c = self.checkpoint.as_ref()?;
+        let snapshot_index = self.snapshot.as_ref().map_or(0, |s| s.index);
+        let usable = c.index > snapshot_index
+            && c.index <= self.hard_state.commit
+            && self.holds(c.index, c.term);
+        usable.then_some(c)
+    }
+
+    /// The index through which a restarted node's state machine already reflects the log:
+    /// its checkpoint's, else its snapshot's, else 0.
+    pub fn applied_on_restart(&self) -> u64 {
+        match (self.checkpoint_to_restore(), &self.snapshot) {
+            (Some(c), _) => c.index,
+            (None, Some(s)) => s.index,
+            (None, None) => 0,
+        }
     }
 
     /// The (index, term) of the last entry a node restarts with: the log's last, else the
@@ -252,6 +290,8 @@ pub struct Output<M> {
     /// A snapshot to persist before `log_write`; once it is durable the disk drops the log
     /// entries it covers, keeping those after it as [`DurableState::log_after_snapshot`] does.
     pub snapshot: Option<StoredSnapshot>,
+    /// A checkpoint of the state machine to persist after everything else in this output.
+    pub checkpoint: Option<StoredCheckpoint>,
 }
 
 impl<M> Default for Output<M> {
@@ -266,6 +306,7 @@ impl<M> Default for Output<M> {
             situations: Situations::default(),
             config_applied: None,
             snapshot: None,
+            checkpoint: None,
         }
     }
 }
@@ -429,6 +470,9 @@ pub struct NodeSettings {
     pub snapshot_bytes: u64,
     /// Most snapshot bytes in one message.
     pub snapshot_chunk_bytes: u64,
+    /// Checkpoint the state machine after this many entries applied since the last
+    /// checkpoint or snapshot (0: never; a restart replays the log from the snapshot).
+    pub checkpoint_entries: u64,
     /// Entries kept before a snapshot's index.
     pub snapshot_catch_up_entries: u64,
     /// The scenario's `[implementation_options]`, as text, for the implementation to read.
@@ -453,6 +497,7 @@ impl NodeSettings {
             snapshot_entries: r.snapshot_entries,
             snapshot_bytes: r.snapshot_bytes,
             snapshot_chunk_bytes: r.snapshot_chunk_bytes,
+            checkpoint_entries: r.checkpoint_entries,
             snapshot_catch_up_entries: r.snapshot_catch_up_entries,
             options: scenario.implementation_options.clone(),
         }

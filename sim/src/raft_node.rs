@@ -5,7 +5,7 @@ use crate::client_desk::{tagged, ClientDesk, ENTRY_RAW, ENTRY_SESSION};
 use crate::node::{
     ClientId, ClientOp, ClientReply, ClientRequest, DurableState, EntryKind, HardState, LogWrite,
     MessageInfo, NodeId, NodeView, OpResult, Output, Refusal, Role, SimNode, StartContext,
-    StoredEntry, StoredSnapshot,
+    StoredCheckpoint, StoredEntry, StoredSnapshot,
 };
 use crate::situations::Situations;
 use raft::{KvOp, KvStore, Replicated, SessionLimits, Stamped};
@@ -39,6 +39,10 @@ pub struct RaftNode {
     /// Entries, and their bytes, applied since the last snapshot.
     applied_since_snapshot: u64,
     applied_bytes_since_snapshot: u64,
+    /// Write the state machine to disk once this many entries (0: never) were applied since
+    /// the last checkpoint or snapshot, so that a restart replays only what follows it.
+    checkpoint_entries: u64,
+    applied_since_checkpoint: u64,
 }
 
 impl RaftNode {
@@ -71,6 +75,7 @@ impl RaftNode {
         let _ = self.node.compact(index, data);
         self.applied_since_snapshot = 0;
         self.applied_bytes_since_snapshot = 0;
+        self.applied_since_checkpoint = 0;
     }
 
     /// The `snapshot-without-sessions` mutation's snapshot: the store through the applied
@@ -139,10 +144,30 @@ impl RaftNode {
         });
         self.applied_since_snapshot = 0;
         self.applied_bytes_since_snapshot = 0;
+        self.applied_since_checkpoint = 0;
+    }
+
+    /// The state machine as of `last`, the entry just applied, once enough was applied since
+    /// the last checkpoint or snapshot.
+    fn maybe_checkpoint(&mut self, last: Option<&raft::Entry>) -> Option<StoredCheckpoint> {
+        let last = last?;
+        let due =
+            self.checkpoint_entries > 0 && self.applied_since_checkpoint >= self.checkpoint_entries;
+        if !due {
+            return None;
+        }
+        debug_assert_eq!(self.state_machine.applied_index(), last.index);
+        self.applied_since_checkpoint = 0;
+        Some(StoredCheckpoint {
+            index: last.index,
+            term: last.term,
+            data: self.state_machine.snapshot(),
+        })
     }
 
     fn apply(&mut self, entry: &raft::Entry) {
         self.applied_since_snapshot += 1;
+        self.applied_since_checkpoint += 1;
         if let raft::Payload::Command(data) = &entry.payload {
             self.applied_bytes_since_snapshot += data.len() as u64;
         }
@@ -237,9 +262,9 @@ fn from_stored_snapshot(s: &StoredSnapshot) -> raft::Snapshot {
 
 fn to_stored(entry: raft::Entry) -> StoredEntry {
     let (kind, data) = match entry.payload {
-        raft::Payload::Noop => (EntryKind::Noop, Vec::new()),
+        raft::Payload::Noop => (EntryKind::Noop, Vec::new().into()),
         raft::Payload::Command(bytes) => (EntryKind::Command, bytes),
-        raft::Payload::Config(m) => (EntryKind::Config, sim_membership(m).encode()),
+        raft::Payload::Config(m) => (EntryKind::Config, sim_membership(m).encode().into()),
     };
     StoredEntry {
         index: entry.index,
@@ -312,7 +337,7 @@ impl SimNode for RaftNode {
             .collect::<Result<Vec<_>, _>>()?;
         let snapshot = durable.snapshot.as_ref().map(from_stored_snapshot);
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
-        let node = raft::Node::restore(
+        let mut node = raft::Node::restore(
             config,
             hard_state,
             snapshot.clone(),
@@ -327,13 +352,20 @@ impl SimNode for RaftNode {
             dedup: mutation != Some(raft::Mutation::NoSessionDedup),
         };
         let store = KvStore::new(usize::try_from(s.value_bytes_max).unwrap_or(usize::MAX));
-        let state_machine = match &snapshot {
-            Some(s) => Replicated::restore(&s.data, limits)
+        let checkpoint = durable.checkpoint_to_restore();
+        let state_machine = match (checkpoint, &snapshot) {
+            (Some(c), _) => {
+                node.restore_applied(c.index).map_err(|e| e.to_string())?;
+                Replicated::restore(&c.data, limits)
+                    .map_err(|e| format!("checkpoint through index {}: {e}", c.index))?
+            }
+            (None, Some(s)) => Replicated::restore(&s.data, limits)
                 .map_err(|e| format!("snapshot through index {}: {e}", s.index))?,
-            None => Replicated::new(store, limits),
+            (None, None) => Replicated::new(store, limits),
         };
         let situations = Situations {
             restart_from_snapshot: u64::from(snapshot.is_some()),
+            restart_from_checkpoint: u64::from(checkpoint.is_some()),
             ..Situations::default()
         };
         Ok(RaftNode {
@@ -350,6 +382,8 @@ impl SimNode for RaftNode {
             snapshot_bytes: s.snapshot_bytes,
             applied_since_snapshot: 0,
             applied_bytes_since_snapshot: 0,
+            checkpoint_entries: s.checkpoint_entries,
+            applied_since_checkpoint: 0,
         })
     }
 
@@ -424,6 +458,7 @@ impl SimNode for RaftNode {
         for entry in &ready.committed {
             self.apply(entry);
         }
+        let checkpoint = self.maybe_checkpoint(ready.committed.last());
         Output {
             hard_state: ready.hard_state.map(|h| HardState {
                 term: h.term,
@@ -441,6 +476,7 @@ impl SimNode for RaftNode {
             situations: self.take_situations(),
             config_applied: self.config_applied.take(),
             snapshot: ready.snapshot.map(to_stored_snapshot),
+            checkpoint,
         }
     }
 

@@ -488,7 +488,7 @@ impl RaftRsNode {
             index: entry.index,
             term: entry.term,
             kind,
-            data,
+            data: data.into(),
         }
     }
 
@@ -823,7 +823,7 @@ impl SimNode for RaftRsNode {
             e.term = stored.term;
             match stored.kind {
                 EntryKind::Noop => {}
-                EntryKind::Command => e.data = stored.data.clone().into(),
+                EntryKind::Command => e.data = stored.data.to_vec().into(),
                 EntryKind::Config => {
                     let m = Membership::decode(&stored.data)
                         .ok_or_else(|| format!("entry {}: not a configuration", stored.index))?;

@@ -67,6 +67,9 @@ situations! {
     restart_from_snapshot: "restart-from-snapshot",
     /// A node restarted with a snapshot on disk but its log not yet compacted.
     restart_before_compaction: "restart-before-compaction",
+    /// A node restarted its state machine from a checkpoint and replayed only the entries
+    /// after it.
+    restart_from_checkpoint: "restart-from-checkpoint",
     /// The current leader crashed.
     leader_crashed: "leader-crashed",
     /// The current leader was cut off from a majority by a partition.

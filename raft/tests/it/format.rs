@@ -128,10 +128,14 @@ pub fn parse_entry(s: &str) -> Result<Entry, String> {
         Some((p, conf)) if conf.starts_with("conf{") => {
             (p, Payload::Config(parse_membership(conf)?))
         }
-        Some((p, data)) => (p, Payload::Command(data.as_bytes().to_vec())),
+        Some((p, data)) => (p, Payload::Command(data.as_bytes().into())),
         None => (
             s,
-            Payload::Command(format!("i{}", s.split('/').next().unwrap_or("")).into()),
+            Payload::Command(
+                format!("i{}", s.split('/').next().unwrap_or(""))
+                    .as_bytes()
+                    .into(),
+            ),
         ),
     };
     let (index, term) = parse_index_term(position)?;

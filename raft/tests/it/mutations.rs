@@ -18,7 +18,7 @@ fn entry(index: Index, term: Term) -> Entry {
     Entry {
         term,
         index,
-        payload: Payload::Command(vec![index as u8]),
+        payload: Payload::Command(vec![index as u8].into()),
     }
 }
 

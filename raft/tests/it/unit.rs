@@ -15,7 +15,7 @@ fn entry(index: Index, term: Term) -> Entry {
     Entry {
         term,
         index,
-        payload: Payload::Command(vec![index as u8]),
+        payload: Payload::Command(vec![index as u8].into()),
     }
 }
 
@@ -133,6 +133,35 @@ fn restore_accepts_consistent_durable_state() {
     assert!(!ready.must_sync && ready.messages.is_empty());
     assert_eq!(ready.committed, entries(&[1, 2]));
     assert!(node.take_ready().is_empty());
+}
+
+/// A host whose state machine is durable (etcd's consistent index; raft-rs's `Config::applied`)
+/// tells the restored node how far it got: the committed entries after that are handed over,
+/// and none before. Section 7 allows any durable state machine state that a snapshot could
+/// hold, so the index lies between the snapshot's and the commit index.
+#[test]
+fn s7_a_restored_applied_index_hands_over_only_the_entries_after_it() {
+    let hs = HardState {
+        term: 3,
+        vote: Some(2),
+        commit: 4,
+    };
+    let config = || Config::new(1, vec![1, 2, 3]);
+    let mut node = restore(config(), hs, entries(&[1, 2, 3, 3, 3])).unwrap();
+    node.restore_applied(2).unwrap();
+    let ready = node.take_ready();
+    assert_eq!(ready.committed, entries(&[1, 2, 3, 3])[2..].to_vec());
+    assert!(node.take_ready().is_empty());
+    // All of the committed entries applied: nothing to hand over.
+    let mut node = restore(config(), hs, entries(&[1, 2, 3, 3, 3])).unwrap();
+    node.restore_applied(4).unwrap();
+    assert!(node.take_ready().committed.is_empty());
+    // Beyond the commit index: the state machine holds what the log does not know committed.
+    let mut node = restore(config(), hs, entries(&[1, 2, 3, 3, 3])).unwrap();
+    match node.restore_applied(5) {
+        Err(RestoreError::Corrupt(m)) => assert!(m.contains("applied index 5"), "{m}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }
 
 #[test]

@@ -64,6 +64,9 @@ const LIVENESS_SLACK: u64 = 4;
 const QUICK_RESTART_P: f64 = 0.3;
 /// Probability that a variant's disk syncs slowly.
 const SLOW_DISK_P: f64 = 0.25;
+/// Probability that a variant checkpoints its state machines every few entries, so that its
+/// restarts start from a checkpoint rather than replay the log.
+const CHECKPOINT_P: f64 = 0.3;
 /// Mean intervals of added faults, log-uniform between these bounds.
 const EVERY_NS_MIN: u64 = 300_000_000;
 const EVERY_NS_MAX: u64 = 5_000_000_000;
@@ -134,6 +137,11 @@ pub fn draw(base: &Scenario, seed_base: u64, index: usize, number: u32) -> Varia
         // safety only.
         s.liveness.leader_within_ns = None;
         s.liveness.clients_within_ns = None;
+    }
+    // Drawn last, and after the liveness choice, which it does not bear on: the draws above,
+    // and so every variant's faults, are those of the hunts before checkpoints existed.
+    if rng.gen_bool(CHECKPOINT_P) {
+        add_checkpoints(&mut s, &mut rng, &mut added);
     }
     s.name = format!("{}-v{number}", base.name);
     let swarm = if base.swarm.enabled {
@@ -207,6 +215,12 @@ fn add_compaction(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String
         "snapshot_entries={} snapshot_chunk_bytes={} snapshot_catch_up_entries={}",
         s.raft.snapshot_entries, s.raft.snapshot_chunk_bytes, s.raft.snapshot_catch_up_entries
     ));
+}
+
+fn add_checkpoints(s: &mut Scenario, rng: &mut ChaCha8Rng, added: &mut Vec<String>) {
+    const ENTRIES: [u64; 3] = [4, 16, 64];
+    s.raft.checkpoint_entries = ENTRIES[rng.gen_range(0..ENTRIES.len())];
+    added.push(format!("checkpoint_entries={}", s.raft.checkpoint_entries));
 }
 
 /// A disk whose syncs take as long as a message's round trip or longer: the windows between

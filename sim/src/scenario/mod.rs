@@ -157,6 +157,12 @@ pub struct RaftSettings {
     /// the snapshot's index in memory, so a follower a little behind gets entries, not the
     /// snapshot.
     pub snapshot_catch_up_entries: u64,
+    /// `checkpoint_entries` (default 1000; 0, off): a node writes its state machine to disk
+    /// once it has applied this many entries since its last checkpoint or snapshot, without
+    /// compacting its log, and a restart replays only the entries after the checkpoint. Off,
+    /// the state machine is volatile and a restart replays the whole log after the snapshot
+    /// (section 7 of the paper), which makes a long run without compaction quadratic.
+    pub checkpoint_entries: u64,
 }
 
 /// The `[membership]` section: which nodes start as the cluster, and random membership churn.

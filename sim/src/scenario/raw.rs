@@ -109,6 +109,7 @@ pub(super) struct RawRaft {
     pub(super) snapshot_bytes: Opt<Int>,
     pub(super) snapshot_chunk_bytes: Opt<Int>,
     pub(super) snapshot_catch_up_entries: Opt<Int>,
+    pub(super) checkpoint_entries: Opt<Int>,
 }
 
 #[derive(Default, Deserialize, Serialize)]

@@ -502,6 +502,7 @@ fn full_file() {
             snapshot_bytes: 0,
             snapshot_chunk_bytes: 65_536,
             snapshot_catch_up_entries: 64,
+            checkpoint_entries: 1000,
         },
         network: NetworkSettings {
             loss: 0.05,
@@ -623,6 +624,7 @@ fn defaults_are_applied() {
             snapshot_bytes: 0,
             snapshot_chunk_bytes: 65_536,
             snapshot_catch_up_entries: 64,
+            checkpoint_entries: 1000,
         },
         network: NetworkSettings::uniform(NS_PER_MS, 10 * NS_PER_MS),
         disk: DiskSettings {

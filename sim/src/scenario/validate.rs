@@ -409,6 +409,7 @@ impl Cx<'_> {
                 snapshot_bytes: int(&r.snapshot_bytes, 0, 0, u64::MAX)?,
                 snapshot_chunk_bytes: int(&r.snapshot_chunk_bytes, 65_536, 1, 1 << 24)?,
                 snapshot_catch_up_entries: int(&r.snapshot_catch_up_entries, 64, 0, u64::MAX)?,
+                checkpoint_entries: int(&r.checkpoint_entries, 1000, 0, u64::MAX)?,
             },
             network,
             disk: DiskSettings {

@@ -55,6 +55,7 @@ impl Scenario {
                 snapshot_bytes: int(r.snapshot_bytes),
                 snapshot_chunk_bytes: int(r.snapshot_chunk_bytes),
                 snapshot_catch_up_entries: int(r.snapshot_catch_up_entries),
+                checkpoint_entries: int(r.checkpoint_entries),
             },
             network: RawNetwork {
                 latency: range(n.latency_min_ns, n.latency_max_ns),

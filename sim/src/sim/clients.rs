@@ -11,6 +11,38 @@ use crate::network;
 use crate::node::{Applied, ClientId, ClientReply, ClientRequest, NodeId, SimNode};
 use crate::rng;
 use crate::trace::Event;
+use std::collections::BTreeSet;
+
+/// The client commands one node's state machine executed, with the index of each, so that a
+/// restart from a checkpoint at index `i` keeps those through `i` and forgets the rest.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Executed {
+    keys: BTreeSet<(u64, u64)>,
+    /// (index, key) in the order executed, which is index order within one life.
+    by_index: Vec<(u64, (u64, u64))>,
+}
+
+impl Executed {
+    /// Records `key` executed at `index`; false if it was already.
+    fn insert(&mut self, index: u64, key: (u64, u64)) -> bool {
+        if !self.keys.insert(key) {
+            return false;
+        }
+        self.by_index.push((index, key));
+        true
+    }
+
+    /// Forgets the commands executed after `index`.
+    pub(super) fn forget_after(&mut self, index: u64) {
+        while let Some(&(i, key)) = self.by_index.last() {
+            if i <= index {
+                break;
+            }
+            self.by_index.pop();
+            self.keys.remove(&key);
+        }
+    }
+}
 
 impl<N: SimNode> Simulator<N> {
     pub(super) fn start_clients(&mut self) {
@@ -143,8 +175,9 @@ impl<N: SimNode> Simulator<N> {
         }
     }
 
-    /// Exactly-once, online: no node's state machine executes one (session, seq) twice in one
-    /// life. (A restarted node replays its log into a fresh state machine: a new life.)
+    /// Exactly-once, online: no node's state machine executes one (session, seq) twice. A
+    /// restarted node's state machine carries over only what its checkpoint or snapshot
+    /// reflects; it replays the log after that.
     pub(super) fn check_applied(
         &mut self,
         node: NodeId,
@@ -152,7 +185,7 @@ impl<N: SimNode> Simulator<N> {
     ) -> Result<(), Failure> {
         for a in applied.iter().filter(|a| a.executed) {
             let key = (a.session, a.seq);
-            if !self.executed[(node - 1) as usize].insert(key) {
+            if !self.executed[(node - 1) as usize].insert(a.index, key) {
                 let detail = format!(
                     "node {node} executed command {} of session {} a second time, at index {}",
                     a.seq, a.session, a.index

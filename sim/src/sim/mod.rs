@@ -304,8 +304,9 @@ pub struct Simulator<N: SimNode> {
     clients: Option<ClientSim>,
     /// The ordinal of a client message among those sent at the same instant.
     client_network_ordinal: rng::SameInstant,
-    /// Per node, the (session, seq) its state machine executed in its current life.
-    executed: Vec<BTreeSet<(u64, u64)>>,
+    /// Per node, the (session, seq) its state machine executed, in its current life and in
+    /// the lives its durable state carries over.
+    executed: Vec<clients::Executed>,
     /// Every (session, seq) any node executed.
     executed_anywhere: BTreeSet<(u64, u64)>,
     armed: faults::Armed,
@@ -391,7 +392,7 @@ impl<N: SimNode> Simulator<N> {
             proposals_made: 0,
             clients,
             client_network_ordinal: rng::SameInstant::default(),
-            executed: vec![BTreeSet::new(); n as usize],
+            executed: vec![clients::Executed::default(); n as usize],
             executed_anywhere: BTreeSet::new(),
             armed: faults::Armed::default(),
             recoveries: faults::Recoveries::default(),
@@ -696,8 +697,6 @@ impl<N: SimNode> Simulator<N> {
         slot.node = None;
         slot.incarnation += 1;
         slot.timer_event_ns = u64::MAX;
-        // The state machine is volatile: the next life replays the log into a new one.
-        self.executed[(id - 1) as usize].clear();
         let torn = self.scenario.disk.torn_writes;
         let tear = force_tear || (torn > 0.0 && self.rng_effects.gen::<f64>() < torn);
         let slot = &mut self.slots[(id - 1) as usize];
@@ -707,6 +706,10 @@ impl<N: SimNode> Simulator<N> {
         } else {
             slot.disk.crash()
         };
+        // The next life's state machine starts from the checkpoint or snapshot that survived,
+        // and replays the log after it: only what they reflect stays executed.
+        let kept_through = slot.disk.durable().applied_on_restart();
+        self.executed[(id - 1) as usize].forget_after(kept_through);
         let held: u64 = slot
             .held
             .drain(..)
@@ -957,6 +960,9 @@ impl<N: SimNode> Simulator<N> {
                 .is_some_and(|w| w.entries.iter().any(|e| e.term == view.term));
         slot.disk
             .write(output.hard_state, output.snapshot.take(), output.log_write);
+        if let Some(checkpoint) = output.checkpoint.take() {
+            slot.disk.write_checkpoint(checkpoint);
+        }
         let sync = output.must_sync.then(|| slot.disk.request_sync());
         let held = slot.disk.syncing() && !output.messages.is_empty();
         let messages = if held {

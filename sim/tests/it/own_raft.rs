@@ -72,7 +72,7 @@ impl SimNode for OneNode {
             index: self.last_index,
             term: self.term,
             kind: EntryKind::Command,
-            data: command,
+            data: command.into(),
         };
         // The write goes to the disk; the commit waits for the disk's sync (`log_synced`).
         match &mut self.output.log_write {
