@@ -247,7 +247,7 @@ fn entries(drawn: &[EntryM], prev_index: Index, prev_term: Term, me: NodeId) -> 
         let payload = match &e.payload {
             PayloadM::Noop => Payload::Noop,
             PayloadM::Command(data) => Payload::Command(data.0.clone().into()),
-            PayloadM::Config(m) => Payload::Config(m.build(me)),
+            PayloadM::Config(m) => Payload::Config(Box::new(m.build(me))),
         };
         out.push(Entry {
             term,

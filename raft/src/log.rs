@@ -60,6 +60,11 @@ impl Log {
         })
     }
 
+    /// The entries held, from `compacted_index() + 1` on, given up by the log.
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries
+    }
+
     /// The last compacted index, 0 if none.
     pub fn compacted_index(&self) -> Index {
         self.snapshot_index

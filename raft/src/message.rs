@@ -23,7 +23,8 @@ pub enum Payload {
     /// messages that carry it and the host's storage all hold the same bytes.
     Command(#[serde(with = "hex")] Arc<[u8]>),
     /// A configuration (section 6): it takes effect on a server as soon as it is in its log.
-    Config(Membership),
+    /// Boxed: configurations are rare, and an entry is as large as its largest payload.
+    Config(Box<Membership>),
 }
 
 /// A snapshot of the state machine (section 7): it stands for every log entry through `index`.
@@ -213,7 +214,7 @@ mod tests {
                     Entry {
                         term: 3,
                         index: 6,
-                        payload: Payload::Config(Membership::simple(&[1, 2, 3])),
+                        payload: Payload::Config(Box::new(Membership::simple(&[1, 2, 3]))),
                     },
                     Entry {
                         term: 3,

@@ -230,6 +230,12 @@ impl Node {
     pub fn log(&self) -> &Log {
         &self.log
     }
+    /// Its log, given up by a node that is done: a host whose disk holds the same entries (a
+    /// crash that lost none of their writes) restores the next node from them without reading
+    /// them back.
+    pub fn into_log(self) -> Log {
+        self.log
+    }
     /// The highest index it knows to be committed.
     pub fn commit_index(&self) -> Index {
         self.commit_index
@@ -1237,7 +1243,7 @@ impl Node {
             ..
         }) = self.log.entry(index)
         {
-            self.membership_prev = std::mem::replace(&mut self.membership, m.clone());
+            self.membership_prev = std::mem::replace(&mut self.membership, (**m).clone());
             self.membership_index = index;
             self.sync_progress();
         }
@@ -1283,7 +1289,7 @@ impl Node {
                 Some(Entry {
                     payload: Payload::Config(m),
                     ..
-                }) => Some((m.clone(), i)),
+                }) => Some(((**m).clone(), i)),
                 _ => None,
             });
         let snapshot = self
@@ -1386,10 +1392,10 @@ impl Node {
             let mut learners = m.learners.clone();
             learners.extend(&new_learners);
             learners.sort_unstable();
-            let entry = self.append_entry(Payload::Config(Membership {
+            let entry = self.append_entry(Payload::Config(Box::new(Membership {
                 learners,
                 ..m.clone()
-            }));
+            })));
             self.broadcast_append(false);
             Stage::CatchingUp { entry }
         };
@@ -1429,7 +1435,7 @@ impl Node {
                     voters_outgoing: m.voters.clone(),
                     learners,
                 };
-                let entry = self.append_entry(Payload::Config(joint));
+                let entry = self.append_entry(Payload::Config(Box::new(joint)));
                 self.change.as_mut().expect("matched").stage = Stage::Joint { entry };
                 self.broadcast_append(false);
             }
@@ -1455,7 +1461,7 @@ impl Node {
                 voters_outgoing: Vec::new(),
                 learners: self.membership.learners.clone(),
             };
-            let entry = self.append_entry(Payload::Config(final_config));
+            let entry = self.append_entry(Payload::Config(Box::new(final_config)));
             if let Some(change) = self.change.as_mut() {
                 change.stage = Stage::Final { entry };
             } else {

@@ -211,6 +211,31 @@ impl NodeMirror {
         Ok(mark)
     }
 
+    /// A restart whose crash lost no log write below `log_intact_below`, nor a snapshot or
+    /// compaction: the mirror keeps its marks below that index and takes the durable entries
+    /// from there on, instead of hashing the whole log again. False, changing nothing, when
+    /// the durable log does not start where the mirror does.
+    fn restart_intact(&mut self, durable: &DurableState, log_intact_below: u64) -> bool {
+        let base = durable.snapshot.as_ref().map_or(0, |s| s.index);
+        let log = durable.log_after_snapshot();
+        let starts_at_base = log.first().is_none_or(|e| e.index == base + 1);
+        if log_intact_below <= base + 1 || base != self.base || !starts_at_base {
+            return false;
+        }
+        let kept = (log_intact_below - 1 - base).min(log.len() as u64);
+        if kept > self.log.len() as u64 {
+            return false; // The disk holds entries the mirror never saw: rebuild.
+        }
+        self.log.truncate(kept as usize);
+        self.configs.retain(|(i, _)| *i <= base + kept);
+        self.applied = None;
+        // The durable log is consecutive from its first index; were it not, the caller's
+        // rebuild from scratch reports it.
+        log[kept as usize..]
+            .iter()
+            .all(|entry| self.push(entry).is_ok())
+    }
+
     /// A snapshot through `index`, whose entry is `mark`, replaces the log through it; the
     /// entries after it stay only if the log held that same entry (section 7).
     fn compact(&mut self, index: u64, mark: EntryMark, membership: &Membership) {
@@ -254,7 +279,7 @@ pub struct Checker {
     /// By index: every (term, chain) seen in any log at that index. It is never trimmed: a
     /// node may write at any index above its durable snapshot's, and a crash can take it back
     /// to an older snapshot than the one the checker saw, so no index is ever out of reach.
-    marks_by_index: Vec<Vec<(EntryMark, NodeId)>>,
+    marks_by_index: MarksByIndex,
     committed: Vec<Committed>,
     /// Leaders elected in a term > 1 whose log was shorter than another node's.
     leaders_with_shorter_log: u64,
@@ -294,7 +319,7 @@ impl Checker {
                 .collect(),
             rule: ConfigRule::Appended,
             leaders: BTreeMap::new(),
-            marks_by_index: Vec::new(),
+            marks_by_index: MarksByIndex::default(),
             commit_to_check: None,
             committed: Vec::new(),
             leaders_with_shorter_log: 0,
@@ -346,7 +371,26 @@ impl Checker {
         node: NodeId,
         durable: &DurableState,
         view: NodeView,
+        log_intact_below: u64,
     ) -> Result<(), Violation> {
+        let mirror = &mut self.nodes[(node - 1) as usize];
+        if mirror.restart_intact(durable, log_intact_below) {
+            mirror.view = view;
+            #[cfg(debug_assertions)]
+            {
+                // Tests run with debug assertions: every restart there checks the short cut
+                // against the mirror rebuilt from the whole durable log.
+                let kept = self.nodes[(node - 1) as usize].clone();
+                self.restarted(now, node, durable, view, 0)?;
+                let rebuilt = &self.nodes[(node - 1) as usize];
+                assert_eq!(
+                    (kept.base, &kept.base_mark, &kept.log, &kept.configs),
+                    (rebuilt.base, &rebuilt.base_mark, &rebuilt.log, &rebuilt.configs),
+                    "node {node}: the mirror kept below index {log_intact_below} differs from the disk's"
+                );
+            }
+            return Ok(());
+        }
         let snapshot = durable.snapshot.as_ref().filter(|s| s.index > 0);
         let base_mark = match snapshot {
             Some(s) => Some(self.snapshot_mark(now, node, s)?),
@@ -762,19 +806,54 @@ fn misplaced(now: u64, node: NodeId, expected: u64, entry: &StoredEntry) -> Viol
     violation(Invariant::LogMatching, vec![node], now, detail)
 }
 
+/// Every (term, chain) seen at each index, with the node that wrote it first. Nearly every
+/// index only ever holds entries of one term, so the first mark seen sits in a flat vector
+/// (node 0: none yet) and the others, of other terms, in a map.
+#[derive(Debug, Default)]
+struct MarksByIndex {
+    first: Vec<(EntryMark, NodeId)>,
+    others: BTreeMap<u64, Vec<(EntryMark, NodeId)>>,
+}
+
+impl MarksByIndex {
+    /// The mark of term `mark.term` seen at `index` before, with its node; else records
+    /// `mark` as `node`'s and returns `None`.
+    fn seen_or_insert(
+        &mut self,
+        index: u64,
+        mark: EntryMark,
+        node: NodeId,
+    ) -> Option<(EntryMark, NodeId)> {
+        let position = (index - 1) as usize;
+        if self.first.len() <= position {
+            let none = (EntryMark { term: 0, chain: 0 }, 0);
+            self.first.resize(position + 1, none);
+        }
+        let first = &mut self.first[position];
+        if first.1 == 0 {
+            *first = (mark, node);
+            return None;
+        }
+        if first.0.term == mark.term {
+            return Some(*first);
+        }
+        let others = self.others.entry(index).or_default();
+        if let Some(seen) = others.iter().find(|(m, _)| m.term == mark.term) {
+            return Some(*seen);
+        }
+        others.push((mark, node));
+        None
+    }
+}
+
 fn check_log_matching(
-    marks_by_index: &mut Vec<Vec<(EntryMark, NodeId)>>,
+    marks_by_index: &mut MarksByIndex,
     now: u64,
     node: NodeId,
     index: u64,
     mark: EntryMark,
 ) -> Result<(), Violation> {
-    let position = (index - 1) as usize;
-    if marks_by_index.len() <= position {
-        marks_by_index.resize_with(position + 1, Vec::new);
-    }
-    let seen = &mut marks_by_index[position];
-    match seen.iter().find(|(m, _)| m.term == mark.term) {
+    match marks_by_index.seen_or_insert(index, mark, node) {
         Some((m, other)) if m.chain != mark.chain => {
             let detail = format!(
                 "nodes {other} and {node} both hold an entry of term {} at index {index} but their logs differ up to it",
@@ -782,16 +861,12 @@ fn check_log_matching(
             );
             Err(violation(
                 Invariant::LogMatching,
-                vec![*other, node],
+                vec![other, node],
                 now,
                 detail,
             ))
         }
-        Some(_) => Ok(()),
-        None => {
-            seen.push((mark, node));
-            Ok(())
-        }
+        _ => Ok(()),
     }
 }
 
@@ -1116,7 +1191,7 @@ mod tests {
             log: vec![entry(1, 1, 1)],
             ..DurableState::default()
         };
-        c.restarted(3, 1, &durable, view(Role::Follower, 3, 0))
+        c.restarted(3, 1, &durable, view(Role::Follower, 3, 0), 0)
             .unwrap();
         c.on_view(3, 1, view(Role::Follower, 3, 1)).unwrap();
     }
@@ -1251,7 +1326,7 @@ mod tests {
             log: log(&[1, 1, 1]),
             checkpoint: None,
         };
-        c.restarted(4, 1, &durable, view(Role::Follower, 1, 2))
+        c.restarted(4, 1, &durable, view(Role::Follower, 1, 2), 0)
             .unwrap();
         let m = &c.nodes[0];
         assert_eq!((m.base, m.last_index(), m.mark(1)), (2, 3, None));
@@ -1261,7 +1336,7 @@ mod tests {
             log: log(&[1, 3, 3]),
             ..durable
         };
-        c.restarted(5, 1, &durable, view(Role::Follower, 3, 2))
+        c.restarted(5, 1, &durable, view(Role::Follower, 3, 2), 0)
             .unwrap();
         assert_eq!((c.nodes[0].base, c.nodes[0].last_index()), (2, 2));
         // A snapshot on disk past the entries known committed.
@@ -1270,7 +1345,7 @@ mod tests {
             ..durable
         };
         let v = c
-            .restarted(6, 1, &durable, view(Role::Follower, 3, 3))
+            .restarted(6, 1, &durable, view(Role::Follower, 3, 3), 0)
             .unwrap_err();
         assert_eq!(v.invariant, Invariant::StateMachineSafety);
         assert_eq!(v.time_ns, 6);
@@ -1412,7 +1487,7 @@ mod tests {
             log: log.clone(),
             ..DurableState::default()
         };
-        c.restarted(3, 1, &durable, f).unwrap();
+        c.restarted(3, 1, &durable, f, 0).unwrap();
         assert_eq!(
             c.nodes[0].membership_under(ConfigRule::Applied),
             &Membership::simple(&[1, 2, 3])

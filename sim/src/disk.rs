@@ -36,12 +36,27 @@ enum Write {
 }
 
 /// What a crash did to the writes that were not synced.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CrashLoss {
     /// Records lost, whole or in part.
     pub lost: u64,
     /// Records that survived whole or in part although never synced (a torn write).
     pub kept: u64,
+    /// Below this index the durable log is the log as issued: no write the crash lost or
+    /// tore reached down there. 0 when a lost snapshot or compaction makes the durable log
+    /// start elsewhere; `u64::MAX` when no log write was lost.
+    pub log_intact_below: u64,
+}
+
+impl Default for CrashLoss {
+    /// A crash that lost nothing: the whole log is intact.
+    fn default() -> Self {
+        CrashLoss {
+            lost: 0,
+            kept: 0,
+            log_intact_below: u64::MAX,
+        }
+    }
 }
 
 /// One node's simulated disk.
@@ -252,6 +267,18 @@ impl Disk {
     /// one if it is a log write; the rest is lost.
     fn crash_keeping(&mut self, whole: usize, entries: usize) -> CrashLoss {
         let total = self.pending.len() as u64;
+        // The record at `whole` is lost or torn: either way it counts as changed.
+        let log_intact_below = self
+            .pending
+            .iter()
+            .skip(whole)
+            .map(|write| match write {
+                Write::Log(w) => w.from_index,
+                Write::Snapshot(_) | Write::Compact => 0,
+                Write::TermVote { .. } | Write::Commit(_) | Write::Checkpoint(_) => u64::MAX,
+            })
+            .min()
+            .unwrap_or(u64::MAX);
         let mut kept = 0;
         for _ in 0..whole {
             let write = self.pending.pop_front().expect("whole < pending");
@@ -280,6 +307,7 @@ impl Disk {
         CrashLoss {
             lost: total - kept,
             kept,
+            log_intact_below,
         }
     }
 }
@@ -416,8 +444,12 @@ mod tests {
         let loss = disk.crash();
         assert_eq!(
             loss,
-            CrashLoss { lost: 2, kept: 0 },
-            "the second sync's writes are lost"
+            CrashLoss {
+                lost: 2,
+                kept: 0,
+                log_intact_below: 4
+            },
+            "the second sync's writes are lost: the log from index 4 on"
         );
         assert!(
             !disk.complete_sync(second),
@@ -498,8 +530,12 @@ mod tests {
         let loss = disk.crash_keeping(2, 0);
         assert_eq!(
             loss,
-            CrashLoss { lost: 1, kept: 2 },
-            "the compaction is lost"
+            CrashLoss {
+                lost: 1,
+                kept: 2,
+                log_intact_below: 0
+            },
+            "the compaction is lost: the durable log starts elsewhere"
         );
         assert_eq!(indexes(&disk.durable().log).len(), 10);
         assert!(disk.durable().log_after_snapshot().is_empty());

@@ -608,6 +608,21 @@ pub trait SimNode: Sized {
 
     /// Starts a node fresh (empty `durable`) or from what an earlier incarnation synced.
     fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String>;
+    /// Restarts a node after a crash exactly as [`SimNode::start`] would. `dead` is the
+    /// crashed incarnation: its log in memory is, below index `log_intact_below`, the durable
+    /// log (the crash lost no write there; 0 when nothing is known the same). An
+    /// implementation may take those entries from `dead` rather than read them back, so that
+    /// a restart costs what the crash changed, not the whole log. The default reads them back.
+    fn restart(
+        ctx: &StartContext<'_>,
+        durable: &DurableState,
+        dead: Self,
+        log_intact_below: u64,
+    ) -> Result<Self, String> {
+        let _ = log_intact_below;
+        drop(dead);
+        Self::start(ctx, durable)
+    }
     /// Delivers a message. An `Err` is a message the node rejected; it is traced.
     fn deliver(&mut self, now_ns: u64, msg: Self::Message) -> Result<(), String>;
     /// The local time at which the node next wants `fire_timer`.

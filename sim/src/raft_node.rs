@@ -172,7 +172,7 @@ impl RaftNode {
             self.applied_bytes_since_snapshot += data.len() as u64;
         }
         if let raft::Payload::Config(m) = &entry.payload {
-            self.config_applied = Some((entry.index, sim_membership(m.clone())));
+            self.config_applied = Some((entry.index, sim_membership((**m).clone())));
         }
         let session_command = match &entry.payload {
             raft::Payload::Command(data) if data.first() == Some(&ENTRY_SESSION) => &data[1..],
@@ -264,7 +264,7 @@ fn to_stored(entry: raft::Entry) -> StoredEntry {
     let (kind, data) = match entry.payload {
         raft::Payload::Noop => (EntryKind::Noop, Vec::new().into()),
         raft::Payload::Command(bytes) => (EntryKind::Command, bytes),
-        raft::Payload::Config(m) => (EntryKind::Config, sim_membership(m).encode().into()),
+        raft::Payload::Config(m) => (EntryKind::Config, sim_membership(*m).encode().into()),
     };
     StoredEntry {
         index: entry.index,
@@ -283,7 +283,7 @@ fn from_stored(entry: &StoredEntry) -> Result<raft::Entry, String> {
         EntryKind::Config => {
             let m = crate::node::Membership::decode(&entry.data)
                 .ok_or_else(|| format!("entry {}: not a configuration", entry.index))?;
-            raft::Payload::Config(raft_membership(m))
+            raft::Payload::Config(Box::new(raft_membership(m)))
         }
     };
     Ok(raft::Entry {
@@ -293,10 +293,45 @@ fn from_stored(entry: &StoredEntry) -> Result<raft::Entry, String> {
     })
 }
 
-impl SimNode for RaftNode {
-    type Message = raft::Message;
+/// The log a node restarts with, from the crashed node's `memory` where the crash left the
+/// disk's log as issued (below `log_intact_below`) and from the disk after that; `None` when
+/// the memory does not start where the disk's log does (it compacted further, or the crash
+/// lost its snapshot).
+fn entries_kept(
+    durable: &DurableState,
+    memory: raft::Log,
+    log_intact_below: u64,
+) -> Option<Vec<raft::Entry>> {
+    let base = durable.snapshot.as_ref().map_or(0, |s| s.index);
+    let disk = durable.log_after_snapshot();
+    if log_intact_below <= base + 1 || memory.compacted_index() > base {
+        return None;
+    }
+    if disk.first().is_some_and(|e| e.index != base + 1) {
+        return None;
+    }
+    let skip = (base - memory.compacted_index()) as usize;
+    let mut entries = memory.into_entries();
+    // The memory may keep entries the snapshot covers, for slow followers; a restart has none.
+    entries.drain(..skip.min(entries.len()));
+    let kept = (log_intact_below - 1 - base).min(disk.len() as u64) as usize;
+    if entries.len() < kept {
+        return None;
+    }
+    entries.truncate(kept);
+    for stored in &disk[kept..] {
+        entries.push(from_stored(stored).ok()?);
+    }
+    Some(entries)
+}
 
-    fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
+impl RaftNode {
+    /// A node restored from `durable`, whose log after the snapshot is `entries`.
+    fn start_with(
+        ctx: &StartContext<'_>,
+        durable: &DurableState,
+        entries: Vec<raft::Entry>,
+    ) -> Result<Self, String> {
         let s = ctx.settings;
         if let Some(name) = s.options.keys().next() {
             return Err(format!(
@@ -330,11 +365,6 @@ impl SimNode for RaftNode {
             vote: hs.vote,
             commit: hs.commit,
         };
-        let entries = durable
-            .log_after_snapshot()
-            .iter()
-            .map(from_stored)
-            .collect::<Result<Vec<_>, _>>()?;
         let snapshot = durable.snapshot.as_ref().map(from_stored_snapshot);
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
         let mut node = raft::Node::restore(
@@ -385,6 +415,48 @@ impl SimNode for RaftNode {
             checkpoint_entries: s.checkpoint_entries,
             applied_since_checkpoint: 0,
         })
+    }
+}
+
+impl SimNode for RaftNode {
+    type Message = raft::Message;
+
+    fn start(ctx: &StartContext<'_>, durable: &DurableState) -> Result<Self, String> {
+        let entries = durable
+            .log_after_snapshot()
+            .iter()
+            .map(from_stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        RaftNode::start_with(ctx, durable, entries)
+    }
+
+    fn restart(
+        ctx: &StartContext<'_>,
+        durable: &DurableState,
+        dead: Self,
+        log_intact_below: u64,
+    ) -> Result<Self, String> {
+        let entries = match entries_kept(durable, dead.node.into_log(), log_intact_below) {
+            Some(entries) => entries,
+            None => return RaftNode::start(ctx, durable),
+        };
+        #[cfg(debug_assertions)]
+        {
+            // Tests run with debug assertions: every restart there checks the entries kept
+            // from memory against the disk's.
+            let read: Result<Vec<_>, _> = durable
+                .log_after_snapshot()
+                .iter()
+                .map(from_stored)
+                .collect();
+            assert_eq!(
+                read.as_ref(),
+                Ok(&entries),
+                "node {}: the log kept below index {log_intact_below} differs from the disk's",
+                ctx.id
+            );
+        }
+        RaftNode::start_with(ctx, durable, entries)
     }
 
     fn deliver(&mut self, now_ns: u64, msg: raft::Message) -> Result<(), String> {

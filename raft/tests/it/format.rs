@@ -126,7 +126,7 @@ pub fn parse_entry(s: &str) -> Result<Entry, String> {
     let (position, payload) = match s.split_once(':') {
         Some((p, "noop")) => (p, Payload::Noop),
         Some((p, conf)) if conf.starts_with("conf{") => {
-            (p, Payload::Config(parse_membership(conf)?))
+            (p, Payload::Config(Box::new(parse_membership(conf)?)))
         }
         Some((p, data)) => (p, Payload::Command(data.as_bytes().into())),
         None => (

@@ -309,7 +309,7 @@ fn config_entry(index: Index, term: Term, m: Membership) -> Entry {
     Entry {
         term,
         index,
-        payload: Payload::Config(m),
+        payload: Payload::Config(Box::new(m)),
     }
 }
 

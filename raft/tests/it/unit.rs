@@ -861,7 +861,7 @@ fn restore_refuses_a_configuration_entry_with_node_zero() {
     let entries = vec![Entry {
         term: 1,
         index: 1,
-        payload: Payload::Config(bad),
+        payload: Payload::Config(Box::new(bad)),
     }];
     let hs = HardState {
         term: 1,

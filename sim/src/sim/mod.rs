@@ -252,6 +252,9 @@ struct Held<M> {
 
 struct Slot<N: SimNode> {
     node: Option<N>,
+    /// The crashed incarnation while the node is down, and how much of its log in memory its
+    /// disk still holds as it was (see [`SimNode::restart`]).
+    dead: Option<(N, u64)>,
     incarnation: u64,
     disk: Disk,
     /// Messages waiting for a sync, in send order.
@@ -347,6 +350,7 @@ impl<N: SimNode> Simulator<N> {
         let slots = (0..n)
             .map(|_| Slot {
                 node: None,
+                dead: None,
                 incarnation: 0,
                 disk: Disk::default(),
                 held: VecDeque::new(),
@@ -657,17 +661,22 @@ impl<N: SimNode> Simulator<N> {
             now_ns: self.local_ns(id),
             mutation: self.options.mutation.as_deref(),
         };
-        let slot = &self.slots[(id - 1) as usize];
+        let slot = &mut self.slots[(id - 1) as usize];
+        let dead = slot.dead.take();
+        let log_intact_below = dead.as_ref().map_or(0, |(_, below)| *below);
         let durable = slot.disk.durable();
-        let node =
-            N::start(&ctx, durable).map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
+        let node = match dead {
+            Some((dead, below)) => N::restart(&ctx, durable, dead, below),
+            None => N::start(&ctx, durable),
+        }
+        .map_err(|e| Failure::Start(format!("node {id}: {e}")))?;
         if let (Some(s), Some(first)) = (&durable.snapshot, durable.log.first()) {
             // The crash came between the snapshot's write and the log's compaction.
             self.situations.restart_before_compaction += u64::from(first.index <= s.index);
         }
         let view = node.view();
         self.checker
-            .restarted(self.now_ns, id, slot.disk.durable(), view)
+            .restarted(self.now_ns, id, slot.disk.durable(), view, log_intact_below)
             .map_err(Failure::Violation)?;
         let slot = self.slot(id);
         slot.node = Some(node);
@@ -694,7 +703,7 @@ impl<N: SimNode> Simulator<N> {
         }
         self.note_fault(kind, leader_hit);
         let slot = self.slot(id);
-        slot.node = None;
+        let dead = slot.node.take();
         slot.incarnation += 1;
         slot.timer_event_ns = u64::MAX;
         let torn = self.scenario.disk.torn_writes;
@@ -708,6 +717,7 @@ impl<N: SimNode> Simulator<N> {
         };
         // The next life's state machine starts from the checkpoint or snapshot that survived,
         // and replays the log after it: only what they reflect stays executed.
+        slot.dead = dead.map(|node| (node, loss.log_intact_below));
         let kept_through = slot.disk.durable().applied_on_restart();
         self.executed[(id - 1) as usize].forget_after(kept_through);
         let held: u64 = slot
