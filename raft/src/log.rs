@@ -1,4 +1,4 @@
-use crate::{Entry, Index, Term};
+use crate::{Entry, Index, Payload, Term};
 
 /// A node's log: entries at indexes `first_index()..=last_index()`, held in memory. The
 /// entries through `compacted_index()` (0 without compaction) have been compacted away into a
@@ -11,6 +11,9 @@ pub struct Log {
     snapshot_term: Term,
     /// The entries from `snapshot_index + 1` on.
     entries: Vec<Entry>,
+    /// The indexes of the configuration entries among them, ascending: finding the
+    /// configuration in effect costs the configurations, not the log.
+    configs: Vec<Index>,
 }
 
 impl Log {
@@ -33,6 +36,7 @@ impl Log {
             ));
         }
         let mut term_prev = snapshot_term;
+        let mut configs = Vec::new();
         for (position, entry) in entries.iter().enumerate() {
             let Some(index_expected) = snapshot_index.checked_add(position as Index + 1) else {
                 return Err(format!(
@@ -52,12 +56,49 @@ impl Log {
                 ));
             }
             term_prev = entry.term;
+            if matches!(entry.payload, Payload::Config(_)) {
+                configs.push(entry.index);
+            }
         }
         Ok(Log {
             snapshot_index,
             snapshot_term,
             entries,
+            configs,
         })
+    }
+
+    /// Drops the entries from `from_index` on and appends `entries`, which must be
+    /// consecutive from there with non-decreasing terms not below the entry before: the write
+    /// a disk applies, for a host that rebuilds a log from one it held and the writes after.
+    pub fn write(&mut self, from_index: Index, entries: Vec<Entry>) -> Result<(), String> {
+        if from_index <= self.snapshot_index || from_index > self.last_index() + 1 {
+            return Err(format!(
+                "a write from index {from_index} to a log of indexes {}..={}",
+                self.first_index(),
+                self.last_index()
+            ));
+        }
+        let mut term_prev = self.term(from_index - 1).unwrap_or(0);
+        for (entry, index) in entries.iter().zip(from_index..) {
+            if entry.index != index || entry.term < term_prev || entry.term == 0 {
+                return Err(format!(
+                    "entry {} of term {} written at index {index} after term {term_prev}",
+                    entry.index, entry.term
+                ));
+            }
+            term_prev = entry.term;
+        }
+        self.truncate_from(from_index);
+        for entry in entries {
+            self.push(entry);
+        }
+        Ok(())
+    }
+
+    /// The indexes of the configuration entries held, ascending.
+    pub fn config_indexes(&self) -> &[Index] {
+        &self.configs
     }
 
     /// The entries held, from `compacted_index() + 1` on, given up by the log.
@@ -89,6 +130,8 @@ impl Log {
         assert!(index <= self.last_index(), "compaction beyond the log");
         let term = self.term(index).expect("within the log");
         self.entries.drain(..(index - self.snapshot_index) as usize);
+        let gone = self.configs.partition_point(|&i| i <= index);
+        self.configs.drain(..gone);
         (self.snapshot_index, self.snapshot_term) = (index, term);
     }
 
@@ -163,6 +206,9 @@ impl Log {
             "log append out of order"
         );
         assert!(entry.term >= self.last_term(), "log term went backwards");
+        if matches!(entry.payload, Payload::Config(_)) {
+            self.configs.push(entry.index);
+        }
         self.entries.push(entry);
     }
 
@@ -174,13 +220,15 @@ impl Log {
         );
         self.entries
             .truncate((index - self.snapshot_index) as usize - 1);
+        let kept = self.configs.partition_point(|&i| i < index);
+        self.configs.truncate(kept);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Payload;
+    use crate::{Membership, Payload};
 
     fn entry(index: Index, term: Term) -> Entry {
         Entry {
@@ -188,6 +236,53 @@ mod tests {
             term,
             payload: Payload::Noop,
         }
+    }
+
+    fn config(index: Index, term: Term) -> Entry {
+        Entry {
+            index,
+            term,
+            payload: Payload::Config(Box::new(Membership::simple(&[1, 2, 3]))),
+        }
+    }
+
+    /// The configuration entries' indexes follow every change to the log: built with it,
+    /// appended, truncated (section 6: a configuration deleted with its entry is no longer in
+    /// effect) and compacted.
+    #[test]
+    fn config_indexes_follow_appends_truncations_and_compactions() {
+        let mut log =
+            Log::from_entries(vec![entry(1, 1), config(2, 1), entry(3, 1), config(4, 2)]).unwrap();
+        assert_eq!(log.config_indexes(), &[2, 4]);
+        log.push(config(5, 2));
+        assert_eq!(log.config_indexes(), &[2, 4, 5]);
+        log.truncate_from(4);
+        assert_eq!(log.config_indexes(), &[2]);
+        log.write(4, vec![config(4, 3), entry(5, 3)]).unwrap();
+        assert_eq!(log.config_indexes(), &[2, 4]);
+        log.compact(2);
+        assert_eq!(log.config_indexes(), &[4]);
+    }
+
+    /// A write is checked like a restored log: consecutive from where it starts, terms never
+    /// going back, and starting within the log or right after it.
+    #[test]
+    fn write_replaces_the_log_from_its_index_or_fails_unchanged() {
+        let mut log = Log::from_entries(vec![entry(1, 1), entry(2, 1), entry(3, 2)]).unwrap();
+        let before = log.clone();
+        assert!(log.write(5, vec![entry(5, 2)]).is_err(), "a gap");
+        assert!(log.write(2, vec![entry(3, 2)]).is_err(), "out of sequence");
+        assert!(
+            log.write(3, vec![entry(3, 1), entry(4, 0)]).is_err(),
+            "term 0"
+        );
+        assert!(
+            log.write(2, vec![entry(2, 0)]).is_err(),
+            "term before the entry before"
+        );
+        assert_eq!(log, before);
+        log.write(2, vec![entry(2, 3)]).unwrap();
+        assert_eq!((log.last_index(), log.last_term()), (2, 3));
     }
 
     #[test]

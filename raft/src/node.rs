@@ -122,6 +122,31 @@ impl Node {
             snapshot.as_ref().map_or((0, 0), |s| (s.index, s.term));
         let log = Log::after_snapshot(snapshot_index, snapshot_term, entries)
             .map_err(RestoreError::Corrupt)?;
+        Node::restore_log(config, hard_state, snapshot, log, rng, now_ns)
+    }
+
+    /// [`Node::restore`] from a log already built, whose compacted index and term are the
+    /// snapshot's (or 0): a host that kept the log of a node it restarts, where its disk holds
+    /// the same, spares reading and checking every entry again.
+    pub fn restore_log(
+        config: Config,
+        hard_state: HardState,
+        snapshot: Option<Snapshot>,
+        log: Log,
+        rng: Box<dyn RngCore + Send>,
+        now_ns: u64,
+    ) -> Result<Node, RestoreError> {
+        config.validate().map_err(RestoreError::Config)?;
+        let (snapshot_index, snapshot_term) =
+            snapshot.as_ref().map_or((0, 0), |s| (s.index, s.term));
+        if (log.compacted_index(), log.compacted_term()) != (snapshot_index, snapshot_term) {
+            return Err(RestoreError::Corrupt(format!(
+                "log compacted through index {} of term {}, snapshot through {snapshot_index} \
+                 of term {snapshot_term}",
+                log.compacted_index(),
+                log.compacted_term()
+            )));
+        }
         check_restored(&config, &hard_state, &log).map_err(RestoreError::Corrupt)?;
         // A snapshot taken before any configuration entry, by a server that joined with no
         // voters, carries the empty configuration.
@@ -1283,9 +1308,11 @@ impl Node {
     /// The configurations of the log's entries at or before `index`, latest first, with
     /// their indexes, then the snapshot's (at its index).
     fn configs_at_or_before(&self, index: Index) -> impl Iterator<Item = (Membership, Index)> + '_ {
-        let held = (self.log.first_index()..=index.min(self.log.last_index()))
+        let configs = self.log.config_indexes();
+        let held = configs[..configs.partition_point(|&i| i <= index)]
+            .iter()
             .rev()
-            .filter_map(|i| match self.log.entry(i) {
+            .filter_map(|&i| match self.log.entry(i) {
                 Some(Entry {
                     payload: Payload::Config(m),
                     ..
@@ -1618,10 +1645,14 @@ fn check_restored(config: &Config, hard_state: &HardState, log: &Log) -> Result<
             log.last_index()
         ));
     }
-    for entry in log.slice(log.first_index(), log.last_index()) {
-        if let Payload::Config(m) = &entry.payload {
+    for &index in log.config_indexes() {
+        if let Some(Entry {
+            payload: Payload::Config(m),
+            ..
+        }) = log.entry(index)
+        {
             m.validate()
-                .map_err(|reason| format!("entry {}: {reason}", entry.index))?;
+                .map_err(|reason| format!("entry {index}: {reason}"))?;
         }
     }
     if log.last_term() > hard_state.term {

@@ -297,40 +297,43 @@ fn from_stored(entry: &StoredEntry) -> Result<raft::Entry, String> {
 /// disk's log as issued (below `log_intact_below`) and from the disk after that; `None` when
 /// the memory does not start where the disk's log does (it compacted further, or the crash
 /// lost its snapshot).
-fn entries_kept(
+fn log_kept(
     durable: &DurableState,
-    memory: raft::Log,
+    mut memory: raft::Log,
     log_intact_below: u64,
-) -> Option<Vec<raft::Entry>> {
-    let base = durable.snapshot.as_ref().map_or(0, |s| s.index);
+) -> Option<raft::Log> {
+    let (base, base_term) = durable
+        .snapshot
+        .as_ref()
+        .map_or((0, 0), |s| (s.index, s.term));
     let disk = durable.log_after_snapshot();
     if log_intact_below <= base + 1 || memory.compacted_index() > base {
         return None;
     }
-    if disk.first().is_some_and(|e| e.index != base + 1) {
+    if disk.first().is_some_and(|e| e.index != base + 1) || memory.term(base) != Some(base_term) {
         return None;
     }
-    let skip = (base - memory.compacted_index()) as usize;
-    let mut entries = memory.into_entries();
     // The memory may keep entries the snapshot covers, for slow followers; a restart has none.
-    entries.drain(..skip.min(entries.len()));
-    let kept = (log_intact_below - 1 - base).min(disk.len() as u64) as usize;
-    if entries.len() < kept {
+    memory.compact(base);
+    let kept = (log_intact_below - 1 - base).min(disk.len() as u64);
+    if memory.last_index() < base + kept {
         return None;
     }
-    entries.truncate(kept);
-    for stored in &disk[kept..] {
-        entries.push(from_stored(stored).ok()?);
-    }
-    Some(entries)
+    let rest = disk[kept as usize..]
+        .iter()
+        .map(from_stored)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    memory.write(base + kept + 1, rest).ok()?;
+    Some(memory)
 }
 
 impl RaftNode {
-    /// A node restored from `durable`, whose log after the snapshot is `entries`.
+    /// A node restored from `durable`, whose log after the snapshot is `log`.
     fn start_with(
         ctx: &StartContext<'_>,
         durable: &DurableState,
-        entries: Vec<raft::Entry>,
+        log: raft::Log,
     ) -> Result<Self, String> {
         let s = ctx.settings;
         if let Some(name) = s.options.keys().next() {
@@ -367,15 +370,9 @@ impl RaftNode {
         };
         let snapshot = durable.snapshot.as_ref().map(from_stored_snapshot);
         let rng = Box::new(ChaCha8Rng::seed_from_u64(ctx.rng_seed));
-        let mut node = raft::Node::restore(
-            config,
-            hard_state,
-            snapshot.clone(),
-            entries,
-            rng,
-            ctx.now_ns,
-        )
-        .map_err(|e| e.to_string())?;
+        let mut node =
+            raft::Node::restore_log(config, hard_state, snapshot.clone(), log, rng, ctx.now_ns)
+                .map_err(|e| e.to_string())?;
         let limits = SessionLimits {
             timeout_ns: s.session_timeout_ns,
             sessions_max: usize::try_from(s.sessions_max).unwrap_or(usize::MAX),
@@ -427,7 +424,12 @@ impl SimNode for RaftNode {
             .iter()
             .map(from_stored)
             .collect::<Result<Vec<_>, _>>()?;
-        RaftNode::start_with(ctx, durable, entries)
+        let (index, term) = durable
+            .snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.index, s.term));
+        let log = raft::Log::after_snapshot(index, term, entries)?;
+        RaftNode::start_with(ctx, durable, log)
     }
 
     fn restart(
@@ -436,8 +438,8 @@ impl SimNode for RaftNode {
         dead: Self,
         log_intact_below: u64,
     ) -> Result<Self, String> {
-        let entries = match entries_kept(durable, dead.node.into_log(), log_intact_below) {
-            Some(entries) => entries,
+        let log = match log_kept(durable, dead.node.into_log(), log_intact_below) {
+            Some(log) => log,
             None => return RaftNode::start(ctx, durable),
         };
         #[cfg(debug_assertions)]
@@ -449,14 +451,15 @@ impl SimNode for RaftNode {
                 .iter()
                 .map(from_stored)
                 .collect();
+            let kept = log.slice(log.first_index(), log.last_index());
             assert_eq!(
-                read.as_ref(),
-                Ok(&entries),
+                read.as_deref(),
+                Ok(kept),
                 "node {}: the log kept below index {log_intact_below} differs from the disk's",
                 ctx.id
             );
         }
-        RaftNode::start_with(ctx, durable, entries)
+        RaftNode::start_with(ctx, durable, log)
     }
 
     fn deliver(&mut self, now_ns: u64, msg: raft::Message) -> Result<(), String> {

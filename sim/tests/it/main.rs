@@ -6,6 +6,7 @@ mod determinism;
 mod faults;
 mod hunt;
 mod log;
+mod long;
 mod membership;
 mod mutations;
 mod own_raft;
