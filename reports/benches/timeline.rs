@@ -221,6 +221,8 @@ fn big_run() -> Timeline {
         faults,
         ops: ops(&mut rng),
         messages: messages(&mut rng, &leaders),
+        messages_left_out: 0,
+        messages_left_out_before_ns: 0,
         violation: Some(ViolationMark {
             time_ns: 47_300 * MS,
             title: "linearizability: key k3 is not linearizable".into(),

@@ -169,6 +169,14 @@ pub struct Timeline {
     pub ops: Vec<ClientOp>,
     /// Messages, by send time.
     pub messages: Vec<Message>,
+    /// Messages of the run left out of `messages`, all arrived before
+    /// `messages_left_out_before_ns`: a long run's chart keeps only its last moments' (where a
+    /// failing run's page zooms) and counts the others.
+    #[serde(default)]
+    pub messages_left_out: u64,
+    /// See `messages_left_out`.
+    #[serde(default)]
+    pub messages_left_out_before_ns: u64,
     /// The violation, if the run failed.
     pub violation: Option<ViolationMark>,
 }

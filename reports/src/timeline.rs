@@ -881,9 +881,15 @@ impl MessagePlan {
             .iter()
             .filter(|m| message_visible(m, frame))
             .count();
-        match count {
+        // Messages left out can only be counted, and only a window that starts after them
+        // is sure to hold none.
+        let left_out = match frame.from_ns < timeline.messages_left_out_before_ns {
+            true => usize::try_from(timeline.messages_left_out).unwrap_or(usize::MAX),
+            false => 0,
+        };
+        match count.saturating_add(left_out) {
             0 => MessagePlan::None,
-            n if frame.zoomed && n <= MESSAGES_DRAWN_MAX => MessagePlan::Drawn,
+            n if frame.zoomed && left_out == 0 && n <= MESSAGES_DRAWN_MAX => MessagePlan::Drawn,
             n => MessagePlan::Counted(n),
         }
     }

@@ -106,6 +106,8 @@ fn run() -> Timeline {
             message(2, 1, 2_500, 2_502, true),
             message(2, 3, 4_200, 4_210, false),
         ],
+        messages_left_out: 0,
+        messages_left_out_before_ns: 0,
         violation: Some(ViolationMark {
             time_ns: 8 * S,
             title: "election safety: two leaders in term 2".into(),
@@ -171,6 +173,8 @@ fn the_chart_has_a_lane_per_node_and_client_and_a_mark_per_event() {
 #[test]
 fn without_a_violation_there_is_no_violation_mark() {
     let timeline = Timeline {
+        messages_left_out: 0,
+        messages_left_out_before_ns: 0,
         violation: None,
         ..run()
     };

@@ -20,8 +20,25 @@ pub const FAILING_RUN_PAGES_MAX: usize = 20;
 /// The page of one run kept with its full trace.
 pub fn run_page(header: &Header, outcome: &Outcome, report: &Report) -> m::RunPage {
     let facts = trace_file::facts(header, outcome);
-    let timeline = timeline::timeline(&facts);
-    let records = outcome.trace.all().unwrap_or(&[]);
+    run_page_of(
+        header,
+        outcome,
+        report,
+        &facts,
+        outcome.trace.all().unwrap_or(&[]),
+    )
+}
+
+/// The page of one run from its facts and the records kept of it: every record, or those
+/// [`Kept`] kept.
+pub fn run_page_of(
+    header: &Header,
+    outcome: &Outcome,
+    report: &Report,
+    facts: &timeline::RunFacts,
+    records: &[Record],
+) -> m::RunPage {
+    let timeline = timeline::timeline(facts);
     let events = listed_events(records, outcome);
     let ops: Vec<usize> = timeline
         .ops
@@ -170,6 +187,86 @@ fn leading_events(records: &[Record], v: &crate::Violation) -> Vec<u64> {
         .collect();
     seqs.reverse();
     seqs
+}
+
+/// What a run's chart and page need of it, kept as the run goes and within bounds: its
+/// timeline's steps ([`timeline::StepsKept`]), the first records worth listing (a passing
+/// run's page lists those), and the last records (a failing run's page lists those before
+/// its violation). A chart and a page of a run of any length then need neither every event
+/// nor every message in memory.
+#[derive(Debug)]
+pub struct Kept {
+    steps: timeline::StepsKept,
+    listed: Vec<Record>,
+    recent: std::collections::VecDeque<Record>,
+}
+
+/// The last records kept: those a violation's page lists, and as many again for the records
+/// that follow the violation in its event.
+const RECENT_RECORDS_MAX: usize = 2 * EVENTS_BEFORE_VIOLATION_MAX;
+
+impl Kept {
+    /// Keeps what the pictures of a run that ends at `end_ns` need.
+    pub fn new(end_ns: u64) -> Kept {
+        Kept {
+            steps: timeline::StepsKept::new(end_ns),
+            listed: Vec::new(),
+            recent: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Takes the run's next record.
+    pub fn add(&mut self, record: &Record) {
+        self.steps.add(record);
+        if self.listed.len() < EVENTS_OF_A_PASS_MAX && worth_listing(&record.event) {
+            self.listed.push(record.clone());
+        }
+        if self.recent.len() == RECENT_RECORDS_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(record.clone());
+    }
+
+    /// The run's facts, and the records kept, in trace order.
+    pub fn finish(self, header: &Header, outcome: &Outcome) -> (timeline::RunFacts, Vec<Record>) {
+        let (steps, left_out) = self.steps.finish();
+        let facts = trace_file::facts_of_steps(header, outcome, steps, left_out);
+        let recent_from = self.recent.front().map_or(u64::MAX, |r| r.seq);
+        let mut records: Vec<Record> = self
+            .listed
+            .into_iter()
+            .filter(|r| r.seq < recent_from)
+            .collect();
+        records.extend(self.recent);
+        (facts, records)
+    }
+}
+
+/// A [`crate::trace::RecordSink`] that keeps a run's pictures ([`Kept`]), shared with the
+/// caller, and hands every record on to `next` (a trace file's records), if any.
+pub struct KeptSink {
+    /// What is kept; the caller takes it once the run is over.
+    pub kept: std::sync::Arc<std::sync::Mutex<Kept>>,
+    /// Where the records go too.
+    pub next: Option<Box<dyn crate::trace::RecordSink>>,
+}
+
+impl crate::trace::RecordSink for KeptSink {
+    fn write(&mut self, record: &Record) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.add(record);
+        }
+        if let Some(next) = &mut self.next {
+            next.write(record);
+        }
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<std::path::PathBuf> {
+        match self.next {
+            Some(next) => next.finish(),
+            None => Ok(std::path::PathBuf::new()),
+        }
+    }
 }
 
 fn worth_listing(event: &Event) -> bool {

@@ -284,6 +284,9 @@ pub struct RunFacts {
     pub end_ns: u64,
     /// The trace's steps, in trace order.
     pub steps: Vec<TimedStep>,
+    /// Messages left out of `steps`, and the time before which they all arrived (see
+    /// [`StepsKept`]); (0, 0) when every message is there.
+    pub messages_left_out: (u64, u64),
     /// The clients' history.
     pub history: Vec<history::Event>,
     /// The violation, if the run failed.
@@ -554,7 +557,93 @@ pub fn timeline(facts: &RunFacts) -> m::Timeline {
         faults,
         ops,
         messages,
+        messages_left_out: facts.messages_left_out.0,
+        messages_left_out_before_ns: facts.messages_left_out.1,
         violation: facts.violation.clone(),
+    }
+}
+
+/// A chart is at most this many pixels wide: a commit line needs no more points per node.
+const COMMIT_BUCKETS: u64 = reports::timeline::WIDTH_PX_MAX as u64;
+/// Messages and commits are kept in full over this last stretch of a run: a failing run's
+/// page zooms in on the 300 ms before its violation.
+const RECENT_NS: u64 = 1_000_000_000;
+
+/// The steps of a run kept as it goes, within bounds, for `raftsim run --chart/--report`
+/// of a run of any length: every step but messages and commits (role changes, faults: a few
+/// per fault); of the commits, the last of each node in each of [`COMMIT_BUCKETS`] equal
+/// stretches of the run; of the messages, a count, and those of the last [`RECENT_NS`]. In
+/// those last moments nothing is left out.
+#[derive(Debug)]
+pub struct StepsKept {
+    bucket_ns: u64,
+    steps: Vec<TimedStep>,
+    commits: Vec<TimedStep>,
+    /// Per node, the bucket of its last kept commit and that commit's place in `commits`.
+    commit_last: BTreeMap<NodeId, (u64, usize)>,
+    /// Messages and commits of the last `RECENT_NS`, in trace order.
+    recent: std::collections::VecDeque<TimedStep>,
+    messages_left_out: u64,
+    messages_left_out_before_ns: u64,
+}
+
+impl StepsKept {
+    /// Keeps the steps of a run that ends at `end_ns`.
+    pub fn new(end_ns: u64) -> StepsKept {
+        StepsKept {
+            bucket_ns: (end_ns / COMMIT_BUCKETS).max(1),
+            steps: Vec::new(),
+            commits: Vec::new(),
+            commit_last: BTreeMap::new(),
+            recent: std::collections::VecDeque::new(),
+            messages_left_out: 0,
+            messages_left_out_before_ns: 0,
+        }
+    }
+
+    /// Takes the run's next record.
+    pub fn add(&mut self, record: &Record) {
+        let Some(step) = step_of(record) else {
+            return;
+        };
+        match &step.step {
+            Step::Message { .. } => self.recent.push_back(step),
+            Step::Commit { node, .. } => {
+                let bucket = step.time_ns / self.bucket_ns;
+                match self.commit_last.get(node) {
+                    Some(&(b, at)) if b == bucket => self.commits[at] = step.clone(),
+                    _ => {
+                        self.commit_last.insert(*node, (bucket, self.commits.len()));
+                        self.commits.push(step.clone());
+                    }
+                }
+                self.recent.push_back(step);
+            }
+            _ => self.steps.push(step),
+        }
+        self.forget_before(record.time_ns.saturating_sub(RECENT_NS));
+    }
+
+    fn forget_before(&mut self, from_ns: u64) {
+        while let Some(old) = self.recent.front().filter(|s| s.time_ns < from_ns) {
+            if matches!(old.step, Step::Message { .. }) {
+                self.messages_left_out += 1;
+                self.messages_left_out_before_ns = old.time_ns + 1;
+            }
+            self.recent.pop_front();
+        }
+    }
+
+    /// The steps kept, in trace order, and the messages left out with the time before which
+    /// they all arrived.
+    pub fn finish(self) -> (Vec<TimedStep>, (u64, u64)) {
+        let recent_from_seq = self.recent.front().map_or(u64::MAX, |s| s.seq);
+        let mut steps = self.steps;
+        steps.extend(self.commits.into_iter().filter(|c| c.seq < recent_from_seq));
+        steps.extend(self.recent);
+        steps.sort_by_key(|s| s.seq);
+        let left_out = (self.messages_left_out, self.messages_left_out_before_ns);
+        (steps, left_out)
     }
 }
 
@@ -688,6 +777,7 @@ mod tests {
             members_initial: 2,
             end_ns: 100,
             steps,
+            messages_left_out: (0, 0),
             history: Vec::new(),
             violation: None,
             evidence: BTreeSet::new(),

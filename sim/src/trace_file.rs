@@ -168,19 +168,32 @@ pub fn what_went_wrong(outcome: &Outcome) -> (Option<m::ViolationMark>, BTreeSet
 
 /// What the timeline of a finished run (kept with its full trace) is drawn from.
 pub fn facts(header: &Header, outcome: &Outcome) -> RunFacts {
+    let steps = outcome
+        .trace
+        .all()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(crate::timeline::step_of)
+        .collect();
+    facts_of_steps(header, outcome, steps, (0, 0))
+}
+
+/// A run's facts from the steps kept of it, and the messages left out (see
+/// [`crate::timeline::StepsKept`]).
+pub fn facts_of_steps(
+    header: &Header,
+    outcome: &Outcome,
+    steps: Vec<crate::timeline::TimedStep>,
+    messages_left_out: (u64, u64),
+) -> RunFacts {
     let (violation, evidence) = what_went_wrong(outcome);
     RunFacts {
         title: title(header),
         nodes: header.nodes,
         members_initial: header.members_initial,
         end_ns: header.end_ns,
-        steps: outcome
-            .trace
-            .all()
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(crate::timeline::step_of)
-            .collect(),
+        steps,
+        messages_left_out,
         history: outcome.history.clone(),
         violation,
         evidence,
@@ -403,6 +416,7 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         members_initial: 0,
         end_ns: 0,
         steps: Vec::new(),
+        messages_left_out: (0, 0),
         history: Vec::new(),
         violation: None,
         evidence: BTreeSet::new(),

@@ -164,6 +164,8 @@ fn timeline(history: &[HistoryRow], failing: bool) -> Timeline {
         }],
         ops,
         messages: Vec::new(),
+        messages_left_out: 0,
+        messages_left_out_before_ns: 0,
         violation: failing.then(|| ViolationMark {
             time_ns: 4_200 * MS,
             title: "linearizability: key k3".to_string(),

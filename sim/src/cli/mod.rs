@@ -506,17 +506,14 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let seed = seed.unwrap_or(scenario.seed);
-    // A trace alone is streamed to its file as the run goes; a chart or a page still needs
-    // the run's every event in memory.
-    let streamed = trace_path
-        .as_ref()
-        .filter(|_| chart_path.is_none() && report_dir.is_none());
+    // The trace is streamed to its file as the run goes, and a chart or a page is drawn from
+    // what is kept of the run as it goes (`pages::Kept`): no run keeps its every event.
+    let streamed = trace_path.as_ref();
     let options = RunOptions {
-        keep_trace: streamed.is_none()
-            && (trace_path.is_some() || chart_path.is_some() || report_dir.is_some()),
+        keep_trace: false,
         mutation: mutation.clone(),
     };
-    let sink = match streamed {
+    let mut sink = match streamed {
         None => None,
         Some(p) => match crate::trace_file::StreamedRecords::create(p) {
             Ok(records) => Some(Box::new(records) as Box<dyn crate::trace::RecordSink>),
@@ -526,6 +523,17 @@ fn run(args: RunArgs) -> ExitCode {
             }
         },
     };
+    let pictures = (chart_path.is_some() || report_dir.is_some()).then(|| {
+        let kept = crate::pages::Kept::new(scenario.duration_ns);
+        std::sync::Arc::new(std::sync::Mutex::new(kept))
+    });
+    if let Some(kept) = &pictures {
+        let next = sink.take();
+        sink = Some(Box::new(crate::pages::KeptSink {
+            kept: kept.clone(),
+            next,
+        }));
+    }
     // Wall time is measured here, outside the simulation, only to report the run's speed.
     let started = std::time::Instant::now();
     let ran = match sink {
@@ -553,8 +561,9 @@ fn run(args: RunArgs) -> ExitCode {
     );
     let header =
         crate::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone(), &origin);
+    let stream = outcome.trace.take_stream();
     if let Some(trace_path) = trace_path {
-        let written = match outcome.trace.take_stream() {
+        let written = match stream {
             Some(sink) => sink.finish().and_then(|records| {
                 crate::trace_file::write_streamed(&trace_path, &header, &outcome, &records)
             }),
@@ -565,17 +574,20 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }
-    if let Some(chart_path) = &chart_path {
-        let facts = crate::trace_file::facts(&header, &outcome);
-        let timeline = crate::timeline::timeline(&facts);
+    let kept = pictures.map(|kept| {
+        let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *kept, crate::pages::Kept::new(0)).finish(&header, &outcome)
+    });
+    if let (Some(chart_path), Some((facts, _))) = (&chart_path, &kept) {
+        let timeline = crate::timeline::timeline(facts);
         let options = reports::timeline::ChartOptions::default();
         if let Err(e) = draw(&timeline, &options, chart_path) {
             eprintln!("error: --chart {}: {e}", chart_path.display());
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     }
-    if let Some(dir) = &report_dir {
-        let page = crate::pages::run_page(&header, &outcome, &report);
+    if let (Some(dir), Some((facts, records))) = (&report_dir, &kept) {
+        let page = crate::pages::run_page_of(&header, &outcome, &report, facts, records);
         if let Err(e) = reports::html::write_run_report(dir, &page) {
             eprintln!("error: --report {}: {e}", dir.display());
             return ExitCode::from(EXIT_BAD_INPUT);

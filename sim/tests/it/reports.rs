@@ -301,3 +301,81 @@ fn a_safety_violation_page_zooms_in_on_its_last_moments_with_every_message() {
         .zoom
         .is_none());
 }
+
+/// `run --chart/--report` draws from what `pages::Kept` kept as the run went, not from every
+/// event. For a failing run that keeps the page as it was: the same events listed, the same
+/// violation and its leading events, the same role bands, faults and operations, and every
+/// message of the zoomed-in last moments; only the commit line is thinned (to one point per
+/// node per pixel of the widest chart).
+#[test]
+fn a_page_from_what_was_kept_is_the_page_from_every_event() {
+    let (header, outcome) = run_traced("figure8", 7, Some("commit-prior-term-by-counting"));
+    let report = sim::Report::new(&outcome, "figure8", "figure8.toml", None, 0.0);
+    let full = sim::pages::run_page(&header, &outcome, &report);
+    let mut kept = sim::pages::Kept::new(header.end_ns);
+    for record in outcome.trace.all().unwrap() {
+        kept.add(record);
+    }
+    let (facts, records) = kept.finish(&header, &outcome);
+    let page = sim::pages::run_page_of(&header, &outcome, &report, &facts, &records);
+    assert_eq!(page.events, full.events);
+    assert_eq!(page.violations, full.violations);
+    assert_eq!(page.zoom, full.zoom);
+    let (t, f) = (&page.timeline, &full.timeline);
+    assert_eq!((&t.roles, &t.faults, &t.ops), (&f.roles, &f.faults, &f.ops));
+    let (from, to) = page.zoom.expect("a zoom window");
+    let in_zoom = |m: &&reports::model::Message| m.sent_ns <= to && m.arrived_ns >= from;
+    let zoomed: Vec<_> = t.messages.iter().filter(in_zoom).collect();
+    assert_eq!(
+        zoomed,
+        f.messages.iter().filter(in_zoom).collect::<Vec<_>>()
+    );
+    assert!(!zoomed.is_empty());
+    assert_eq!(
+        t.messages.len() as u64 + t.messages_left_out,
+        f.messages.len() as u64,
+        "every message is drawn or counted"
+    );
+    assert!(t.commits.len() <= f.commits.len());
+    assert_eq!(t.commits.last(), f.commits.last());
+}
+
+/// What is kept of a run for its pictures does not grow with its messages and commits: ten
+/// simulated minutes of `churn` keep a few thousand steps, not its millions of events.
+#[test]
+fn what_is_kept_for_pictures_is_bounded() {
+    let mut s = sim::scenario::load(&scenarios_dir().join("churn.toml")).unwrap();
+    s.duration_ns = 600_000_000_000;
+    s.faults.until_ns = 570_000_000_000;
+    s.workload.count = 28_000;
+    s.clients.operations = 10_000;
+    let (s, origin) = (
+        s,
+        trace_file::Origin::load(&scenarios_dir().join("churn.toml"), None)
+            .unwrap()
+            .1,
+    );
+    let outcome = sim::run(
+        &s,
+        1,
+        RunOptions {
+            keep_trace: true,
+            mutation: None,
+        },
+    )
+    .unwrap();
+    let header = Header::new(&s, &outcome, String::new(), &origin);
+    let records = outcome.trace.all().unwrap();
+    let mut kept = sim::pages::Kept::new(header.end_ns);
+    for record in records {
+        kept.add(record);
+    }
+    let (facts, listed) = kept.finish(&header, &outcome);
+    let steps = facts.steps.len();
+    assert!(
+        steps < records.len() / 20 && listed.len() <= 2_400,
+        "{steps} steps and {} records kept of {} events",
+        listed.len(),
+        records.len()
+    );
+}
