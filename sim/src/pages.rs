@@ -261,6 +261,11 @@ impl crate::trace::RecordSink for KeptSink {
         }
     }
 
+    fn wants_messages(&self) -> bool {
+        // Pictures draw a message from its event alone.
+        self.next.as_ref().is_some_and(|next| next.wants_messages())
+    }
+
     fn finish(self: Box<Self>) -> std::io::Result<std::path::PathBuf> {
         match self.next {
             Some(next) => next.finish(),

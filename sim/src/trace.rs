@@ -271,6 +271,11 @@ impl fmt::Display for Record {
 pub trait RecordSink: Send {
     /// Takes the next record.
     fn write(&mut self, record: &Record);
+    /// Whether the records need their messages as data (a trace file does; describing every
+    /// message costs more than the rest of recording it).
+    fn wants_messages(&self) -> bool {
+        true
+    }
     /// Ends the stream: everything written is flushed, or the first error is returned.
     fn finish(self: Box<Self>) -> std::io::Result<std::path::PathBuf>;
 }
@@ -323,7 +328,7 @@ impl Trace {
         if let Some(extra) = extra {
             extra.hash_dyn(&mut self.hasher);
         }
-        let full = self.all.is_some() || self.stream.is_some();
+        let full = self.all.is_some() || self.stream.as_ref().is_some_and(|s| s.0.wants_messages());
         let message = extra.filter(|_| full).map(|extra| extra.describe());
         let record = Record {
             seq: self.events,
