@@ -576,6 +576,11 @@ const RECENT_NS: u64 = 1_000_000_000;
 /// those last moments nothing is left out.
 #[derive(Debug)]
 pub struct StepsKept {
+    /// A chart's window: its messages and commits are kept in full, the other messages not
+    /// at all (no chart of the window shows them).
+    window: Option<(u64, u64)>,
+    /// Messages and commits of the window.
+    in_window: Vec<TimedStep>,
     bucket_ns: u64,
     steps: Vec<TimedStep>,
     commits: Vec<TimedStep>,
@@ -591,6 +596,8 @@ impl StepsKept {
     /// Keeps the steps of a run that ends at `end_ns`.
     pub fn new(end_ns: u64) -> StepsKept {
         StepsKept {
+            window: None,
+            in_window: Vec::new(),
             bucket_ns: (end_ns / COMMIT_BUCKETS).max(1),
             steps: Vec::new(),
             commits: Vec::new(),
@@ -601,11 +608,30 @@ impl StepsKept {
         }
     }
 
+    /// Keeps the steps a chart of the window `from_ns..=to_ns` of a run that ends at `end_ns`
+    /// draws: every message and commit in the window, and as [`StepsKept::new`] the rest but
+    /// the messages.
+    pub fn window(end_ns: u64, from_ns: u64, to_ns: u64) -> StepsKept {
+        StepsKept {
+            window: Some((from_ns, to_ns)),
+            ..StepsKept::new(end_ns)
+        }
+    }
+
     /// Takes the run's next record.
     pub fn add(&mut self, record: &Record) {
-        let Some(step) = step_of(record) else {
+        if let Some(step) = step_of(record) {
+            self.add_step(step);
+        }
+    }
+
+    /// Takes the run's next step.
+    pub fn add_step(&mut self, step: TimedStep) {
+        if let Some((from_ns, to_ns)) = self.window {
+            self.add_for_window(step, from_ns, to_ns);
             return;
-        };
+        }
+        let time_ns = step.time_ns;
         match &step.step {
             Step::Message { .. } => self.recent.push_back(step),
             Step::Commit { node, .. } => {
@@ -621,7 +647,31 @@ impl StepsKept {
             }
             _ => self.steps.push(step),
         }
-        self.forget_before(record.time_ns.saturating_sub(RECENT_NS));
+        self.forget_before(time_ns.saturating_sub(RECENT_NS));
+    }
+
+    fn add_for_window(&mut self, step: TimedStep, from_ns: u64, to_ns: u64) {
+        match &step.step {
+            Step::Message { sent_ns, .. } => {
+                if *sent_ns <= to_ns && step.time_ns.max(*sent_ns) >= from_ns {
+                    self.in_window.push(step);
+                }
+            }
+            Step::Commit { .. } if (from_ns..=to_ns).contains(&step.time_ns) => {
+                self.in_window.push(step);
+            }
+            Step::Commit { node, .. } => {
+                let bucket = step.time_ns / self.bucket_ns;
+                match self.commit_last.get(node) {
+                    Some(&(b, at)) if b == bucket => self.commits[at] = step,
+                    _ => {
+                        self.commit_last.insert(*node, (bucket, self.commits.len()));
+                        self.commits.push(step);
+                    }
+                }
+            }
+            _ => self.steps.push(step),
+        }
     }
 
     fn forget_before(&mut self, from_ns: u64) {
@@ -641,6 +691,7 @@ impl StepsKept {
         let mut steps = self.steps;
         steps.extend(self.commits.into_iter().filter(|c| c.seq < recent_from_seq));
         steps.extend(self.recent);
+        steps.extend(self.in_window);
         steps.sort_by_key(|s| s.seq);
         let left_out = (self.messages_left_out, self.messages_left_out_before_ns);
         (steps, left_out)

@@ -15,7 +15,7 @@
 //! enough to draw the run's timeline, and with its scenario file to run it again.
 
 use crate::history;
-use crate::timeline::{RunFacts, Step, TimedStep};
+use crate::timeline::{RunFacts, Step, StepsKept, TimedStep};
 use crate::trace::{Record, TraceHasher};
 use crate::{Outcome, Scenario, ScenarioError};
 use reports::model as m;
@@ -399,8 +399,28 @@ impl std::error::Error for TraceFileError {}
 /// Lines longer than this are refused (a trace line is a few hundred bytes).
 const LINE_BYTES_MAX: usize = 1 << 20;
 
+/// What [`read_keeping`] keeps of a trace's steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Every step: a run in memory and its file give the same facts.
+    All,
+    /// What a chart of the window `from_ns..to_ns` (the whole run without either) draws,
+    /// within bounds ([`StepsKept`]): a trace of any length charts in bounded memory.
+    ForChart {
+        /// The window's start.
+        from_ns: Option<u64>,
+        /// The window's end.
+        to_ns: Option<u64>,
+    },
+}
+
 /// Reads a trace file into what its timeline is drawn from, and its header.
 pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
+    read_keeping(path, Keep::All)
+}
+
+/// [`read`], keeping of the steps what `keep` says; the whole file is checked either way.
+pub fn read_keeping(path: &Path, keep: Keep) -> Result<(Header, RunFacts), TraceFileError> {
     let name = path.display().to_string();
     let err = |line: usize, message: String| TraceFileError {
         path: name.clone(),
@@ -423,6 +443,7 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
     };
     let mut text = String::new();
     let mut order = Order::default();
+    let mut kept: Option<StepsKept> = None;
     for number in 1.. {
         text.clear();
         let read = reader
@@ -448,6 +469,19 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
         let Some(h) = &header else {
             let h = parse_header(value).map_err(|m| err(number, m))?;
             order.end_ns = h.end_ns;
+            order.nodes = h.nodes;
+            kept = match keep {
+                Keep::All => None,
+                Keep::ForChart {
+                    from_ns: None,
+                    to_ns: None,
+                } => Some(StepsKept::new(h.end_ns)),
+                Keep::ForChart { from_ns, to_ns } => Some(StepsKept::window(
+                    h.end_ns,
+                    from_ns.unwrap_or(0),
+                    to_ns.unwrap_or(h.end_ns),
+                )),
+            };
             header = Some(h);
             continue;
         };
@@ -459,7 +493,7 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
             ));
         }
         order.line = number;
-        read_line(value, &mut facts, &mut order).map_err(|m| err(number, m))?;
+        read_line(value, &mut facts, &mut kept, &mut order).map_err(|m| err(number, m))?;
         order.lines = number;
     }
     let header = header.ok_or_else(|| err(0, "empty file: no header line".into()))?;
@@ -489,12 +523,8 @@ pub fn read(path: &Path) -> Result<(Header, RunFacts), TraceFileError> {
     facts.nodes = header.nodes;
     facts.members_initial = header.members_initial;
     facts.end_ns = header.end_ns;
-    if let Some(bad) = facts
-        .steps
-        .iter()
-        .find_map(|s| node_out_of_range(s, header.nodes))
-    {
-        return Err(err(0, bad));
+    if let Some(kept) = kept {
+        (facts.steps, facts.messages_left_out) = kept.finish();
     }
     // The history must pair: each completion after its process's invocation.
     if let Err(e) = history::operations(&facts.history) {
@@ -541,6 +571,8 @@ impl<'de> Deserialize<'de> for LineFields {
 #[derive(Default)]
 struct Order {
     end_ns: u64,
+    /// The header's node count.
+    nodes: u64,
     last_time_ns: u64,
     /// The line being read.
     line: usize,
@@ -663,7 +695,12 @@ fn groups_field(value: &Value, name: &str) -> Result<Vec<Vec<u64>>, String> {
 }
 
 /// Adds one line after the header to `facts`.
-fn read_line(value: Value, facts: &mut RunFacts, order: &mut Order) -> Result<(), String> {
+fn read_line(
+    value: Value,
+    facts: &mut RunFacts,
+    kept: &mut Option<StepsKept>,
+    order: &mut Order,
+) -> Result<(), String> {
     let kind = str_field(&value, "type")?.to_string();
     match kind.as_str() {
         "history" => {
@@ -713,7 +750,14 @@ fn read_line(value: Value, facts: &mut RunFacts, order: &mut Order) -> Result<()
             }
             order.last_time_ns = time_ns;
             if let Some(step) = step_from_json(&kind, &value)? {
-                facts.steps.push(TimedStep { seq, time_ns, step });
+                let step = TimedStep { seq, time_ns, step };
+                if let Some(bad) = node_out_of_range(&step, order.nodes) {
+                    return Err(bad);
+                }
+                match kept {
+                    Some(kept) => kept.add_step(step),
+                    None => facts.steps.push(step),
+                }
             }
         }
     }

@@ -677,7 +677,11 @@ fn draw(
 }
 
 fn chart(args: &ChartArgs) -> ExitCode {
-    let (_, facts) = match crate::trace_file::read(&args.trace) {
+    let keep = crate::trace_file::Keep::ForChart {
+        from_ns: args.from,
+        to_ns: args.to,
+    };
+    let (_, facts) = match crate::trace_file::read_keeping(&args.trace, keep) {
         Ok(read) => read,
         Err(e) => {
             eprintln!("error: {e}");

@@ -379,3 +379,46 @@ fn what_is_kept_for_pictures_is_bounded() {
         records.len()
     );
 }
+
+/// `raftsim chart TRACE` reads what its chart draws and no more (`Keep::ForChart`): the whole
+/// run gives the same bands, faults and operations as every step, and the same count of
+/// messages; a window keeps every message and commit inside it.
+#[test]
+fn a_chart_reads_only_what_it_draws_from_a_trace_file() {
+    let (header, outcome) = run_traced("nemesis", 3, None);
+    let path = temp("keep-nemesis.jsonl");
+    trace_file::write(&path, &header, &outcome).unwrap();
+    let all = sim::timeline::timeline(&trace_file::read(&path).unwrap().1);
+    let keep = |from_ns, to_ns| {
+        let kept = trace_file::Keep::ForChart { from_ns, to_ns };
+        sim::timeline::timeline(&trace_file::read_keeping(&path, kept).unwrap().1)
+    };
+    let whole = keep(None, None);
+    assert_eq!(
+        (&whole.roles, &whole.faults, &whole.ops),
+        (&all.roles, &all.faults, &all.ops)
+    );
+    assert_eq!(
+        whole.messages.len() as u64 + whole.messages_left_out,
+        all.messages.len() as u64
+    );
+    assert!(
+        whole.commits.len() < all.commits.len(),
+        "the commit line is thinned"
+    );
+    let (from, to) = (2_000_000_000, 2_500_000_000);
+    let window = keep(Some(from), Some(to));
+    let inside =
+        |m: &&reports::model::Message| m.sent_ns <= to && m.arrived_ns.max(m.sent_ns) >= from;
+    let expected: Vec<_> = all.messages.iter().filter(inside).collect();
+    assert!(!expected.is_empty());
+    assert_eq!(window.messages.iter().collect::<Vec<_>>(), expected);
+    let commits_in = |t: &reports::model::Timeline| -> Vec<reports::model::CommitPoint> {
+        t.commits
+            .iter()
+            .filter(|c| (from..=to).contains(&c.time_ns))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(commits_in(&window), commits_in(&all));
+}
