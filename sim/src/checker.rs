@@ -216,22 +216,18 @@ impl NodeMirror {
     /// from there on, instead of hashing the whole log again. False, changing nothing, when
     /// the durable log does not start where the mirror does.
     fn restart_intact(&mut self, durable: &DurableState, log_intact_below: u64) -> bool {
-        let base = durable.snapshot.as_ref().map_or(0, |s| s.index);
-        let log = durable.log_after_snapshot();
-        let starts_at_base = log.first().is_none_or(|e| e.index == base + 1);
-        if log_intact_below <= base + 1 || base != self.base || !starts_at_base {
+        let Some((base, kept)) = durable.kept_on_restart(log_intact_below) else {
             return false;
+        };
+        if base != self.base || kept > self.log.len() {
+            return false; // Another base, or entries the mirror never saw: rebuild.
         }
-        let kept = (log_intact_below - 1 - base).min(log.len() as u64);
-        if kept > self.log.len() as u64 {
-            return false; // The disk holds entries the mirror never saw: rebuild.
-        }
-        self.log.truncate(kept as usize);
-        self.configs.retain(|(i, _)| *i <= base + kept);
+        self.log.truncate(kept);
+        self.configs.retain(|(i, _)| *i <= base + kept as u64);
         self.applied = None;
         // The durable log is consecutive from its first index; were it not, the caller's
         // rebuild from scratch reports it.
-        log[kept as usize..]
+        durable.log_after_snapshot()[kept..]
             .iter()
             .all(|entry| self.push(entry).is_ok())
     }

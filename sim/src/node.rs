@@ -236,6 +236,20 @@ impl DurableState {
         usable.then_some(c)
     }
 
+    /// For a restart whose crash left the log as issued below `log_intact_below` (see
+    /// `CrashLoss`): the snapshot's index, and how many of the entries after it the node
+    /// held as they are on disk; `None` when none can be kept (the intact part ends at the
+    /// snapshot, or the durable log does not start right after it).
+    pub fn kept_on_restart(&self, log_intact_below: u64) -> Option<(u64, usize)> {
+        let base = self.snapshot.as_ref().map_or(0, |s| s.index);
+        let log = self.log_after_snapshot();
+        if log_intact_below <= base + 1 || log.first().is_some_and(|e| e.index != base + 1) {
+            return None;
+        }
+        let kept = (log_intact_below - 1 - base).min(log.len() as u64);
+        Some((base, kept as usize))
+    }
+
     /// The index through which a restarted node's state machine already reflects the log:
     /// its checkpoint's, else its snapshot's, else 0.
     pub fn applied_on_restart(&self) -> u64 {

@@ -302,39 +302,33 @@ fn log_kept(
     mut memory: raft::Log,
     log_intact_below: u64,
 ) -> Option<raft::Log> {
-    let (base, base_term) = durable
-        .snapshot
-        .as_ref()
-        .map_or((0, 0), |s| (s.index, s.term));
-    let disk = durable.log_after_snapshot();
-    if log_intact_below <= base + 1 || memory.compacted_index() > base {
-        return None;
-    }
-    if disk.first().is_some_and(|e| e.index != base + 1) || memory.term(base) != Some(base_term) {
+    let (base, kept) = durable.kept_on_restart(log_intact_below)?;
+    let base_term = durable.snapshot.as_ref().map_or(0, |s| s.term);
+    if memory.compacted_index() > base || memory.term(base) != Some(base_term) {
         return None;
     }
     // The memory may keep entries the snapshot covers, for slow followers; a restart has none.
     memory.compact(base);
-    let kept = (log_intact_below - 1 - base).min(disk.len() as u64);
-    if memory.last_index() < base + kept {
+    if memory.last_index() < base + kept as u64 {
         return None;
     }
+    let disk = durable.log_after_snapshot();
     // The memory is the disk below the first index the crash reached only if the node logs
     // what it wrote. A node that kept other entries than it wrote would carry them across
     // the crash: its last entry kept must be the disk's, else the log is read back whole
     // (tests compare every entry; this costs one).
-    if let Some(last) = kept.checked_sub(1).map(|k| &disk[k as usize]) {
+    if let Some(last) = kept.checked_sub(1).map(|k| &disk[k]) {
         let same = from_stored(last).ok().as_ref() == memory.entry(last.index);
         if !same {
             return None;
         }
     }
-    let rest = disk[kept as usize..]
+    let rest = disk[kept..]
         .iter()
         .map(from_stored)
         .collect::<Result<_, _>>()
         .ok()?;
-    memory.write(base + kept + 1, rest).ok()?;
+    memory.write(base + kept as u64 + 1, rest).ok()?;
     Some(memory)
 }
 
