@@ -7,6 +7,7 @@
 //! if `must_sync`), only then send the messages, then apply the committed entries.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod config;
 mod counters;

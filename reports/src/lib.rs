@@ -5,6 +5,7 @@
 //! in from a run or a trace file, so the same trace always gives the same bytes.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod charts;
 pub mod font;

@@ -5,6 +5,7 @@
 //! the [`SimNode`] boundary, checking the safety invariants of the Raft paper after every event.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod checker;
 pub mod cli;

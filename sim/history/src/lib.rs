@@ -12,6 +12,7 @@
 //! as `raftsim check-history` runs it. raftsim re-exports the crate as `sim::history`.
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod linearizability;
