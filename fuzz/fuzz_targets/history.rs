@@ -115,6 +115,7 @@ fn check_both_ways(ops: &[sim::history::Operation], model: &Model, nil_read_unkn
         nil_read_unknown,
         evidence: true,
         jobs: 1,
+        deadline: None,
     };
     let full = check(ops, model, &options);
     let quick = check(

@@ -56,12 +56,15 @@ pub fn open(path: &Path) -> Result<Recorded, ReplayError> {
     let (header, facts) = trace_file::read(path).map_err(|e| ReplayError(e.to_string()))?;
     let trace = path.display().to_string();
     let scenario_path = &header.scenario_path;
-    let bytes = std::fs::read(scenario_path).map_err(|e| {
-        ReplayError(format!(
-            "{trace}: the header's scenario file `{scenario_path}` cannot be read: {e} \
-             (the path is as `raftsim run` was given it: replay from the directory it ran in)"
-        ))
-    })?;
+    let bytes = crate::history::input::read(Path::new(scenario_path), "the scenario file")
+        .map_err(|e| {
+            ReplayError(format!(
+                "{trace}: the header's scenario file `{scenario_path}` cannot be read: {} \
+                 (the path is as `raftsim run` was given it: replay from the directory it ran \
+                 in)",
+                e.message
+            ))
+        })?;
     let now = trace_file::hex16(trace_file::scenario_hash(&bytes));
     if now != header.scenario_hash {
         return Err(ReplayError(format!(
@@ -176,6 +179,7 @@ pub fn replay(recorded: &Recorded, mutation: Option<String>) -> Result<Replay, R
     let options = RunOptions {
         keep_trace: true,
         mutation: mutation.clone(),
+        events_max: header.events_max,
     };
     let outcome = crate::run(&recorded.scenario, header.seed, options)
         .map_err(|e| ReplayError(format!("{}: {e}", header.scenario_path)))?;

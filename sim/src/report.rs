@@ -211,10 +211,12 @@ impl Report {
             outcome.trace.recent().map(|r| r.to_string()).collect()
         };
         Report {
-            verdict: if violations.is_empty() {
-                "pass"
-            } else {
+            verdict: if !violations.is_empty() {
                 "violation"
+            } else if outcome.budget_exhausted {
+                "budget-exhausted"
+            } else {
+                "pass"
             },
             scenario: scenario.to_string(),
             scenario_path: scenario_path.to_string(),
@@ -252,10 +254,12 @@ impl Report {
     /// The human summary.
     pub fn human(&self) -> String {
         let mut s = String::new();
-        let verdict = if self.violations.is_empty() {
-            "PASS"
-        } else {
+        let verdict = if !self.violations.is_empty() {
             "VIOLATION"
+        } else if self.budget_exhausted {
+            "BUDGET EXHAUSTED"
+        } else {
+            "PASS"
         };
         let _ = writeln!(s, "{verdict}  {} seed {}", self.scenario, self.seed);
         if let Some(swarm) = &self.swarm {

@@ -309,6 +309,7 @@ impl Shrinker<'_> {
             let options = RunOptions {
                 keep_trace: false,
                 mutation: self.mutation.clone(),
+                events_max: None,
             };
             let Ok(outcome) = crate::run(s, seed, options) else {
                 return (k + 1, None);
@@ -389,6 +390,7 @@ pub fn shrink(request: &Request, stop: &AtomicBool) -> Result<Shrunk, ShrinkErro
     let options = RunOptions {
         keep_trace: false,
         mutation: request.mutation.clone(),
+        events_max: None,
     };
     let original =
         crate::run(&request.scenario, request.seed, options).map_err(ShrinkError::Run)?;
@@ -501,6 +503,7 @@ fn exact(form: &Form, shrinker: &Shrinker<'_>, hash: u64) -> bool {
     let options = RunOptions {
         keep_trace: false,
         mutation: shrinker.mutation.clone(),
+        events_max: None,
     };
     let s = form.scenario();
     crate::run(&s, s.seed, options).is_ok_and(|o| o.trace.hash() == hash)

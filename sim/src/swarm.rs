@@ -132,10 +132,12 @@ fn scale(knob: &mut Knob<'_>, rng: &mut ChaCha8Rng) -> String {
     match knob {
         Knob::Every(v) => {
             let factor = rng.gen_range((1.0 / SCALE).ln()..=SCALE.ln()).exp();
-            // Whole milliseconds: a draw a person can read and write back into a file.
+            // Whole milliseconds: a draw a person can read and write back into a file, and
+            // no more often than a scenario file allows.
+            let floor_ms = (crate::scenario::EVERY_MIN_NS / 1_000_000) as f64;
             let ms = (v.expect("kept knobs are on") as f64 * factor / 1e6)
                 .round()
-                .max(1.0);
+                .max(floor_ms);
             let every = ms as u64 * 1_000_000;
             **v = Some(every);
             format_duration(every)

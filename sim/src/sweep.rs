@@ -106,6 +106,15 @@ impl Shard {
     pub fn owns(self, range: SeedRange, seed: u64) -> bool {
         (seed - range.first) % self.count == self.index - 1
     }
+
+    /// How many seeds of `range` this shard runs: 0 when there are more shards than seeds
+    /// and this is one of the shards left over.
+    pub fn seeds_in(self, range: SeedRange) -> u64 {
+        match range.len().checked_sub(self.index) {
+            None => 0,
+            Some(after_first) => after_first / self.count + 1,
+        }
+    }
 }
 
 /// A scenario to sweep, with the path it was read from (for reproduce commands).
@@ -380,6 +389,7 @@ pub fn summarize_by(
     let options = RunOptions {
         keep_trace: false,
         mutation: mutation.map(str::to_string),
+        events_max: None,
     };
     let caught = crate::panic::catch(|| runner(scenario, seed, options));
     let outcome = match caught {

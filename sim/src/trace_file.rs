@@ -63,14 +63,23 @@ impl Origin {
     /// is of the very text parsed).
     pub fn load(path: &Path, mutation: Option<&str>) -> Result<(Scenario, Origin), ScenarioError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ScenarioError {
+        let bytes =
+            crate::history::input::read(path, "the scenario file").map_err(|e| ScenarioError {
+                file: file.clone(),
+                line: None,
+                field: None,
+                message: e.message,
+            })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| ScenarioError {
             file: file.clone(),
             line: None,
             field: None,
-            message: format!("cannot read the scenario file: {e}"),
+            message: format!(
+                "cannot read the scenario file: not UTF-8 text (byte {})",
+                e.valid_up_to()
+            ),
         })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let scenario = crate::scenario::parse(&file, &text)?;
+        let scenario = crate::scenario::parse(&file, text)?;
         let origin = Origin {
             scenario_path: file,
             scenario_hash: scenario_hash(&bytes),
@@ -110,6 +119,9 @@ pub struct Header {
     pub end_ns: u64,
     /// The command that reproduces the run.
     pub reproduce: String,
+    /// The run's event budget (`run --events-max`), when one was given; left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_max: Option<u64>,
 }
 
 impl Header {
@@ -134,6 +146,7 @@ impl Header {
             members_initial: members_initial(scenario),
             end_ns: outcome.sim_time_ns,
             reproduce,
+            events_max: None,
         }
     }
 }
@@ -356,11 +369,12 @@ pub fn tail_lines(outcome: &Outcome) -> serde_json::Result<Vec<String>> {
 /// The lines after the header of a trace file that [`read`] accepted, as text, in order,
 /// blank lines left out. A line that cannot be read (the file changed since) ends them.
 pub fn text_lines(path: &Path) -> Result<impl Iterator<Item = String>, TraceFileError> {
-    let file = std::fs::File::open(path).map_err(|e| TraceFileError {
-        path: path.display().to_string(),
-        line: 0,
-        message: format!("cannot read the trace file: {e}"),
-    })?;
+    let file =
+        crate::history::input::open_stream(path, "the trace file").map_err(|e| TraceFileError {
+            path: path.display().to_string(),
+            line: 0,
+            message: e.message,
+        })?;
     let lines = std::io::BufReader::new(file).lines().skip(1);
     Ok(lines
         .map_while(Result::ok)
@@ -427,7 +441,8 @@ pub fn read_keeping(path: &Path, keep: Keep) -> Result<(Header, RunFacts), Trace
         line,
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(0, e.to_string()))?;
+    let file = crate::history::input::open_stream(path, "the trace file")
+        .map_err(|e| err(0, e.message))?;
     let mut reader = std::io::BufReader::new(file);
     let mut header: Option<Header> = None;
     let mut facts = RunFacts {
@@ -446,17 +461,12 @@ pub fn read_keeping(path: &Path, keep: Keep) -> Result<(Header, RunFacts), Trace
     let mut kept: Option<StepsKept> = None;
     for number in 1.. {
         text.clear();
-        let read = reader
-            .read_line(&mut text)
-            .map_err(|e| err(number, e.to_string()))?;
+        // Capped as it is read: a line with no end (a file of zeros) is not read whole.
+        let read =
+            crate::history::input::read_line_within(&mut reader, &mut text, LINE_BYTES_MAX as u64)
+                .map_err(|e| err(number, e))?;
         if read == 0 {
             break;
-        }
-        if text.len() > LINE_BYTES_MAX {
-            return Err(err(
-                number,
-                format!("line longer than {LINE_BYTES_MAX} bytes"),
-            ));
         }
         if text.trim().is_empty() {
             continue;

@@ -34,6 +34,13 @@ pub enum ModelArg {
 }
 
 impl ModelArg {
+    /// The model `name` spells (as `--model` does), if any.
+    pub fn from_name(name: &str) -> Option<ModelArg> {
+        [ModelArg::Kv, ModelArg::Register, ModelArg::CasRegister]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
+
     /// The name, as `--model` spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -50,9 +57,10 @@ pub struct CheckHistoryArgs {
     /// The history: raftsim JSON lines, Jepsen EDN (history.edn) or a Jepsen log; the format
     /// is detected.
     pub file: PathBuf,
-    /// What the history is of.
-    #[arg(long, value_enum, default_value = "cas-register")]
-    pub model: ModelArg,
+    /// What the history is of. Default: the model the file's header names (raftsim writes
+    /// one), else cas-register.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// The registers' initial value, in EDN: an integer, nil or a "string" (default nil).
     #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
     pub initial: Option<String>,
@@ -66,8 +74,13 @@ pub struct CheckHistoryArgs {
     #[arg(long)]
     pub independent: bool,
     /// Give up, with the verdict unknown, after this many search steps for a key.
-    #[arg(long, default_value_t = 10_000_000)]
+    #[arg(long, default_value_t = 1_000_000_000)]
     pub steps_max: u64,
+    /// Give up, with the verdict unknown, when the check has taken this long (wall clock),
+    /// e.g. 30s or 10m. The verdict may then depend on the machine; `--steps-max` alone
+    /// does not.
+    #[arg(long, value_name = "D", default_value = "60s", value_parser = parse_time_max)]
+    pub time_max: std::time::Duration,
     /// The verdict alone: skip the minimal failing sub-history and the longest linearization.
     #[arg(long)]
     pub verdict_only: bool,
@@ -79,6 +92,32 @@ pub struct CheckHistoryArgs {
     /// excluded): for measuring the checker.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub repeat: u64,
+}
+
+/// A positive wall-clock duration: a number and a unit, `ms`, `s`, `m` or `h`.
+fn parse_time_max(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .ok_or_else(|| format!("`{text}` has no unit: expected e.g. 30s, 500ms, 10m or 1h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a number before the unit"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}`; expected ms, s, m or h"
+            ))
+        }
+    };
+    if !(seconds > 0.0 && seconds <= 7.0 * 24.0 * 3600.0) {
+        return Err(format!("`{text}`: expected more than 0 and at most a week"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Runs the command: prints the summary (or the JSON object) on stdout, or the error on
@@ -106,6 +145,10 @@ struct Checked {
     parsed: ParsedHistory,
     ops: Vec<Operation>,
     model: ModelArg,
+    /// Where the model came from: `flag`, `header` or `default`.
+    model_source: &'static str,
+    /// The model the file's header names, when `--model` named another.
+    header_model: Option<String>,
     /// The registers' initial value; `None` for the kv model.
     initial: Option<Value>,
     report: Report,
@@ -115,33 +158,38 @@ struct Checked {
     repeat: u64,
     /// `--verdict-only`: no evidence was looked for.
     verdict_only: bool,
+    /// `--steps-max` and `--time-max`, to say which ran out.
+    steps_max: u64,
+    time_max: std::time::Duration,
 }
 
 /// Reads, pairs and checks; the error is the message for a bad input.
 fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
     let file = args.file.display().to_string();
-    let initial = match (&args.initial, args.model) {
-        (Some(_), ModelArg::Kv) => {
-            return Err(
-                "--initial: the kv model has no initial value (every key starts empty); \
-                 expected --model register or cas-register"
-                    .to_string(),
-            )
-        }
-        (Some(text), _) => {
-            Some(parse::parse_value(text).map_err(|e| format!("--initial `{text}`: {e}"))?)
-        }
-        (None, ModelArg::Kv) => None,
-        (None, _) => Some(Value::Nil),
-    };
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| format!("{file}: cannot read the history: {e}"))?;
+    let text = crate::input::read_to_string(&args.file, "the history")?;
     let options = ParseOptions {
         independent: args.independent,
     };
     let parsed = parse::parse_history(&file, &text, &options).map_err(|e| e.to_string())?;
+    drop(text);
+    let chosen = choose_model(args, &file, parsed.declared.as_ref())?;
+    let ChosenModel {
+        model,
+        source: model_source,
+        initial,
+        header_model,
+    } = chosen;
     let ops = parse::pair(&parsed, &file).map_err(|e| e.to_string())?;
-    let model = match (args.model, &initial) {
+    if ops.is_empty() {
+        // Neither verdict would be true of nothing: a test that recorded no operation has
+        // not shown anything to be linearizable.
+        return Err(format!(
+            "{file}: the history holds no operations: nothing to check ({} events, none an \
+             operation of a client)",
+            parsed.events.len()
+        ));
+    }
+    let model_checked = match (model, &initial) {
         (ModelArg::Kv, _) => Model::Kv,
         (ModelArg::Register, initial) => Model::Register {
             initial: initial.clone().unwrap_or(Value::Nil),
@@ -156,6 +204,7 @@ fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
         nil_read_unknown: args.nil_read_unknown,
         evidence: !args.verdict_only,
         jobs: args.jobs.map_or(cores, |j| j as usize),
+        deadline: None,
     };
     // Wall time is measured here only to report the checker's speed.
     let mut times_ms = Vec::new();
@@ -163,7 +212,11 @@ fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
     for _ in 0..args.repeat {
         // Wall time is only reported (the checker's speed); the verdict never depends on it.
         let started = std::time::Instant::now();
-        report = Some(check(&ops, &model, &check_options));
+        let options = CheckOptions {
+            deadline: Some(started + args.time_max),
+            ..check_options
+        };
+        report = Some(check(&ops, &model_checked, &options));
         times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     times_ms.sort_by(f64::total_cmp);
@@ -171,13 +224,85 @@ fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
         file,
         parsed,
         ops,
-        model: args.model,
+        model,
+        model_source,
+        header_model,
         initial,
         report: report.expect("repeat >= 1"),
         check_ms_median: times_ms[times_ms.len() / 2],
         check_ms_min: times_ms[0],
         repeat: args.repeat,
         verdict_only: args.verdict_only,
+        steps_max: args.steps_max,
+        time_max: args.time_max,
+    })
+}
+
+/// The model a history is checked against, and where it came from.
+struct ChosenModel {
+    model: ModelArg,
+    /// `flag`, `header` or `default`.
+    source: &'static str,
+    /// The registers' initial value; `None` for the kv model.
+    initial: Option<Value>,
+    /// The header's model, when `--model` named another.
+    header_model: Option<String>,
+}
+
+/// `--model` if given, else the header's, else cas-register; `--initial` if given, else the
+/// header's, else nil (for a register model).
+fn choose_model(
+    args: &CheckHistoryArgs,
+    file: &str,
+    declared: Option<&parse::DeclaredModel>,
+) -> Result<ChosenModel, String> {
+    let header = match declared {
+        None => None,
+        Some(d) => {
+            let model = ModelArg::from_name(&d.model).ok_or_else(|| {
+                format!(
+                    "{file}:{}: the header's model `{}`: expected kv, register or cas-register",
+                    d.line, d.model
+                )
+            })?;
+            Some((model, d))
+        }
+    };
+    let (model, source) = match (args.model, header) {
+        (Some(model), _) => (model, "flag"),
+        (None, Some((model, _))) => (model, "header"),
+        (None, None) => (ModelArg::CasRegister, "default"),
+    };
+    let header_model = header
+        .filter(|(m, _)| *m != model)
+        .map(|(m, _)| m.name().to_string());
+    // The header's initial value counts only with the header's model.
+    let header_initial = header
+        .filter(|(m, _)| *m == model)
+        .and_then(|(_, d)| d.initial.as_ref().map(|text| (text, d.line)));
+    let initial = match (&args.initial, header_initial, model) {
+        (Some(_), _, ModelArg::Kv) => {
+            return Err(
+                "--initial: the kv model has no initial value (every key starts empty); \
+                 expected --model register or cas-register"
+                    .to_string(),
+            )
+        }
+        (Some(text), _, _) => {
+            Some(parse::parse_value(text).map_err(|e| format!("--initial `{text}`: {e}"))?)
+        }
+        (None, Some((text, line)), ModelArg::Register | ModelArg::CasRegister) => Some(
+            parse::parse_value(text)
+                .map_err(|e| format!("{file}:{line}: the header's initial value `{text}`: {e}"))?,
+        ),
+        (None, _, ModelArg::Kv) => None,
+        (None, _, _) => Some(Value::Nil),
+    };
+    Ok(ChosenModel {
+        model,
+        source,
+        initial,
+        header_model,
     })
 }
 
@@ -233,10 +358,19 @@ impl Checked {
     }
 
     fn model_description(&self) -> String {
-        match &self.initial {
+        let model = match &self.initial {
             Some(initial) => format!("{}, initial {}", self.model.name(), value_to_edn(initial)),
             None => self.model.name().to_string(),
-        }
+        };
+        let source = match (self.model_source, &self.header_model) {
+            ("flag", Some(header)) => format!("--model; the file's header says {header}"),
+            ("flag", None) => "--model".to_string(),
+            ("header", _) => "the file's header".to_string(),
+            _ => "the default: the file names no model; choose with --model kv, register or \
+                  cas-register"
+                .to_string(),
+        };
+        format!("{model} ({source})")
     }
 
     /// The summary for people.
@@ -285,16 +419,37 @@ impl Checked {
                 Verdict::Unknown => {
                     let _ = writeln!(
                         out,
-                        "\n{}: unknown: gave up after {} steps over {} (--steps-max)",
+                        "\n{}: unknown: gave up after {} steps over {}: {}",
                         key_name(&key.key),
                         key.steps,
-                        operations(key.operations)
+                        operations(key.operations),
+                        self.how_to_go_further(key)
                     );
                 }
                 Verdict::NotLinearizable => self.human_failure(&mut out, key),
             }
         }
         out
+    }
+
+    /// Which limit stopped the search of `key`, and what to raise.
+    fn how_to_go_further(&self, key: &KeyReport) -> String {
+        let verdict_only = if self.verdict_only {
+            ""
+        } else {
+            "; --verdict-only decides sooner"
+        };
+        if key.steps >= self.steps_max {
+            format!(
+                "--steps-max {} ran out; raise it{verdict_only}",
+                self.steps_max
+            )
+        } else {
+            format!(
+                "--time-max {:?} ran out; raise it (e.g. --time-max 10m){verdict_only}",
+                self.time_max
+            )
+        }
     }
 
     fn human_failure(&self, out: &mut String, key: &KeyReport) {
@@ -390,6 +545,7 @@ impl Checked {
         json!({
             "verdict": self.report.verdict,
             "model": self.model.name(),
+            "model_source": self.model_source,
             "initial": self.initial,
             "file": self.file,
             "format": self.parsed.format.name(),
@@ -487,12 +643,13 @@ mod tests {
     fn args(file: PathBuf) -> CheckHistoryArgs {
         CheckHistoryArgs {
             file,
-            model: ModelArg::CasRegister,
+            model: Some(ModelArg::CasRegister),
             initial: None,
             json: false,
             nil_read_unknown: false,
             independent: false,
             steps_max: 10_000_000,
+            time_max: std::time::Duration::from_secs(600),
             verdict_only: false,
             jobs: None,
             repeat: 1,
@@ -529,7 +686,7 @@ mod tests {
         independent.independent = true;
         cases.push(independent);
         let mut kv = args(sample("kv.jsonl"));
-        kv.model = ModelArg::Kv;
+        kv.model = Some(ModelArg::Kv);
         cases.push(kv);
         for case in cases {
             let checked = evaluate(&case).unwrap_or_else(|e| panic!("{e}"));
@@ -537,6 +694,98 @@ mod tests {
             assert_eq!(checked.report.verdict, Verdict::Linearizable, "{human}");
             assert!(human.contains("verdict      linearizable\n"), "{human}");
             assert_eq!(check_history(&case), EXIT_LINEARIZABLE);
+        }
+    }
+
+    /// A kv history as raftsim writes it: a read of an empty key returns "".
+    const KV_EVENTS: &str =
+        "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"k\",\"value\":null}\n\
+        {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"k\",\"value\":\"\"}\n";
+
+    #[test]
+    fn the_model_comes_from_the_flag_then_the_header_then_the_default() {
+        let headed = temp_file(
+            "headed.jsonl",
+            &(parse::header_json("kv", None) + KV_EVENTS),
+        );
+        let mut from_header = args(headed.clone());
+        from_header.model = None;
+        let checked = evaluate(&from_header).unwrap();
+        assert_eq!(
+            (checked.model, checked.model_source),
+            (ModelArg::Kv, "header")
+        );
+        assert_eq!(checked.report.verdict, Verdict::Linearizable);
+        assert!(checked
+            .human()
+            .contains("model        kv (the file's header)\n"));
+        assert_eq!(checked.json()["model_source"], "header");
+
+        // The flag wins, and the summary says the header differs.
+        let overridden = evaluate(&args(headed)).unwrap();
+        assert_eq!(overridden.model, ModelArg::CasRegister);
+        assert_eq!(overridden.report.verdict, Verdict::NotLinearizable);
+        assert!(overridden.human().contains(
+            "model        cas-register, initial nil (--model; the file's header says kv)\n"
+        ));
+
+        // No header, no flag: the default, and how to choose.
+        let bare = temp_file("bare.jsonl", KV_EVENTS);
+        let mut by_default = args(bare);
+        by_default.model = None;
+        let human = evaluate(&by_default).unwrap().human();
+        assert!(human.contains("model        cas-register, initial nil (the default: the file names no model; choose with --model kv, register or cas-register)\n"), "{human}");
+    }
+
+    #[test]
+    fn an_edn_header_is_a_comment_and_may_give_the_initial_value() {
+        let text = parse::header_edn("register", Some("3"))
+            + "{:type :invoke, :f :read, :value nil, :process 0}\n\
+               {:type :ok, :f :read, :value 3, :process 0}\n";
+        assert!(text.starts_with("; raftsim history: model register, initial 3\n"));
+        let mut headed = args(temp_file("headed.edn", &text));
+        headed.model = None;
+        let checked = evaluate(&headed).unwrap();
+        assert_eq!(checked.model, ModelArg::Register);
+        assert_eq!(checked.initial, Some(Value::Int(3)));
+        assert_eq!(checked.report.verdict, Verdict::Linearizable);
+        // --initial wins over the header's.
+        headed.initial = Some("4".into());
+        assert_eq!(
+            evaluate(&headed).unwrap().report.verdict,
+            Verdict::NotLinearizable
+        );
+    }
+
+    #[test]
+    fn a_bad_header_and_an_empty_history_are_refused() {
+        let bad = temp_file("bad-header.edn", "; raftsim history: model queue\n");
+        let mut no_flag = args(bad);
+        no_flag.model = None;
+        let e = bad_input(&no_flag);
+        assert!(e.ends_with("bad-header.edn:1: the header's model `queue`: expected kv, register or cas-register"), "{e}");
+        let bad_initial = temp_file(
+            "bad-initial.jsonl",
+            "{\"history\":\"raftsim\",\"model\":\"register\",\"initial\":\"[1\"}\n",
+        );
+        let mut no_flag = args(bad_initial);
+        no_flag.model = None;
+        assert!(
+            bad_input(&no_flag).contains("bad-initial.jsonl:1: the header's initial value `[1`")
+        );
+        for (name, text) in [
+            ("empty.jsonl", ""),
+            (
+                "header-only.jsonl",
+                "{\"history\":\"raftsim\",\"model\":\"kv\"}\n",
+            ),
+            ("comments.edn", "; nothing\n"),
+        ] {
+            let e = bad_input(&args(temp_file(name, text)));
+            assert!(
+                e.contains("the history holds no operations: nothing to check"),
+                "{name}: {e}"
+            );
         }
     }
 
@@ -548,7 +797,7 @@ mod tests {
         assert!(human.contains("(Jepsen EDN, 60 events)"), "{human}");
         assert!(human.contains("keys         2\n"), "{human}");
         assert!(
-            human.contains("model        cas-register, initial nil\n"),
+            human.contains("model        cas-register, initial nil (--model)\n"),
             "{human}"
         );
 
@@ -599,7 +848,7 @@ mod tests {
     #[test]
     fn json_output_has_the_documented_fields() {
         let mut kv = args(sample("kv.jsonl"));
-        kv.model = ModelArg::Kv;
+        kv.model = Some(ModelArg::Kv);
         kv.json = true;
         let json = evaluate(&kv).unwrap().json();
         assert_eq!(json["verdict"], "linearizable");
@@ -627,7 +876,7 @@ mod tests {
         assert_eq!(check_history(&from_nil), EXIT_NOT_LINEARIZABLE);
         from_nil.initial = Some("5".to_string());
         assert_eq!(check_history(&from_nil), EXIT_LINEARIZABLE);
-        from_nil.model = ModelArg::Register;
+        from_nil.model = Some(ModelArg::Register);
         assert_eq!(check_history(&from_nil), EXIT_LINEARIZABLE);
         std::fs::remove_file(path).unwrap();
     }
@@ -659,8 +908,41 @@ mod tests {
             "{}",
             checked.human()
         );
-        assert!(checked.human().contains("--steps-max"));
+        assert!(checked
+            .human()
+            .contains("--steps-max 1 ran out; raise it; --verdict-only decides sooner"));
         assert_eq!(check_history(&tiny), EXIT_UNKNOWN);
+    }
+
+    #[test]
+    fn a_check_past_its_time_max_is_unknown_and_says_so() {
+        let mut hurried = args(sample("etcd-cas-register.log"));
+        let decided = evaluate(&hurried).unwrap().report.verdict;
+        assert_ne!(decided, Verdict::Unknown, "the sample decides in time");
+        // A deadline passed at once: the search reads the clock at its first step.
+        hurried.time_max = std::time::Duration::from_nanos(1);
+        let checked = evaluate(&hurried).unwrap();
+        assert_eq!(checked.report.verdict, Verdict::Unknown);
+        assert!(
+            checked
+                .human()
+                .contains("--time-max 1ns ran out; raise it (e.g. --time-max 10m)"),
+            "{}",
+            checked.human()
+        );
+        assert_eq!(
+            parse_time_max("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_time_max("1.5m"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert!(parse_time_max("0s").is_err());
+        assert!(parse_time_max("30").unwrap_err().contains("has no unit"));
+        assert!(parse_time_max("3d")
+            .unwrap_err()
+            .contains("unknown unit `d`"));
     }
 
     #[test]
@@ -709,7 +991,7 @@ mod tests {
         bad_initial.initial = Some("1.5".to_string());
         assert!(bad_input(&bad_initial).contains("unsupported value 1.5"));
         bad_initial.initial = Some("3".to_string());
-        bad_initial.model = ModelArg::Kv;
+        bad_initial.model = Some(ModelArg::Kv);
         assert!(bad_input(&bad_initial).contains("kv model has no initial value"));
         std::fs::remove_file(path).unwrap();
 

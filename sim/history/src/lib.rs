@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod input;
 pub mod linearizability;
 pub mod parse;
 

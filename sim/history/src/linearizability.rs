@@ -86,6 +86,10 @@ pub struct CheckOptions {
     pub evidence: bool,
     /// Threads that check keys side by side (default 1). The report does not depend on it.
     pub jobs: usize,
+    /// A wall-clock time past which every search gives up with [`Verdict::Unknown`], as at
+    /// `steps_max`. `None` (the default, and always in the simulator, whose verdicts must not
+    /// depend on the machine) bounds the search by steps alone.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for CheckOptions {
@@ -95,6 +99,7 @@ impl Default for CheckOptions {
             nil_read_unknown: false,
             evidence: true,
             jobs: 1,
+            deadline: None,
         }
     }
 }
@@ -448,7 +453,11 @@ fn check_key_refs(
         .copied()
         .filter(|o| o.completion != Completion::Fail)
         .collect();
-    let (outcome, ids) = run(&live, model, options.nil_read_unknown, options.steps_max);
+    let budget = search::Budget {
+        steps: options.steps_max,
+        deadline: options.deadline,
+    };
+    let (outcome, ids) = run(&live, model, options.nil_read_unknown, budget);
     let mut report = KeyReport {
         key,
         verdict: outcome.verdict,
@@ -491,7 +500,7 @@ fn run(
     ops: &[&Operation],
     model: &Model,
     nil_read_unknown: bool,
-    budget: u64,
+    budget: search::Budget,
 ) -> (search::Outcome, Vec<usize>) {
     let (problem, mut domain, ids) = compile(ops, model, nil_read_unknown);
     (search::search(&problem, &mut domain, budget), ids)
@@ -787,6 +796,10 @@ impl Shrink<'_> {
             .map(|i| if keep[i] { self.ops[i] } else { &self.loose[i] })
             .collect();
         let budget = self.budget.min(SHRINK_CHECK_STEPS_MAX);
+        let budget = search::Budget {
+            steps: budget,
+            deadline: self.options.deadline,
+        };
         let (outcome, _) = run(&sub, self.model, self.options.nil_read_unknown, budget);
         self.budget = self.budget.saturating_sub(outcome.steps);
         outcome.verdict == Verdict::NotLinearizable
@@ -911,6 +924,7 @@ mod tests {
                 nil_read_unknown: false,
                 evidence: true,
                 jobs: 1,
+                deadline: None,
             }
         );
         let json = serde_json::to_string(&Verdict::NotLinearizable).unwrap();

@@ -42,6 +42,95 @@ impl fmt::Display for Format {
     }
 }
 
+/// What a history file says it is a history of: a header line that raftsim writes first in
+/// the files it makes, so that `check-history` needs no `--model` for them. In JSON lines,
+/// `{"history":"raftsim","model":"kv"}`; in EDN, where it is a comment that other readers
+/// skip, `; raftsim history: model kv`. A register model may add its initial value, in EDN
+/// (`"initial":"nil"`, `, initial nil`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredModel {
+    /// The model's name as written (`kv`, `register`, `cas-register`); the reader of the
+    /// header checks it.
+    pub model: String,
+    /// The registers' initial value as written, in EDN.
+    pub initial: Option<String>,
+    /// The header's line.
+    pub line: usize,
+}
+
+/// The EDN comment that starts a header line.
+const EDN_HEADER_PREFIX: &str = "; raftsim history: model ";
+
+/// The JSON fields of a header line.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonHeader {
+    history: String,
+    model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initial: Option<String>,
+}
+
+/// The header line [`DeclaredModel`] describes, for raftsim JSON lines.
+pub fn header_json(model: &str, initial: Option<&str>) -> String {
+    let header = JsonHeader {
+        history: "raftsim".into(),
+        model: model.into(),
+        initial: initial.map(str::to_string),
+    };
+    serde_json::to_string(&header).expect("a header always serializes") + "\n"
+}
+
+/// The header line [`DeclaredModel`] describes, for Jepsen EDN: a comment.
+pub fn header_edn(model: &str, initial: Option<&str>) -> String {
+    match initial {
+        Some(initial) => format!("{EDN_HEADER_PREFIX}{model}, initial {initial}\n"),
+        None => format!("{EDN_HEADER_PREFIX}{model}\n"),
+    }
+}
+
+/// The header of `text`, if its first line that is not blank is one: for JSON lines, an
+/// object with a `history` field; for the other formats, the EDN comment. A JSON object with a
+/// `history` field that is not a header is an error at its line.
+fn declared_model(text: &str) -> Result<Option<DeclaredModel>, Fault> {
+    let Some((number, line)) = (text.lines().enumerate())
+        .map(|(i, line)| (i + 1, line.trim()))
+        .find(|(_, line)| !line.is_empty())
+    else {
+        return Ok(None);
+    };
+    if let Some(rest) = line.strip_prefix(EDN_HEADER_PREFIX) {
+        let (model, initial) = match rest.split_once(", initial ") {
+            Some((model, initial)) => (model, Some(initial.trim().to_string())),
+            None => (rest, None),
+        };
+        return Ok(Some(DeclaredModel {
+            model: model.trim().to_string(),
+            initial,
+            line: number,
+        }));
+    }
+    if !(line.starts_with('{') && line.contains("\"history\"")) {
+        return Ok(None);
+    }
+    match serde_json::from_str::<JsonHeader>(line) {
+        Ok(h) if h.history == "raftsim" => Ok(Some(DeclaredModel {
+            model: h.model,
+            initial: h.initial,
+            line: number,
+        })),
+        Ok(h) => Err(Fault {
+            line: number,
+            message: format!(
+                "a header of a `{}` history: expected \"history\":\"raftsim\"",
+                h.history
+            ),
+        }),
+        // Not a header after all: the reader of events says what is wrong with the line.
+        Err(_) => Ok(None),
+    }
+}
+
 /// A history read from a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedHistory {
@@ -51,6 +140,8 @@ pub struct ParsedHistory {
     pub events: Vec<Event>,
     /// The 1-based source line of each event (where its op map or log line starts).
     pub lines: Vec<usize>,
+    /// The model the file's header names, if it has one.
+    pub declared: Option<DeclaredModel>,
 }
 
 /// How to read a history.
@@ -105,8 +196,10 @@ pub fn parse_history(
         line: fault.line,
         message: fault.message,
     };
-    let (format, read) = match detect(text) {
-        Detected::Json => (Format::RaftsimJson, read_json_lines(text)),
+    let declared = declared_model(text).map_err(located)?;
+    let header_line = declared.as_ref().map(|d| d.line);
+    let (format, read) = match detect(text, header_line) {
+        Detected::Json => (Format::RaftsimJson, read_json_lines(text, header_line)),
         // One map per line reports a truncated line at that line; should a later map span
         // lines, the file is read again as maps that may span lines. If both fail, the
         // reading that got further is the likelier right.
@@ -136,6 +229,7 @@ pub fn parse_history(
         format,
         events,
         lines,
+        declared,
     })
 }
 
@@ -294,14 +388,21 @@ enum Detected {
     Unknown { line: usize, found: String },
 }
 
-fn detect(text: &str) -> Detected {
+fn detect(text: &str, header_line: Option<usize>) -> Detected {
     let first = text
         .lines()
         .enumerate()
         .map(|(i, line)| (i + 1, line.trim_start()))
+        .filter(|&(number, _)| Some(number) != header_line)
         .find(|(_, line)| !line.is_empty() && !line.starts_with(';'));
     let Some((line_number, line)) = first else {
-        return Detected::Json;
+        // Nothing but blank lines and `;` comments: EDN reads comments, JSON does not.
+        let commented = text.lines().any(|line| line.trim_start().starts_with(';'));
+        return if commented {
+            Detected::EdnLines
+        } else {
+            Detected::Json
+        };
     };
     match line.chars().next() {
         Some('{') if matches!(line[1..].trim_start().chars().next(), Some('"' | '}')) => {
@@ -354,11 +455,11 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn read_json_lines(text: &str) -> Result<Events, Fault> {
+fn read_json_lines(text: &str, header_line: Option<usize>) -> Result<Events, Fault> {
     let mut events = Vec::new();
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || Some(i + 1) == header_line {
             continue;
         }
         match serde_json::from_str::<Event>(line) {

@@ -45,8 +45,7 @@ fn load_library(
 ) -> Result<Vec<HuntScenario>, String> {
     let mut scenarios = Vec::new();
     for file in scenario_files(paths)? {
-        let mut text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("{}: cannot read the scenario file: {e}", file.display()))?;
+        let mut text = crate::history::input::read_to_string(&file, "the scenario file")?;
         let path = file.display().to_string();
         let mut scenario = crate::scenario::parse(&path, &text).map_err(|e| e.to_string())?;
         if let Some(i) = implementation.filter(|&i| i != scenario.implementation) {

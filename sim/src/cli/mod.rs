@@ -4,6 +4,7 @@
 //! random number or affects a run.
 
 mod hunt_cli;
+mod outputs;
 mod shrink_cli;
 
 use crate::implementation::Implementation;
@@ -18,6 +19,9 @@ const EXIT_VIOLATION: u8 = 1;
 const EXIT_DIVERGED: u8 = 1;
 /// Exit status for bad input: a scenario file, a flag.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status of a run that stopped at its event budget before its end, without a
+/// violation: nothing is known of the rest of the run.
+const EXIT_BUDGET: u8 = 3;
 
 /// The `raftsim` command line.
 #[derive(Parser, Debug)]
@@ -29,6 +33,11 @@ const EXIT_BAD_INPUT: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The largest input file read whole (a scenario file, a history, a fuzz input), and the
+    /// longest line of one read line by line (default 268435456, 256 MiB). Devices, FIFOs and
+    /// directories are refused whatever the limit.
+    #[arg(long, global = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    max_input_bytes: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -162,6 +171,10 @@ struct RunArgs {
     /// in place of the one each scenario names.
     #[arg(long = "impl", value_name = "NAME", value_parser = parse_impl)]
     implementation: Option<Implementation>,
+    /// Stop the run after N events (default and most 200000000): a run that reaches it without
+    /// a violation ends with the verdict BUDGET EXHAUSTED and exit status 3.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::sim::EVENTS_MAX))]
+    events_max: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -443,6 +456,9 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the command `cli` names and returns its exit status.
 pub fn execute(cli: Cli) -> ExitCode {
+    if let Some(bytes) = cli.max_input_bytes {
+        crate::history::input::set_input_bytes_max(bytes);
+    }
     match cli.command {
         Command::Run(args) => run(args),
         Command::Shrink(args) => shrink_cli::shrink(args),
@@ -488,8 +504,27 @@ fn run(args: RunArgs) -> ExitCode {
         json,
         mutation,
         implementation,
+        events_max,
     } = args;
     let path = path.as_path();
+    let outputs = [
+        trace_path
+            .as_deref()
+            .map(|p| outputs::check_file("--trace", p)),
+        history_path
+            .as_deref()
+            .map(|p| outputs::check_file("--history", p)),
+        chart_path
+            .as_deref()
+            .map(|p| outputs::check_chart("--chart", p)),
+        report_dir
+            .as_deref()
+            .map(|d| outputs::check_dir("--report", d)),
+    ];
+    if let Some(Err(e)) = outputs.into_iter().flatten().find(Result::is_err) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let (mut scenario, origin) = match crate::trace_file::Origin::load(path, mutation.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -512,6 +547,7 @@ fn run(args: RunArgs) -> ExitCode {
     let options = RunOptions {
         keep_trace: false,
         mutation: mutation.clone(),
+        events_max,
     };
     let mut sink = match streamed {
         None => None,
@@ -559,8 +595,9 @@ fn run(args: RunArgs) -> ExitCode {
         mutation.as_deref(),
         wall_ms,
     );
-    let header =
+    let mut header =
         crate::trace_file::Header::new(&scenario, &outcome, report.reproduce.clone(), &origin);
+    header.events_max = events_max;
     let stream = outcome.trace.take_stream();
     if let Some(trace_path) = trace_path {
         let written = match stream {
@@ -595,10 +632,13 @@ fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(history_path) = history_path {
         let edn = history_path.extension().is_some_and(|x| x == "edn");
+        // A header names the model the simulator checked, so `check-history FILE` needs
+        // no --model.
+        use crate::history::parse;
         let text = if edn {
-            crate::history::parse::to_edn(&outcome.history)
+            parse::header_edn("kv", None) + &parse::to_edn(&outcome.history)
         } else {
-            crate::history::parse::to_json_lines(&outcome.history)
+            parse::header_json("kv", None) + &parse::to_json_lines(&outcome.history)
         };
         if let Err(e) = std::fs::write(&history_path, text) {
             eprintln!("error: --history {}: {e}", history_path.display());
@@ -611,10 +651,12 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         crate::history::cli::print_out(&report.human());
     }
-    if report.violations.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if !report.violations.is_empty() {
         ExitCode::from(EXIT_VIOLATION)
+    } else if report.budget_exhausted {
+        ExitCode::from(EXIT_BUDGET)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -624,9 +666,9 @@ fn from_fuzz(args: &FromFuzzArgs) -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let bytes = match std::fs::read(&args.artifact) {
+    let bytes = match crate::history::input::read(&args.artifact, "the fuzz input") {
         Ok(bytes) => bytes,
-        Err(e) => return bad_input(format!("{artifact}: cannot read the fuzz input: {e}")),
+        Err(e) => return bad_input(e.to_string()),
     };
     let input = match crate::fuzz_input::from_bytes(&bytes) {
         Ok(input) => input,
@@ -677,6 +719,10 @@ fn draw(
 }
 
 fn chart(args: &ChartArgs) -> ExitCode {
+    if let Err(e) = outputs::check_chart("-o", &args.output) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let keep = crate::trace_file::Keep::ForChart {
         from_ns: args.from,
         to_ns: args.to,
@@ -775,6 +821,14 @@ fn sweep(args: SweepArgs) -> ExitCode {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
+    if let Some(Err(e)) = args
+        .report
+        .as_deref()
+        .map(|d| outputs::check_dir("--report", d))
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let mut scenarios = Vec::new();
     for path in &args.scenarios {
         match crate::scenario::load(path) {
@@ -798,6 +852,18 @@ fn sweep(args: SweepArgs) -> ExitCode {
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
+    }
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    if shard.seeds_in(args.seeds) == 0 {
+        // An empty shard would print PASS having run nothing: a job array with more tasks
+        // than seeds must hear of it.
+        let (seeds, count) = (args.seeds, args.seeds.len());
+        eprintln!(
+            "error: --shard {}/{}: this shard holds no seed of {}..={} ({count} seeds dealt \
+             to {} shards); use at most {count} shards",
+            shard.index, shard.count, seeds.first, seeds.last, shard.count
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let plan = Plan {
@@ -864,6 +930,7 @@ fn write_sweep_report(
         let options = RunOptions {
             keep_trace: true,
             mutation: plan.mutation.clone(),
+            events_max: None,
         };
         let outcome = crate::run(&entry.scenario, run.seed, options)?;
         let run_report = Report::new(
@@ -874,8 +941,8 @@ fn write_sweep_report(
             0.0,
         );
         // The sweep loaded the file earlier; its bytes are read again only for the hash.
-        let bytes = std::fs::read(&entry.path)
-            .map_err(|e| format!("{}: cannot read the scenario file: {e}", entry.path))?;
+        let bytes =
+            crate::history::input::read(std::path::Path::new(&entry.path), "the scenario file")?;
         let origin = crate::trace_file::Origin {
             scenario_path: entry.path.clone(),
             scenario_hash: crate::trace_file::scenario_hash(&bytes),

@@ -18,6 +18,7 @@ mod raw;
 #[cfg(test)]
 mod tests;
 mod validate;
+pub use validate::{EVERY_MIN_NS, HEARTBEAT_MIN_NS};
 mod write;
 
 use std::fmt;
@@ -728,13 +729,13 @@ impl std::error::Error for ScenarioError {}
 /// Parse a scenario file from disk.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match crate::history::input::read_to_string(path, "the scenario file") {
         Ok(text) => parse(&file, &text),
         Err(e) => Err(ScenarioError {
             file,
             line: None,
             field: None,
-            message: format!("cannot read the scenario file: {e}"),
+            message: e.message,
         }),
     }
 }

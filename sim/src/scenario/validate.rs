@@ -44,6 +44,26 @@ fn positive(Dur(d): Dur) -> Result<(), String> {
     ensure(d > 0, || "must be greater than 0".to_string())
 }
 
+/// The shortest mean time between random events of one kind (`*_every`): at most 100 a
+/// second, far more than any fault model wants, so that no rate can flood a run's event budget
+/// (a `crash_every = "1ns"` would try a crash every simulated nanosecond).
+pub const EVERY_MIN_NS: u64 = 10 * NS_PER_MS;
+
+/// The shortest heartbeat interval: every node's timers fire at most this often, which
+/// bounds the events a quiet cluster makes.
+pub const HEARTBEAT_MIN_NS: u64 = NS_PER_MS;
+
+/// At least [`EVERY_MIN_NS`].
+fn at_least_every_min(Dur(d): Dur) -> Result<(), String> {
+    ensure(d >= EVERY_MIN_NS, || {
+        format!(
+            "must be at least {} (a mean time between random events; at most 100 a second), found {}",
+            format_duration(EVERY_MIN_NS),
+            format_duration(d)
+        )
+    })
+}
+
 /// `min > 0`, and with `strict`, `min < max`.
 fn positive_range(strict: bool) -> impl Fn(DurRange) -> Result<(), String> {
     move |DurRange { min, max }| {
@@ -248,12 +268,22 @@ impl Cx<'_> {
         let int = |v, default, lo, hi| self.opt(v, Int(default), between(lo, hi)).map(|i| i.0);
         let every = |v: &Opt<_>| {
             v.as_ref()
+                .map(|v| self.get(v, at_least_every_min).map(|d| d.0))
+                .transpose()
+        };
+        let positive_or_none = |v: &Opt<_>| {
+            v.as_ref()
                 .map(|v| self.get(v, positive).map(|d| d.0))
                 .transpose()
         };
 
         let election = self.opt(&r.election_timeout, ms(150, 300), positive_range(true))?;
-        let Dur(heartbeat) = self.opt(&r.heartbeat_interval, Dur(50 * NS_PER_MS), positive)?;
+        let Dur(heartbeat) = self.opt(&r.heartbeat_interval, Dur(50 * NS_PER_MS), |Dur(h)| {
+            ensure(h >= HEARTBEAT_MIN_NS, || {
+                let (min, found) = (format_duration(HEARTBEAT_MIN_NS), format_duration(h));
+                format!("must be at least {min}, found {found}")
+            })
+        })?;
         if heartbeat >= election.min {
             // Blame the field that was written (the other one is a default).
             let span = match (&r.heartbeat_interval, &r.election_timeout) {
@@ -328,8 +358,8 @@ impl Cx<'_> {
         };
         let l = &raw.liveness;
         let liveness = LivenessSettings {
-            leader_within_ns: every(&l.leader_within)?,
-            clients_within_ns: every(&l.clients_within)?,
+            leader_within_ns: positive_or_none(&l.leader_within)?,
+            clients_within_ns: positive_or_none(&l.clients_within)?,
         };
         let mb = &raw.membership;
         let initial = int(&mb.initial, nodes, 1, nodes)?;
@@ -360,10 +390,13 @@ impl Cx<'_> {
         })?;
         let partition_for = self.opt(&f.partition_for, ms(1000, 5000), positive_range(false))?;
         let Dur(until_ns) = self.opt(&f.until, Dur(duration_ns), within_run(duration_ns))?;
+        // At most 10,000 a second: a leader takes one proposal per event, and faster rates
+        // only flood the event budget (ten simulated seconds at 10,000 a second already make
+        // a million events).
         let rate_per_s = self.opt(&w.rate, 0.0, |r| {
             let message =
-                || format!("must be between 0 and 1000000 proposals per second, found {r:?}");
-            ensure((0.0..=1e6).contains(&r), message)
+                || format!("must be between 0 and 10000 proposals per second, found {r:?}");
+            ensure((0.0..=1e4).contains(&r), message)
         })?;
         // The default start is not checked: a run that ends before it has no workload.
         let Dur(start_ns) = self.opt(&w.start, Dur(DEFAULT_START_NS), |Dur(s)| {

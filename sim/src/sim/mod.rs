@@ -28,6 +28,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 /// A run stops after this many events even if simulated time remains: a bound on every run.
+/// Every event taken from the queue counts, one that changes nothing (a crash attempt that
+/// finds no node to crash) as much as a delivery. `RunOptions::events_max` lowers it.
 pub const EVENTS_MAX: u64 = 200_000_000;
 /// At most this many events wait in the queue; more is a runaway node, reported as a panic.
 pub const QUEUE_LEN_MAX: usize = 10_000_000;
@@ -39,6 +41,16 @@ pub struct RunOptions {
     pub keep_trace: bool,
     /// A deliberately broken protocol rule, by name.
     pub mutation: Option<String>,
+    /// The run's event budget, if lower than [`EVENTS_MAX`]: the run stops after this many
+    /// events with `Outcome::budget_exhausted` set.
+    pub events_max: Option<u64>,
+}
+
+impl RunOptions {
+    /// The run's event budget.
+    pub fn events_budget(&self) -> u64 {
+        self.events_max.map_or(EVENTS_MAX, |n| n.min(EVENTS_MAX))
+    }
 }
 
 /// Counters of one run.
@@ -289,6 +301,10 @@ pub struct Simulator<N: SimNode> {
     seed: u64,
     now_ns: u64,
     seq: u64,
+    /// Events taken from the queue and handled, against `RunOptions::events_budget`.
+    events_handled: u64,
+    /// The run stopped at its event budget.
+    budget_exhausted: bool,
     queue: BinaryHeap<Queued<N::Message>>,
     slots: Vec<Slot<N>>,
     network: Network,
@@ -389,6 +405,8 @@ impl<N: SimNode> Simulator<N> {
             seed,
             now_ns: 0,
             seq: 0,
+            events_handled: 0,
+            budget_exhausted: false,
             queue: BinaryHeap::new(),
             slots,
             leader_guess: None,
@@ -459,7 +477,7 @@ impl<N: SimNode> Simulator<N> {
             seed: self.seed,
             violation,
             sim_time_ns: self.now_ns,
-            budget_exhausted: self.trace.len() >= EVENTS_MAX,
+            budget_exhausted: self.budget_exhausted,
             leaders: self.checker.leaders().clone(),
             entries_committed: self.checker.committed_len(),
             stats: self.stats,
@@ -534,17 +552,23 @@ impl<N: SimNode> Simulator<N> {
     }
 
     fn event_loop(&mut self) -> Option<Failure> {
+        let events_budget = self.options.events_budget();
         while let Some(item) = self.queue.pop() {
-            if item.time_ns > self.scenario.duration_ns || self.trace.len() >= EVENTS_MAX {
+            if item.time_ns > self.scenario.duration_ns {
                 break;
             }
+            if self.events_handled >= events_budget {
+                self.budget_exhausted = true;
+                break;
+            }
+            self.events_handled += 1;
             debug_assert!(item.time_ns >= self.now_ns, "time never runs backwards");
             self.now_ns = item.time_ns;
             if let Err(failure) = self.handle(*item.ev) {
                 return Some(failure);
             }
         }
-        if self.trace.len() < EVENTS_MAX {
+        if !self.budget_exhausted {
             self.now_ns = self.scenario.duration_ns;
         }
         None

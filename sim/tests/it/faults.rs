@@ -23,6 +23,7 @@ fn run(s: &Scenario, seed: u64) -> Outcome {
     let options = RunOptions {
         keep_trace: true,
         mutation: None,
+        events_max: None,
     };
     let outcome = sim::run(s, seed, options).expect("starts");
     if let Some(v) = &outcome.violation {

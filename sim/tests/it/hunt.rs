@@ -102,6 +102,7 @@ fn a_finding_is_written_and_its_file_replays_it() {
     let options = RunOptions {
         keep_trace: false,
         mutation: Some(mutation.into()),
+        events_max: None,
     };
     let outcome = sim::run(&replay, f.seed, options).unwrap();
     let v = outcome.violation.expect("the file replays the violation");
@@ -147,6 +148,7 @@ fn a_drawn_variant_that_finds_a_bug_is_written_as_a_complete_file() {
     let options = RunOptions {
         keep_trace: false,
         mutation: Some(mutation.into()),
+        events_max: None,
     };
     let v = sim::run(&replay, replay.seed, options).unwrap().violation;
     assert_eq!(v.map(|v| v.invariant.name()), Some(f.invariant));

@@ -1,5 +1,6 @@
 //! raftsim's integration tests: whole runs through the library and the `raftsim` binary.
 
+mod bad_inputs;
 mod cli;
 mod clients;
 mod determinism;

@@ -10,6 +10,7 @@ fn run_traced(name: &str, seed: u64) -> sim::Outcome {
     let options = RunOptions {
         keep_trace: true,
         mutation: None,
+        events_max: None,
     };
     let o = sim::run(&scenario(name), seed, options).unwrap();
     if let Some(v) = &o.violation {
@@ -96,6 +97,7 @@ fn joint_consensus_decided_by_one_majority_is_caught() {
     let options = || RunOptions {
         keep_trace: false,
         mutation: Some("joint-one-majority".into()),
+        events_max: None,
     };
     let caught = (1..=20)
         .filter_map(|seed| sim::run(&s, seed, options()).unwrap().violation)

@@ -17,6 +17,7 @@ fn run_traced(name: &str, seed: u64, mutation: Option<&str>) -> (Header, Outcome
     let options = RunOptions {
         keep_trace: true,
         mutation: mutation.map(str::to_string),
+        events_max: None,
     };
     let outcome = sim::run(&s, seed, options).unwrap();
     let header = Header::new(
@@ -361,6 +362,7 @@ fn what_is_kept_for_pictures_is_bounded() {
         RunOptions {
             keep_trace: true,
             mutation: None,
+            events_max: None,
         },
     )
     .unwrap();

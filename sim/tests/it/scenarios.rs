@@ -247,6 +247,7 @@ fn every_mutation_has_a_shrunk_reproducer_that_fails_only_with_it() {
         let with = RunOptions {
             keep_trace: false,
             mutation: Some(name.to_string()),
+            events_max: None,
         };
         let outcome = sim::run(&scenario, scenario.seed, with).unwrap();
         assert_eq!(

@@ -7,6 +7,7 @@ fn options(mutation: Option<&str>) -> RunOptions {
     RunOptions {
         keep_trace: false,
         mutation: mutation.map(str::to_string),
+        events_max: None,
     }
 }
 

@@ -116,6 +116,38 @@ fn seed_ranges_and_shards_parse_or_say_why_not() {
 }
 
 #[test]
+fn a_shard_counts_the_seeds_it_owns_and_an_empty_shard_is_refused() {
+    for (first, last) in [(1, 1), (1, 2), (3, 9), (5, 104)] {
+        let range = SeedRange { first, last };
+        for count in 1..=12 {
+            for index in 1..=count {
+                let shard = Shard { index, count };
+                let owned = (first..=last).filter(|&s| shard.owns(range, s)).count() as u64;
+                assert_eq!(shard.seeds_in(range), owned, "{range:?} {shard:?}");
+            }
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args([
+            "sweep",
+            scenarios_dir()
+                .join("basic-election.toml")
+                .to_str()
+                .unwrap(),
+        ])
+        .args(["--seeds", "2", "--shard", "3/4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an empty shard is no PASS");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --shard 3/4: this shard holds no seed of 1..=2 (2 seeds dealt to 4 shards); \
+         use at most 2 shards\n"
+    );
+}
+
+#[test]
 fn situations_follow_the_faults() {
     // basic-election has no faults: no crash of a leader, no partition, nothing lost.
     let calm = run(&plan("basic-election", "1..10", 2, None)).situations();

@@ -1277,7 +1277,7 @@ impl Search<'_> {
         }
     }
 
-    fn run(mut self, domain: &mut Domain, budget: u64) -> Outcome {
+    fn run(mut self, domain: &mut Domain, budget: Budget) -> Outcome {
         let p = self.p;
         let (n, n_ok) = (p.ops.len(), p.n_ok);
         let mut entry = NIL;
@@ -1291,7 +1291,7 @@ impl Search<'_> {
                     Arrival::Explore => entry = self.list.head(),
                 }
             }
-            if self.steps >= budget {
+            if self.steps >= budget.steps || budget.past_deadline(self.steps) {
                 return self.outcome(Verdict::Unknown);
             }
             self.steps += 1;
@@ -1350,6 +1350,27 @@ impl Search<'_> {
     }
 }
 
+/// How long a search may go on: steps, and optionally a wall-clock deadline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget {
+    /// Entries visited at most.
+    pub steps: u64,
+    /// The time past which the search gives up (`check-history --time-max`).
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Budget {
+    /// Whether the deadline has passed; the clock is read once every 4,096 steps, so that it
+    /// costs nothing next to the steps.
+    fn past_deadline(self, steps: u64) -> bool {
+        const STEPS_PER_CLOCK_READ: u64 = 4096;
+        steps.is_multiple_of(STEPS_PER_CLOCK_READ)
+            && self
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+}
+
 /// Searches for a linearization of `p`, exploring at most `budget` steps (entries visited).
 ///
 /// Besides the plain search, it restricts itself to linearizations of a normal form that
@@ -1362,7 +1383,7 @@ impl Search<'_> {
 ///   bounds it, and nothing between sees it. "Needs an observer" is part of the memoized
 ///   configuration;
 /// - dead ends: see [`Producers`].
-pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: u64) -> Outcome {
+pub(crate) fn search(p: &Problem, domain: &mut Domain, budget: Budget) -> Outcome {
     let n = p.ops.len();
     if p.n_ok == 0 {
         return Outcome {
