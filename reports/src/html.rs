@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use crate::charts;
 use crate::model::{
-    Distribution, EventRow, HistoryRow, OpOutcome, RunLink, RunPage, SituationRow, SweepPage,
-    ViolationText,
+    Distribution, EventRow, HistoryKey, HistoryPage, HistoryRow, OpOutcome, RunLink, RunPage,
+    SituationRow, SweepPage, ViolationText,
 };
 use crate::timeline::{self, ChartError, ChartOptions};
 
@@ -127,6 +127,115 @@ pub fn write_run_report(dir: impl AsRef<Path>, page: &RunPage) -> io::Result<Pat
 /// Writes [`sweep_page`] to `dir/index.html`, creating `dir` if needed; returns that path.
 pub fn write_sweep_report(dir: impl AsRef<Path>, page: &SweepPage) -> io::Result<PathBuf> {
     write_index(dir.as_ref(), &sweep_page(page))
+}
+
+/// Writes [`history_page`] to `dir/index.html`, creating `dir` if needed; returns that path.
+pub fn write_history_report(dir: impl AsRef<Path>, page: &HistoryPage) -> io::Result<PathBuf> {
+    write_index(dir.as_ref(), &history_page(page))
+}
+
+/// The width of a history page's charts, in pixels.
+pub const HISTORY_CHART_WIDTH_PX: u32 = 1340;
+
+/// The page about one checked history: its summary, then per key (failing keys first) its
+/// chart ([`crate::history_chart`]), what the search found, and the table of its operations
+/// with the minimal failing sub-history and the longest linearization marked.
+pub fn history_page(page: &HistoryPage) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    open_page(&mut out, &page.title);
+    let badge_class = match page.verdict.as_str() {
+        "linearizable" => "pass",
+        "not linearizable" => "violation",
+        _ => "other",
+    };
+    header(&mut out, &page.title, &page.verdict, badge_class);
+    let mut sections = vec![("summary".to_string(), "Summary".to_string())];
+    for (i, key) in page.keys.iter().enumerate() {
+        sections.push((format!("key-{i}"), key.name.clone()));
+    }
+    let refs: Vec<(&str, &str)> = sections
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    nav(&mut out, &refs[..refs.len().min(LINKS_MAX)]);
+    summary_section(&mut out, &page.summary);
+    out.push_str(
+        "<p class=\"legend\">Each bar is an operation, from its invocation to its return, in its \
+         client's lane: <span class=\"swatch ok\"></span> ok, <span class=\"swatch fail\"></span> \
+         failed, <span class=\"swatch unknown\"></span> unknown (a dashed line to the end: it \
+         may take effect at any time after its invocation, or never). A red outline marks the \
+         minimal failing sub-history; numbers give the order of the longest linearization \
+         found; the red dashed line is where it stopped. Hover for details; click for the \
+         table row.</p>\n",
+    );
+    for (i, key) in page.keys.iter().enumerate() {
+        history_key_section(&mut out, i, key, &page.axis);
+    }
+    close_page(&mut out);
+    out
+}
+
+fn history_key_section(out: &mut String, index: usize, key: &HistoryKey, axis: &str) {
+    open_section(
+        out,
+        &format!("key-{index}"),
+        &format!("{}: {}", key.name, key.verdict),
+    );
+    out.push_str(&format!("<p class=\"note\">{}</p>\n", escape(&key.note)));
+    out.push_str("<div class=\"chart history\">\n");
+    out.push_str(&crate::history_chart::svg(
+        key,
+        axis,
+        HISTORY_CHART_WIDTH_PX,
+    ));
+    out.push_str("</div>\n");
+    if let Some(window) = crate::history_chart::failure_window(key) {
+        out.push_str(&format!(
+            "<h3>Around the failure: {:.3} to {:.3}</h3>\n<div class=\"chart history zoom\">\n",
+            window.0, window.1
+        ));
+        out.push_str(&crate::history_chart::svg_window(
+            key,
+            axis,
+            HISTORY_CHART_WIDTH_PX,
+            window,
+        ));
+        out.push_str("</div>\n");
+    }
+    if key.ops_left_out > 0 {
+        out.push_str(&format!(
+            "<p class=\"note\">{} more operations of this key are left out of the chart and the table.</p>\n",
+            grouped(key.ops_left_out)
+        ));
+    }
+    out.push_str(
+        "<table class=\"history-ops\">\n<thead><tr><th>op</th><th>client</th><th>operation</th>\
+         <th>from</th><th>to</th><th>minimal</th><th>linearized</th><th>source</th></tr></thead>\n<tbody>\n",
+    );
+    for op in key.ops.iter().take(TABLE_ROWS_MAX) {
+        let class = match (op.minimal, op.outcome) {
+            (true, _) => "minimal",
+            (false, OpOutcome::Ok) => "ok",
+            (false, OpOutcome::Fail) => "fail",
+            (false, OpOutcome::Unknown) => "unknown",
+        };
+        let end = op.end.map_or("never".to_string(), |e| format!("{e}"));
+        let linearized = op.linearized.map_or(String::new(), |n| n.to_string());
+        out.push_str(&format!(
+            "<tr id=\"op-{}\" class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            op.id,
+            op.id,
+            op.process,
+            escape(&op.label),
+            op.start,
+            end,
+            if op.minimal { "yes" } else { "" },
+            linearized,
+            escape(&op.lines)
+        ));
+    }
+    out.push_str("</tbody>\n</table>\n");
+    close_section(out);
 }
 
 fn write_index(dir: &Path, html: &str) -> io::Result<PathBuf> {
@@ -824,6 +933,10 @@ h3 { font-size: 17px; margin: 0 0 6px; color: var(--fail); }
 .badge.pass { background: var(--pass); }
 .badge.violation { background: var(--fail); }
 .badge.other { background: var(--muted); }
+.legend .swatch { display: inline-block; width: 14px; height: 10px; border: 1px solid #999; }
+.legend .swatch.ok { background: #9cd39f; } .legend .swatch.fail { background: #c8c8c8; }
+.legend .swatch.unknown { background: #f2a34b; }
+table.history-ops tr.minimal td { background: #ffecec; font-weight: 600; }
 nav { margin: 10px 0 0; display: flex; gap: 6px; flex-wrap: wrap; }
 nav a { padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--soft);
   text-decoration: none; color: var(--accent); font-size: 14px; }

@@ -9,6 +9,7 @@
 
 pub mod charts;
 pub mod font;
+pub mod history_chart;
 pub mod html;
 pub mod model;
 pub mod scene;

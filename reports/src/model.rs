@@ -311,3 +311,63 @@ pub struct SweepPage {
     /// Situations reached.
     pub situations: Vec<SituationRow>,
 }
+
+/// The page about one checked history (`raftsim check-history FILE --report DIR`), in the
+/// manner of Porcupine's visualizer: per key, every operation on an axis, one lane per
+/// client; the longest linearization the search found and where it stopped; the minimal
+/// failing sub-history highlighted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The page's title (the file checked).
+    pub title: String,
+    /// `linearizable`, `not linearizable` or `unknown`.
+    pub verdict: String,
+    /// Label and value rows: the file, its format, the model, the operations, the verdict.
+    pub summary: Vec<(String, String)>,
+    /// What the x axis is: `time (ms)` when every operation has a time, else `event
+    /// position in the file`.
+    pub axis: String,
+    /// The keys, failing ones first.
+    pub keys: Vec<HistoryKey>,
+}
+
+/// One key of a checked history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryKey {
+    /// `key k1`, or `the register`.
+    pub name: String,
+    /// `linearizable`, `not linearizable` or `unknown`.
+    pub verdict: String,
+    /// One sentence on the search: how far it got, or why it gave up.
+    pub note: String,
+    /// Where, on the axis, the longest linearization stopped: the return of the first
+    /// operation (by return) it could not take. `None` when every operation was taken.
+    pub stuck_at: Option<f64>,
+    /// The operations, in history order.
+    pub ops: Vec<HistoryOp>,
+    /// Operations of the key left out of the drawing (beyond the page's cap).
+    pub ops_left_out: usize,
+}
+
+/// One operation of a checked history: a bar in its client's lane.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryOp {
+    /// Its id on the page (its position among all operations of the file).
+    pub id: usize,
+    /// The client.
+    pub process: u64,
+    /// What it asked and what it got, e.g. `write 3 -> ok` or `read -> ok 3`.
+    pub label: String,
+    /// Where its bar starts, in axis units.
+    pub start: f64,
+    /// Where it ends; `None` if it never returned (its outcome is unknown).
+    pub end: Option<f64>,
+    /// How it ended.
+    pub outcome: OpOutcome,
+    /// Part of the minimal failing sub-history.
+    pub minimal: bool,
+    /// Its place (from 1) in the longest linearization found, if it is in it.
+    pub linearized: Option<usize>,
+    /// The lines of the file it comes from, e.g. `lines 3, 8`.
+    pub lines: String,
+}

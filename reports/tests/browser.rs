@@ -239,6 +239,40 @@ fn a_run_page_renders_cleanly_and_parses_as_written() {
 }
 
 #[test]
+fn a_history_page_renders_cleanly_with_a_chart_per_key_and_the_failure_zoomed() {
+    let scratch = Scratch::new("history");
+    let path = html::write_history_report(scratch.0.join("report"), &common::history_page())
+        .expect("the page");
+    assert_renders(&scratch.0, "history-screenshot", &path);
+    let dom = dom_of(&scratch.0, "history-dom", &path);
+    assert!(
+        !dom.to_lowercase().contains("<script"),
+        "a script element in the DOM"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;alert('x')&lt;/script&gt;"),
+        "the label as text"
+    );
+    // k1: its chart and the zoom around its failure; k2: its chart only.
+    assert_eq!(dom.matches("<svg").count(), 3);
+    assert_eq!(
+        dom.matches("class=\"op minimal\"").count(),
+        2,
+        "in both of k1's charts"
+    );
+    assert!(dom.contains("class=\"stuck\""));
+    assert_eq!(
+        dom.matches("<tr id=\"op-").count(),
+        6,
+        "every operation in a table"
+    );
+    assert!(
+        dom.contains("in the minimal failing sub-history"),
+        "hover details"
+    );
+}
+
+#[test]
 fn a_sweep_page_renders_cleanly_with_its_charts() {
     let scratch = Scratch::new("sweep");
     let path = html::write_sweep_report(scratch.0.join("report"), &common::sweep_page())

@@ -76,6 +76,24 @@ fn every_link_on_a_page_leads_to_an_element_on_it() {
     assert_links_resolve(&html::run_page(&failing));
     assert_links_resolve(&html::run_page(&common::run_page(300, false)));
     assert_links_resolve(&html::sweep_page(&common::sweep_page()));
+    assert_links_resolve(&html::history_page(&common::history_page()));
+}
+
+#[test]
+fn a_history_page_marks_the_failing_key_and_its_evidence() {
+    let html = html::history_page(&common::history_page());
+    assert!(html.contains("<span class=\"badge violation\">not linearizable</span>"));
+    assert!(!html.contains("<script>"), "labels are escaped");
+    // The failing key comes first, with its zoom; the linearizable one has no zoom.
+    let k1 = html.find("id=\"key-0\"").unwrap();
+    let k2 = html.find("id=\"key-1\"").unwrap();
+    assert!(html[k1..k2].contains("key k1: not linearizable"));
+    assert!(html[k1..k2].contains("Around the failure"));
+    assert!(!html[k2..].contains("Around the failure"));
+    assert!(html.contains("<tr id=\"op-1\" class=\"minimal\">"));
+    // The op that never returned is a dashed line, and its row says so.
+    assert!(html.contains("class=\"op unknown\""));
+    assert!(html.contains("<td>never</td>"));
 }
 
 #[test]

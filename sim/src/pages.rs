@@ -428,3 +428,117 @@ fn distributions(sweep: &Sweep) -> Vec<m::Distribution> {
     }));
     out
 }
+
+/// Most operations of one key a history page draws and lists; the minimal failing
+/// sub-history and the longest linearization are always among them.
+const HISTORY_KEY_OPS_MAX: usize = 2000;
+
+/// The page about a checked history (`check-history --report`): its summary, then each key,
+/// failing keys first, with its operations on the file's times (milliseconds) when every
+/// operation has them, else on their event positions.
+pub fn history_page_of(checked: &crate::history::cli::Checked) -> m::HistoryPage {
+    use crate::history::linearizability::Verdict;
+    let timed = checked
+        .ops
+        .iter()
+        .all(|op| op.invoke_ns.is_some() && (op.return_pos.is_none() || op.return_ns.is_some()));
+    let mut keys: Vec<&crate::history::linearizability::KeyReport> =
+        checked.report.keys.iter().collect();
+    let rank = |v: Verdict| match v {
+        Verdict::NotLinearizable => 0,
+        Verdict::Unknown => 1,
+        Verdict::Linearizable => 2,
+    };
+    // Stable: keys of one verdict stay in the report's order.
+    keys.sort_by_key(|k| rank(k.verdict));
+    m::HistoryPage {
+        title: checked.file.clone(),
+        verdict: verdict_name(checked.report.verdict).to_string(),
+        summary: checked.summary_rows(),
+        axis: if timed { "time (ms)" } else { "event position" }.to_string(),
+        keys: keys
+            .into_iter()
+            .map(|key| history_key(checked, key, timed))
+            .collect(),
+    }
+}
+
+fn verdict_name(v: crate::history::linearizability::Verdict) -> &'static str {
+    use crate::history::linearizability::Verdict;
+    match v {
+        Verdict::Linearizable => "linearizable",
+        Verdict::NotLinearizable => "not linearizable",
+        Verdict::Unknown => "unknown",
+    }
+}
+
+fn history_key(
+    checked: &crate::history::cli::Checked,
+    key: &crate::history::linearizability::KeyReport,
+    timed: bool,
+) -> m::HistoryKey {
+    use crate::history::cli::Checked;
+    use crate::history::Completion;
+    // Operations are told apart by their invocation's position, which is unique.
+    let minimal: std::collections::BTreeSet<u64> =
+        key.minimal.iter().map(|op| op.invoke_pos).collect();
+    let order: BTreeMap<u64, usize> = (key.longest_linearization.iter().enumerate())
+        .map(|(i, op)| (op.invoke_pos, i + 1))
+        .collect();
+    let at = |pos: u64, ns: Option<u64>| match (timed, ns) {
+        (true, Some(ns)) => ns as f64 / 1e6,
+        _ => pos as f64,
+    };
+    let of_key: Vec<(usize, &crate::history::Operation)> = (checked.ops.iter().enumerate())
+        .filter(|(_, op)| op.key == key.key)
+        .collect();
+    let evidence = |op: &crate::history::Operation| {
+        minimal.contains(&op.invoke_pos) || order.contains_key(&op.invoke_pos)
+    };
+    // The cap keeps the evidence and then the first operations of the key.
+    let mut kept = 0;
+    let mut ops = Vec::new();
+    for (id, op) in &of_key {
+        if !evidence(op) && kept >= HISTORY_KEY_OPS_MAX {
+            continue;
+        }
+        kept += usize::from(!evidence(op));
+        ops.push(m::HistoryOp {
+            id: *id,
+            process: op.process,
+            label: Checked::label(op),
+            start: at(op.invoke_pos, op.invoke_ns),
+            end: op.return_pos.map(|p| at(p, op.return_ns)),
+            outcome: match op.completion {
+                Completion::Ok(_) => m::OpOutcome::Ok,
+                Completion::Fail => m::OpOutcome::Fail,
+                Completion::Info => m::OpOutcome::Unknown,
+            },
+            minimal: minimal.contains(&op.invoke_pos),
+            linearized: order.get(&op.invoke_pos).copied(),
+            lines: checked.lines_of(op),
+        });
+    }
+    // Where the longest linearization stopped: the first return, among the operations that
+    // took effect for sure, that it did not take.
+    let stuck_at = match key.verdict {
+        crate::history::linearizability::Verdict::Linearizable => None,
+        _ if key.longest_linearization.is_empty() && key.minimal.is_empty() => None,
+        _ => (of_key.iter())
+            .filter(|(_, op)| matches!(op.completion, Completion::Ok(_)))
+            .filter(|(_, op)| !order.contains_key(&op.invoke_pos))
+            .filter_map(|(_, op)| op.return_pos.map(|p| at(p, op.return_ns)))
+            .min_by(f64::total_cmp),
+    };
+    m::HistoryKey {
+        name: match &key.key {
+            Some(k) => format!("key {k}"),
+            None => "the register".to_string(),
+        },
+        verdict: verdict_name(key.verdict).to_string(),
+        note: checked.key_note(key),
+        stuck_at,
+        ops_left_out: of_key.len() - ops.len(),
+        ops,
+    }
+}

@@ -5,8 +5,9 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 use reports::model::{
-    ClientOp, Distribution, EventRow, Fault, FaultKind, HistoryRow, OpOutcome, Role, RoleSpan,
-    RunLink, RunPage, SituationRow, SweepPage, Timeline, ViolationMark, ViolationText,
+    ClientOp, Distribution, EventRow, Fault, FaultKind, HistoryKey, HistoryOp, HistoryPage,
+    HistoryRow, OpOutcome, Role, RoleSpan, RunLink, RunPage, SituationRow, SweepPage, Timeline,
+    ViolationMark, ViolationText,
 };
 
 /// A label a page must show as text, never run.
@@ -236,6 +237,71 @@ pub fn sweep_page() -> SweepPage {
                 name: "vote-refused-log-behind".to_string(),
                 runs: 120,
                 times: 355,
+            },
+        ],
+    }
+}
+
+/// A checked history of two keys: `k1` not linearizable (a read of a value never written,
+/// the minimal failing sub-history) and `k2` linearizable; one operation of `k1` never
+/// returned and one label needs escaping.
+pub fn history_page() -> HistoryPage {
+    let op = |id: usize, process: u64, start: f64, end: Option<f64>, label: &str| HistoryOp {
+        id,
+        process,
+        label: label.to_string(),
+        start,
+        end,
+        outcome: if end.is_some() {
+            OpOutcome::Ok
+        } else {
+            OpOutcome::Unknown
+        },
+        minimal: false,
+        linearized: None,
+        lines: format!("lines {}, {}", 2 * id + 1, 2 * id + 2),
+    };
+    let mut k1 = vec![
+        op(0, 1, 0.0, Some(10.0), "write \"a\" -> ok"),
+        op(
+            1,
+            2,
+            12.0,
+            Some(20.0),
+            "read -> ok \"<script>alert('x')</script>\"",
+        ),
+        op(2, 3, 5.0, None, "write \"b\" -> info"),
+        op(3, 1, 22.0, Some(30.0), "write \"c\" -> ok"),
+    ];
+    k1[0].linearized = Some(1);
+    k1[1].minimal = true;
+    let mut k2 = vec![
+        op(4, 1, 31.0, Some(35.0), "write 1 -> ok"),
+        op(5, 2, 36.0, Some(40.0), "read -> ok 1"),
+    ];
+    k2[0].linearized = Some(1);
+    k2[1].linearized = Some(2);
+    HistoryPage {
+        title: "h.jsonl".into(),
+        verdict: "not linearizable".into(),
+        summary: vec![("model".into(), "kv (the file's header)".into())],
+        axis: "time (ms)".into(),
+        keys: vec![
+            HistoryKey {
+                name: "key k1".into(),
+                verdict: "not linearizable".into(),
+                note: "Not linearizable: the longest linearization found orders 1 of 3.".into(),
+                stuck_at: Some(20.0),
+                ops: k1,
+                ops_left_out: 0,
+            },
+            HistoryKey {
+                name: "key k2".into(),
+                verdict: "linearizable".into(),
+                note: "Linearizable.".into(),
+                stuck_at: None,
+                ops: k2,
+                ops_left_out: 0,
             },
         ],
     }

@@ -88,6 +88,12 @@ pub struct CheckHistoryArgs {
     /// evidence do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: Option<u64>,
+    /// Write a self-contained HTML page about the check to DIR/index.html: per key, every
+    /// operation on an axis by client, the longest linearization and where it stopped, the
+    /// minimal failing sub-history highlighted. (The `raftsim` binary draws it, with the
+    /// `reports` crate, from [`evaluate`]'s [`Checked`]; this crate alone does not.)
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Check the history N times and report the median and fastest check time (parsing
     /// excluded): for measuring the checker.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
@@ -124,14 +130,7 @@ fn parse_time_max(text: &str) -> Result<std::time::Duration, String> {
 /// stderr, and returns the exit status.
 pub fn check_history(args: &CheckHistoryArgs) -> u8 {
     match evaluate(args) {
-        Ok(checked) => {
-            if args.json {
-                print_out(&format!("{}\n", checked.json()));
-            } else {
-                print_out(&checked.human());
-            }
-            checked.exit_status()
-        }
+        Ok(checked) => checked.print(args.json),
         Err(message) => {
             eprintln!("error: {message}");
             EXIT_BAD_INPUT
@@ -139,11 +138,14 @@ pub fn check_history(args: &CheckHistoryArgs) -> u8 {
     }
 }
 
-/// A history read, paired and checked.
-struct Checked {
-    file: String,
-    parsed: ParsedHistory,
-    ops: Vec<Operation>,
+/// A history read, paired and checked: what the command prints, and what a report draws.
+pub struct Checked {
+    /// The file, as given.
+    pub file: String,
+    /// What was read.
+    pub parsed: ParsedHistory,
+    /// The operations, paired, in history order.
+    pub ops: Vec<Operation>,
     model: ModelArg,
     /// Where the model came from: `flag`, `header` or `default`.
     model_source: &'static str,
@@ -151,7 +153,8 @@ struct Checked {
     header_model: Option<String>,
     /// The registers' initial value; `None` for the kv model.
     initial: Option<Value>,
-    report: Report,
+    /// The checker's report.
+    pub report: Report,
     /// Time of one check (median and fastest of `repeat`), parsing excluded.
     check_ms_median: f64,
     check_ms_min: f64,
@@ -164,7 +167,7 @@ struct Checked {
 }
 
 /// Reads, pairs and checks; the error is the message for a bad input.
-fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
+pub fn evaluate(args: &CheckHistoryArgs) -> Result<Checked, String> {
     let file = args.file.display().to_string();
     let text = crate::input::read_to_string(&args.file, "the history")?;
     let options = ParseOptions {
@@ -331,6 +334,94 @@ fn key_name(key: &Option<String>) -> String {
 }
 
 impl Checked {
+    /// Prints the summary (or, with `json`, the JSON object) and returns the exit status.
+    pub fn print(&self, json: bool) -> u8 {
+        if json {
+            print_out(&format!("{}\n", self.json()));
+        } else {
+            print_out(&self.human());
+        }
+        self.exit_status()
+    }
+
+    /// The summary's first lines as label and value: the file, the model, the operations,
+    /// the keys, the verdict.
+    pub fn summary_rows(&self) -> Vec<(String, String)> {
+        let (ok, fail, info) = self.completions();
+        vec![
+            (
+                "history".into(),
+                format!(
+                    "{} ({}, {} events)",
+                    self.file,
+                    self.parsed.format,
+                    self.parsed.events.len()
+                ),
+            ),
+            ("model".into(), self.model_description()),
+            (
+                "operations".into(),
+                format!("{}: {ok} ok, {fail} fail, {info} info", self.ops.len()),
+            ),
+            ("keys".into(), self.keys().to_string()),
+            (
+                "verdict".into(),
+                verdict_name(self.report.verdict).to_string(),
+            ),
+        ]
+    }
+
+    /// `write 3 -> ok`, `read -> ok 3`: an operation without its process.
+    pub fn label(op: &Operation) -> String {
+        let described = describe(op);
+        let process = format!("process {} ", op.process);
+        described
+            .strip_prefix(&process)
+            .unwrap_or(&described)
+            .to_string()
+    }
+
+    /// `lines 3, 8`, or `line 3` for an operation that never returned: where it is in the file.
+    pub fn lines_of(&self, op: &Operation) -> String {
+        match (
+            self.line_of(op.invoke_pos),
+            op.return_pos.and_then(|p| self.line_of(p)),
+        ) {
+            (Some(start), Some(end)) => format!("lines {start}, {end}"),
+            (Some(start), None) => format!("line {start}"),
+            _ => String::new(),
+        }
+    }
+
+    /// One sentence on a key's search, as the summary says it.
+    pub fn key_note(&self, key: &KeyReport) -> String {
+        match key.verdict {
+            Verdict::Linearizable => format!(
+                "Linearizable: {} ordered in {} search steps.",
+                operations(key.operations),
+                key.steps
+            ),
+            Verdict::NotLinearizable if self.verdict_only => format!(
+                "Not linearizable ({} steps); no evidence was looked for (--verdict-only).",
+                key.steps
+            ),
+            Verdict::NotLinearizable => format!(
+                "Not linearizable: the longest linearization found orders {} of {}, and {} \
+                 of them cannot be linearized whatever the others did ({} steps).",
+                key.longest_linearization.len(),
+                operations(key.operations),
+                key.minimal.len(),
+                key.steps
+            ),
+            Verdict::Unknown => format!(
+                "Unknown: gave up after {} steps over {}: {}.",
+                key.steps,
+                operations(key.operations),
+                self.how_to_go_further(key)
+            ),
+        }
+    }
+
     fn exit_status(&self) -> u8 {
         match self.report.verdict {
             Verdict::Linearizable => EXIT_LINEARIZABLE,
@@ -652,6 +743,7 @@ mod tests {
             time_max: std::time::Duration::from_secs(600),
             verdict_only: false,
             jobs: None,
+            report: None,
             repeat: 1,
         }
     }

@@ -51,8 +51,9 @@ enum Command {
     /// random knobs off. Exit 0 written, 2 bad input (including a seed that passes), 130
     /// interrupted (the smallest file so far is written).
     #[command(
-        after_help = "Example:\n  raftsim shrink findings/figure8-v3-seed-41.toml --seed 41 --mutation commit-old-term -o small.toml\n  \
-                            raftsim run small.toml --seed 41 --mutation commit-old-term"
+        after_help = "Example:\n  raftsim hunt --mutation install-older-snapshot --findings out/findings\n  \
+                            raftsim shrink out/findings/change-while-down-v0-seed1-install-older-snapshot.toml --seed 1 --mutation install-older-snapshot -o out/small.toml\n  \
+                            raftsim run out/small.toml --mutation install-older-snapshot"
     )]
     Shrink(shrink_cli::ShrinkArgs),
     /// Check a history (raftsim JSON lines, Jepsen EDN or a Jepsen log) for linearizability.
@@ -70,8 +71,9 @@ enum Command {
     /// target ran, seed included. Exit 0 written, 2 bad input: an unreadable artifact, bytes
     /// too short to be a fuzz input or that give no valid scenario, an unwritable FILE.
     #[command(
-        after_help = "Example:\n  raftsim from-fuzz fuzz/artifacts/sim/crash-1f2e3d -o finding.toml\n  \
-                            raftsim run finding.toml"
+        after_help = "Example (a crash file of `cargo fuzz run schedule` is in fuzz/artifacts/schedule/):\n  \
+                            raftsim from-fuzz fuzz/seeds/schedule/seed-0 -o out/finding.toml\n  \
+                            raftsim run out/finding.toml"
     )]
     FromFuzz(FromFuzzArgs),
     /// Draw the timeline of a run from its trace file (`raftsim run --trace FILE`): one lane per
@@ -79,17 +81,19 @@ enum Command {
     /// violation if any. Zoom in with --from/--to to see each message as an arrow.
     /// Exit 0 drawn, 2 bad input (an unreadable trace, a bad window, an unwritable FILE).
     #[command(
-        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace t.jsonl\n  \
-                            raftsim chart t.jsonl -o t.svg\n  \
-                            raftsim chart t.jsonl -o zoom.png --from 2.5s --to 3s"
+        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace out/t.jsonl\n  \
+                            raftsim chart out/t.jsonl -o out/t.svg\n  \
+                            raftsim chart out/t.jsonl -o out/zoom.png --from 2.5s --to 3s"
     )]
     Chart(ChartArgs),
     /// Hunt for bugs: a time-boxed, breadth-first campaign over a library of scenarios and
     /// variants of them, steered toward rare protocol situations. It stops at the first
     /// violation and writes a scenario file that replays it.
     /// Exit 0 clean, 1 found, 2 bad input, 130 interrupted.
-    #[command(after_help = "Example:\n  raftsim hunt --time 30s\n  \
-                            raftsim hunt scenarios/figure8.toml scenarios/churn.toml --mutation vote-without-log-check")]
+    #[command(
+        after_help = "Example:\n  raftsim hunt --runs 100 --findings out/findings\n  \
+                            raftsim hunt scenarios/figure8.toml scenarios/churn.toml --mutation vote-without-log-check --findings out/findings"
+    )]
     Hunt(HuntArgs),
     /// The bug-finding benchmark: for every mutation, a hunt over the library; then the
     /// unmutated build with the same total budget, which must come out clean. Prints, per
@@ -102,8 +106,8 @@ enum Command {
     /// what happened, messages in full. Exit 0 printed, 2 bad input (an unreadable trace, a
     /// bad window).
     #[command(
-        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace t.jsonl\n  \
-                            raftsim log t.jsonl --node 3 --from 2.5s --to 3s"
+        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace out/t.jsonl\n  \
+                            raftsim log out/t.jsonl --node 3 --from 2.5s --to 3s"
     )]
     Log(LogArgs),
     /// Run a trace file's run again (the header's scenario file, seed and mutation) and
@@ -113,9 +117,9 @@ enum Command {
     /// Exit 0 identical, 1 diverged, 2 bad input (an unreadable, malformed or truncated trace,
     /// a scenario file missing or changed since the trace was written, a bad flag).
     #[command(
-        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace t.jsonl\n  \
-                            raftsim replay t.jsonl\n  \
-                            raftsim replay t.jsonl --mutation vote-without-log-check"
+        after_help = "Example:\n  raftsim run scenarios/figure8.toml --seed 7 --trace out/t.jsonl\n  \
+                            raftsim replay out/t.jsonl\n  \
+                            raftsim replay out/t.jsonl --mutation vote-without-log-check"
     )]
     Replay(ReplayArgs),
     /// List the deliberately broken rules that `--mutation` accepts.
@@ -462,7 +466,7 @@ pub fn execute(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Shrink(args) => shrink_cli::shrink(args),
-        Command::CheckHistory(args) => ExitCode::from(crate::history::cli::check_history(&args)),
+        Command::CheckHistory(args) => check_history(&args),
         Command::Bench {
             scenario,
             seeds,
@@ -658,6 +662,34 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `check-history`: the `history` crate's command, and with `--report DIR` its page.
+fn check_history(args: &crate::history::cli::CheckHistoryArgs) -> ExitCode {
+    if let Some(Err(e)) = args
+        .report
+        .as_deref()
+        .map(|d| outputs::check_dir("--report", d))
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let checked = match crate::history::cli::evaluate(args) {
+        Ok(checked) => checked,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(crate::history::cli::EXIT_BAD_INPUT);
+        }
+    };
+    let status = checked.print(args.json);
+    if let Some(dir) = &args.report {
+        let page = crate::pages::history_page_of(&checked);
+        if let Err(e) = reports::html::write_history_report(dir, &page) {
+            eprintln!("error: --report {}: {e}", dir.display());
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    ExitCode::from(status)
 }
 
 fn from_fuzz(args: &FromFuzzArgs) -> ExitCode {

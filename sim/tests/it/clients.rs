@@ -237,5 +237,82 @@ fn a_run_history_checks_the_same_through_check_history() {
             4,
             "{file}: exactly-once uses 4 keys"
         );
+        // Without --model, the file's header names kv, and the verdict is the same.
+        let mut bare: Vec<&str> = args.clone();
+        bare.retain(|a| *a != "--model" && *a != "kv");
+        let check = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+            .args(&bare)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+        assert_eq!(
+            (v["model"].as_str(), v["model_source"].as_str()),
+            (Some("kv"), Some("header")),
+            "{file}"
+        );
+        assert_eq!(v["verdict"], "linearizable", "{file}");
     }
+}
+
+/// A stale read's history, checked with `--report`: the page names the failing key first,
+/// outlines its minimal failing sub-history in its chart and the zoom, and lists every
+/// operation.
+#[test]
+fn check_history_report_shows_the_failing_key_and_its_evidence() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("history-report");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let history = dir.join("stale.jsonl");
+    let churn = crate::scenarios_dir().join("churn.toml");
+    let run = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args([
+            "run",
+            churn.to_str().unwrap(),
+            "--seed",
+            "12",
+            "--mutation",
+            "read-without-quorum",
+        ])
+        .args(["--history", history.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "the mutation is caught");
+    let page_dir = dir.join("page");
+    let check = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args([
+            "check-history",
+            history.to_str().unwrap(),
+            "--report",
+            page_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(1), "{out}");
+    assert!(out.contains("model        kv (the file's header)"), "{out}");
+    let page = std::fs::read_to_string(page_dir.join("index.html")).unwrap();
+    let first_key = page.find("id=\"key-0\"").unwrap();
+    assert!(page[first_key..].starts_with("id=\"key-0\">\n<h2>key k1: not linearizable</h2>"));
+    assert!(page.contains("Around the failure"));
+    // k1's minimal failing sub-history has 4 operations, outlined in both of its charts.
+    let k1 = &page[first_key..page.find("id=\"key-1\"").unwrap()];
+    assert_eq!(
+        k1.matches("class=\"op minimal\"").count(),
+        8,
+        "4 ops in 2 charts"
+    );
+    assert_eq!(
+        page.matches("<tr id=\"op-").count(),
+        1000,
+        "every operation listed once"
+    );
+    // A report folder that cannot be made is refused before the check.
+    let file = dir.join("stale.jsonl");
+    let refused = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(["check-history", file.to_str().unwrap(), "--report"])
+        .arg(file.join("sub"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(refused.stdout.is_empty(), "no verdict printed");
 }
