@@ -801,17 +801,48 @@ fn op_look(outcome: OpOutcome, highlighted: bool) -> OpLook {
     OpLook { class, name, fill }
 }
 
+/// Width of the bar of an op that never completed: a mark where it was invoked.
+const UNKNOWN_MARK_PX: f64 = 4.0;
+
 fn ops(scene: &mut Scene, timeline: &Timeline, lanes: &Lanes, frame: &Frame) {
+    // First the tails of the ops that never completed, under everything: each is a dashed
+    // line along the bottom of its lane to the end of the run, so the same client's later
+    // ops stay visible above it.
+    for op in timeline.ops.iter().filter(|op| op.complete_ns.is_none()) {
+        let Some(lane) = lanes.client(op.client) else {
+            continue;
+        };
+        if op.invoke_ns >= frame.to_ns || timeline.end_ns < frame.from_ns {
+            continue;
+        }
+        let y = lane.top_px + lane.height_px - 2.0;
+        let look = op_look(op.outcome, op.highlighted);
+        let color = if op.highlighted { RED } else { look.fill };
+        scene
+            .push(Shape::Line {
+                from: (frame.x_px(op.invoke_ns.max(frame.from_ns)), y),
+                to: (frame.x_px(timeline.end_ns.min(frame.to_ns)), y),
+                stroke: Stroke::dashed(color, 1.5),
+            })
+            .class("op-unknown-tail")
+            .href(format!("#op-{}", op.id));
+    }
     for op in &timeline.ops {
         let Some(lane) = lanes.client(op.client) else {
             continue;
         };
-        // An op that never completed runs to the end of the run.
         let end_ns = op.complete_ns.unwrap_or(timeline.end_ns).max(op.invoke_ns);
         if op.invoke_ns >= frame.to_ns || end_ns < frame.from_ns {
             continue;
         }
         let x0 = frame.x_px(op.invoke_ns);
+        if op.complete_ns.is_none() {
+            // Its mark at the invocation; the tail above says it stays open.
+            if op.invoke_ns >= frame.from_ns {
+                op_bar(scene, op, lane, (x0, x0 + UNKNOWN_MARK_PX));
+            }
+            continue;
+        }
         // Even an instant op gets a bar a pixel wide; a wider one leaves a pixel before the
         // next, so back-to-back ops stay apart.
         let x1 = frame.x_px(end_ns);

@@ -153,6 +153,7 @@ fn the_chart_has_a_lane_per_node_and_client_and_a_mark_per_event() {
             ("op-ok op-highlighted", 1),
             ("op-fail", 1),
             ("op-unknown", 2),
+            ("op-unknown-tail", 1),
             ("commit", 2),
             ("violation", 1),
             ("violation-lane", 2),
@@ -160,12 +161,16 @@ fn the_chart_has_a_lane_per_node_and_client_and_a_mark_per_event() {
         ],
     );
     for id in 0..5 {
+        // Op 4 never completed: its mark and its tail both link to it.
         assert_eq!(
             chart.matches(&format!("href=\"#op-{id}\"")).count(),
-            1,
+            if id == 4 { 2 } else { 1 },
             "op {id}"
         );
     }
+    // The tail of the op that never completed is drawn first, under the client's other ops.
+    let tail = chart.find("op-unknown-tail").unwrap();
+    assert!(chart.find("class=\"op-ok\"").is_some_and(|bar| tail < bar));
     assert!(chart.contains(">node 3</text>") && chart.contains(">client 11</text>"));
     assert!(chart.contains("4 messages: zoom in (--from/--to) to see them"));
 }

@@ -60,7 +60,8 @@ pub struct FuzzInput {
     pub torn_writes: u8,
     /// `[clients] count = 1 + clients % 4`: 1..=4.
     pub clients: u8,
-    /// `[clients] operations = 50 + operations % 351`: 50..=400.
+    /// `[clients] operations = 20 + operations % 181`: 20..=200 (short runs: many runs a
+    /// second matter more to a fuzzer than long ones).
     pub operations: u16,
     /// `[clients] keys = 1 + keys % 4`: 1..=4.
     pub keys: u8,
@@ -278,7 +279,7 @@ impl FuzzInput {
             "\n[clients]\ncount = {}\noperations = {}\nkeys = {}\ntimeout = \"{}ms\"\n\
              attempts_max = {}\nstart = \"300ms\"\n",
             1 + self.clients % 4,
-            50 + self.operations % 351,
+            20 + self.operations % 181,
             1 + self.keys % 4,
             100 + self.timeout % 301,
             20 + self.attempts_max % 21,
@@ -494,7 +495,7 @@ mod tests {
         assert!([0.0, 0.5, 1.0].contains(&s.disk.torn_writes));
         let c = &s.clients;
         assert!((1..=4).contains(&c.count) && (1..=4).contains(&c.keys));
-        assert!((50..=400).contains(&c.operations));
+        assert!((20..=200).contains(&c.operations));
         assert!((100 * NS_PER_MS..=400 * NS_PER_MS).contains(&c.timeout_ns));
         assert!((20..=40).contains(&c.attempts_max));
         assert_eq!(c.start_ns, 300 * NS_PER_MS);

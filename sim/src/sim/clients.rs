@@ -240,25 +240,64 @@ pub(super) fn check_linearizability(
         }
     };
     let report = linearizability::check(&ops, &Model::Kv, &CheckOptions::default());
-    let violation = report.keys.iter().find(|k| k.verdict == Verdict::NotLinearizable).map(|key| {
-        let name = key.key.clone().unwrap_or_default();
-        let mut detail = format!(
-            "key {name}: {} operations are not linearizable; these {} are not, whatever the others did:",
+    let failing: Vec<&linearizability::KeyReport> = report
+        .keys
+        .iter()
+        .filter(|k| k.verdict == Verdict::NotLinearizable)
+        .collect();
+    let violation = (!failing.is_empty()).then(|| Violation {
+        invariant: Invariant::Linearizability,
+        nodes: Vec::new(),
+        time_ns: now_ns,
+        detail: failing_keys_detail(&failing),
+        clause: None,
+    });
+    (report, violation)
+}
+
+/// Every failing key, each with its own minimal failing sub-history: the first line names
+/// them all when there are several.
+fn failing_keys_detail(failing: &[&linearizability::KeyReport]) -> String {
+    const KEYS_SHOWN_MAX: usize = 8;
+    const OPS_SHOWN_MAX: usize = 24;
+    let name = |key: &linearizability::KeyReport| key.key.clone().unwrap_or_default();
+    let mut detail = String::new();
+    if failing.len() > 1 {
+        let names: Vec<String> = failing.iter().map(|k| name(k)).collect();
+        detail.push_str(&format!(
+            "{} keys are not linearizable ({}), each shown with its own evidence:\n",
+            failing.len(),
+            names.join(", ")
+        ));
+    }
+    for (i, key) in failing.iter().take(KEYS_SHOWN_MAX).enumerate() {
+        if i > 0 {
+            detail.push('\n');
+        }
+        detail.push_str(&format!(
+            "key {}: {} operations are not linearizable; these {} are not, whatever the others did:",
+            name(key),
             key.operations,
             key.minimal.len()
-        );
-        const SHOWN_MAX: usize = 24;
-        for op in key.minimal.iter().take(SHOWN_MAX) {
+        ));
+        for op in key.minimal.iter().take(OPS_SHOWN_MAX) {
             detail.push_str("\n    ");
             detail.push_str(&describe(op));
         }
-        if key.minimal.len() > SHOWN_MAX {
-            let more = key.minimal.len() - SHOWN_MAX;
-            detail.push_str(&format!("\n    ... and {more} more (all of them in --json)"));
+        if key.minimal.len() > OPS_SHOWN_MAX {
+            let more = key.minimal.len() - OPS_SHOWN_MAX;
+            detail.push_str(&format!(
+                "\n    ... and {more} more (all of them in --json)"
+            ));
         }
-        Violation { invariant: Invariant::Linearizability, nodes: Vec::new(), time_ns: now_ns, detail, clause: None }
-    });
-    (report, violation)
+    }
+    if failing.len() > KEYS_SHOWN_MAX {
+        let more = failing.len() - KEYS_SHOWN_MAX;
+        detail.push_str(&format!(
+            "\n... and {more} more keys (all of them in --json)"
+        ));
+    }
+    detail
 }
 
 /// One line for an operation: who, what, how it ended, and when.

@@ -85,6 +85,45 @@ fn reads_without_quorum_are_caught_as_stale() {
     assert!(v.detail.contains("not linearizable"), "{}", v.detail);
 }
 
+/// A violation names every key that fails, each with its own minimal failing sub-history,
+/// and the operations it lists are all of that key's evidence.
+#[test]
+fn a_linearizability_violation_names_every_failing_key_with_its_evidence() {
+    let outcome = sim::run(&scenario("churn"), 12, with_mutation("read-without-quorum")).unwrap();
+    let v = outcome.violation.expect("seed 12 reads stale values");
+    let report = outcome.linearizability.expect("the history was checked");
+    let failing: Vec<_> = (report.keys.iter())
+        .filter(|k| k.verdict == sim::history::linearizability::Verdict::NotLinearizable)
+        .collect();
+    assert!(failing.len() >= 2, "this seed fails on several keys");
+    let names: Vec<String> = failing.iter().map(|k| k.key.clone().unwrap()).collect();
+    assert!(
+        v.detail.starts_with(&format!(
+            "{} keys are not linearizable ({}), each shown with its own evidence:\n",
+            failing.len(),
+            names.join(", ")
+        )),
+        "{}",
+        v.detail
+    );
+    for key in &failing {
+        let heading = format!(
+            "key {}: {} operations are not linearizable; these {} are not",
+            key.key.as_deref().unwrap(),
+            key.operations,
+            key.minimal.len()
+        );
+        assert!(v.detail.contains(&heading), "{heading} in {}", v.detail);
+    }
+    let listed = v
+        .detail
+        .lines()
+        .filter(|l| l.starts_with("    client "))
+        .count();
+    let evidence: usize = failing.iter().map(|k| k.minimal.len().min(24)).sum();
+    assert_eq!(listed, evidence, "each key's evidence, and only it");
+}
+
 #[test]
 fn expired_sessions_end_in_unknown_outcomes_not_violations() {
     // Sessions that expire between a client's operations: the next command gets a clear
