@@ -60,28 +60,16 @@ pub fn input_bytes_max() -> u64 {
 /// Opens `path` for reading if it is a regular file (symbolic links followed) within the
 /// cap; `what` names the input in messages ("the history"). A message starts with the path.
 pub fn open(path: &Path, what: &str) -> Result<(File, u64), InputError> {
-    let fail = |message: String| error(path, format!("cannot read {what}: {message}"));
-    let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    let kind = metadata.file_type();
-    if kind.is_dir() {
-        return Err(fail("it is a directory".into()));
-    }
-    if !kind.is_file() {
-        return Err(fail(
-            "not a regular file (a device, a FIFO or a socket)".into(),
-        ));
-    }
+    let file = open_stream(path, what)?;
+    let len = file
+        .metadata()
+        .map_err(|e| error(path, format!("cannot read {what}: {e}")))?
+        .len();
     let cap = input_bytes_max();
-    if metadata.len() > cap {
-        return Err(too_large(
-            path,
-            what,
-            &format!("{} bytes,", metadata.len()),
-            cap,
-        ));
+    if len > cap {
+        return Err(too_large(path, what, &format!("{len} bytes,"), cap));
     }
-    let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-    Ok((file, metadata.len()))
+    Ok((file, len))
 }
 
 /// Opens `path` for reading line by line, if it is a regular file, whatever its size: a

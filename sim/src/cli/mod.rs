@@ -666,11 +666,7 @@ fn run(args: RunArgs) -> ExitCode {
 
 /// `check-history`: the `history` crate's command, and with `--report DIR` its page.
 fn check_history(args: &crate::history::cli::CheckHistoryArgs) -> ExitCode {
-    if let Some(Err(e)) = args
-        .report
-        .as_deref()
-        .map(|d| outputs::check_dir("--report", d))
-    {
+    if let Err(e) = outputs::check_report_dir(args.report.as_deref()) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
@@ -853,11 +849,7 @@ fn sweep(args: SweepArgs) -> ExitCode {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    if let Some(Err(e)) = args
-        .report
-        .as_deref()
-        .map(|d| outputs::check_dir("--report", d))
-    {
+    if let Err(e) = outputs::check_report_dir(args.report.as_deref()) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }

@@ -48,6 +48,11 @@ pub(super) fn check_dir(flag: &str, dir: &Path) -> Result<(), String> {
     probe(&existing).map_err(|e| format!("{flag} {shown}: cannot be written: {e}"))
 }
 
+/// `--report DIR`, if given: [`check_dir`].
+pub(super) fn check_report_dir(dir: Option<&Path>) -> Result<(), String> {
+    dir.map_or(Ok(()), |d| check_dir("--report", d))
+}
+
 /// A chart's file: `.svg` or `.png`, and [`check_file`].
 pub(super) fn check_chart(flag: &str, path: &Path) -> Result<(), String> {
     let extension = path
